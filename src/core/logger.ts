@@ -1,0 +1,49 @@
+/**
+ * Logging: pino, JSON by default, pretty on a terminal (or `format: pretty` in logging.yaml).
+ * Components get `logger.child({ component })`. Field names are defined once here so logs
+ * stay greppable across components. Log state changes, not ticks.
+ */
+import pino, { type Logger, type DestinationStream } from 'pino';
+
+export const F = {
+  component: 'component',
+  file: 'file',
+  service: 'service',
+  cluster: 'cluster',
+  node: 'node',
+  znode: 'znode',
+  check: 'check',
+  err: 'err',
+} as const;
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface LoggerOptions {
+  level?: LogLevel;
+  format?: 'json' | 'pretty';
+  /** where to write: a stream (tests) or stdout */
+  destination?: DestinationStream;
+  name?: string;
+}
+
+export function createLogger(opts: LoggerOptions = {}): Logger {
+  const level = opts.level ?? (process.env.LIGHTHOUSE_LOG_LEVEL as LogLevel | undefined) ?? 'info';
+  const format = opts.format ?? (process.stdout.isTTY ? 'pretty' : 'json');
+  const base = { name: opts.name };
+  if (opts.destination) return pino({ level, base }, opts.destination);
+  if (format === 'pretty') {
+    return pino({
+      level,
+      base,
+      transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } },
+    });
+  }
+  return pino({ level, base }, pino.destination({ fd: 1, sync: false }));
+}
+
+/** A logger that drops everything: tests that do not look at logs. */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}
+
+export type { Logger };

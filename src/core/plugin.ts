@@ -1,0 +1,113 @@
+/**
+ * The three plugin kinds. A plugin is a plain typed object listed in the registry table
+ * (src/core/registry.ts) or exported by an npm package named in CONFIG_DIR/plugins.yaml.
+ * `schema` validates the plugin's part of the config (unknown keys are errors); the validated,
+ * defaulted value is what `create` receives.
+ */
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { ServiceNode } from './node.js';
+import type { Clock } from './clock.js';
+
+export interface PluginDeps {
+  logger: Logger;
+  clock: Clock;
+}
+
+// ---------------------------------------------------------------- checks
+
+export interface CheckTarget {
+  host: string;
+  port: number;
+}
+
+export interface CheckResult {
+  ok: boolean;
+  /** Why it failed (or a short note when it passed); shown in logs and status. */
+  detail?: string;
+}
+
+export interface Check {
+  /** One probe. Must honour `signal` (aborted at the check's timeout) and never throw:
+   * an exception counts as a failure. */
+  run(signal: AbortSignal): Promise<CheckResult>;
+  close?(): void;
+}
+
+export interface CheckPlugin<C = any> {
+  kind: 'check';
+  name: string;
+  /** Schema of the check's own keys. `rise`, `fall`, `timeout` are common and handled by the
+   * reporter; the schema sees the remaining keys only. */
+  schema: z.ZodType<C>;
+  create(config: C, target: CheckTarget, deps: PluginDeps): Check;
+}
+
+// ---------------------------------------------------------------- discovery
+
+export type SnapshotListener = (nodes: ServiceNode[]) => void;
+
+export interface Discovery {
+  /** Connect (resolves once a first session exists or rejects after the connect timeout;
+   * either way the plugin keeps retrying in the background). */
+  start(): Promise<void>;
+  /** Remove everything this process registered, close the session. */
+  stop(): Promise<void>;
+  /** Reporter side: publish (create or update) an instance of `service`. Idempotent. Kept
+   * across sessions: re-created on every new session until `unregister`. */
+  register(service: string, node: ServiceNode): Promise<void>;
+  unregister(service: string, node: ServiceNode): Promise<void>;
+  /** Writer side: whole snapshots of a cluster's members, on every change and on every new
+   * session. Returns the function that stops watching. */
+  watch(cluster: string, listener: SnapshotListener): () => void;
+  /** True while the session is usable (writer fail-safe, status). */
+  readonly connected: boolean;
+}
+
+export interface DiscoveryPlugin<C = any> {
+  kind: 'discovery';
+  name: string;
+  schema: z.ZodType<C>;
+  create(config: C, deps: PluginDeps): Discovery;
+}
+
+// ---------------------------------------------------------------- balancers
+
+/** One consumed cluster with its balancer-specific config section (e.g. `haproxy:`). */
+export interface ClusterModel {
+  name: string;
+  discovery: string;
+  metaCluster?: string;
+  /** The balancer's own section of clusters/NAME.yaml, validated by `clusterSchema`. */
+  balancer: unknown;
+  nodes: ServiceNode[];
+}
+
+export interface DesiredState {
+  clusters: ClusterModel[];
+}
+
+export interface ApplyResult {
+  /** runtime commands sent, reloads done; for logs, status and benchmarks */
+  runtimeCommands: number;
+  reloaded: boolean;
+}
+
+export interface Balancer {
+  start(): Promise<void>;
+  /** Make the balancer serve `desired`. Called with whole states, already de-duplicated. */
+  apply(desired: DesiredState): Promise<ApplyResult>;
+  stop(): Promise<void>;
+}
+
+export interface BalancerPlugin<C = any, K = any> {
+  kind: 'balancer';
+  name: string;
+  /** balancers/NAME.yaml */
+  schema: z.ZodType<C>;
+  /** the NAME: section of clusters/*.yaml */
+  clusterSchema: z.ZodType<K>;
+  create(config: C, deps: PluginDeps & { configDir: string }): Balancer;
+}
+
+export type Plugin = CheckPlugin | DiscoveryPlugin | BalancerPlugin;
