@@ -1,21 +1,16 @@
 /**
- * The one registry table of built-in plugins (nerve's CHECKS table, vite's plugin array).
- * Third-party plugins come from npm packages named in CONFIG_DIR/plugins.yaml and are merged in
- * by src/core/plugins-loader.ts; a name is never turned into a module path.
+ * The plugin registry: plugins by kind and name. The table of built-ins is src/core/builtins.ts;
+ * third-party plugins from plugins.yaml are added by src/core/plugins-loader.ts. A name is never
+ * turned into a module path.
  */
 import type { BalancerPlugin, CheckPlugin, DiscoveryPlugin, Plugin } from './plugin.js';
-import { builtinChecks } from '../checks/index.js';
-import { zookeeperDiscovery } from '../discovery/zookeeper/index.js';
-import { haproxyBalancer } from '../balancers/haproxy/index.js';
-
-export const BUILTIN_PLUGINS: readonly Plugin[] = [...builtinChecks, zookeeperDiscovery, haproxyBalancer];
 
 export class Registry {
   readonly checks = new Map<string, CheckPlugin>();
   readonly discovery = new Map<string, DiscoveryPlugin>();
   readonly balancers = new Map<string, BalancerPlugin>();
 
-  constructor(plugins: readonly Plugin[] = BUILTIN_PLUGINS) {
+  constructor(plugins: readonly Plugin[]) {
     for (const p of plugins) this.add(p);
   }
 

@@ -1,0 +1,110 @@
+/**
+ * What every composition root shares: the config dir argument, the logger (from logging.yaml),
+ * the registry with third-party plugins, the config store, and signal handling.
+ */
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { EXIT, LighthouseError, ConfigError, formatProblem } from '../core/errors.js';
+import { createLogger, type Logger } from '../core/logger.js';
+import { builtinRegistry } from '../core/builtins.js';
+import { loadPluginPackages } from '../core/plugins-loader.js';
+import { ConfigStore } from '../config/store.js';
+import { parseYaml, check } from '../config/yaml.js';
+import { loggingSchema, pluginsSchema } from '../config/schema.js';
+
+/** Read an optional root file (logging.yaml / plugins.yaml) before the store exists. */
+async function readRoot<T>(dir: string, base: string, schema: { safeParse(v: unknown): { success: boolean; data?: T } }): Promise<{ data?: T; problem?: string }> {
+  for (const ext of ['yaml', 'yml']) {
+    const rel = `${base}.${ext}`;
+    let text: string;
+    try {
+      text = await readFile(join(dir, rel), 'utf8');
+    } catch {
+      continue;
+    }
+    try {
+      const r = check(schema as never, parseYaml(text, rel).value);
+      return r.data ? { data: r.data as T } : { problem: `${rel}: ${r.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
+    } catch (err) {
+      return { problem: err instanceof ConfigError ? err.message : String(err) };
+    }
+  }
+  return {};
+}
+
+export interface Runtime {
+  dir: string;
+  logger: Logger;
+  registry: Registry;
+  store: ConfigStore;
+}
+
+/** Build logger, registry (with plugins.yaml) and store for CONFIG_DIR. */
+export async function bootstrap(dirArg: string, program: string): Promise<Runtime> {
+  const dir = resolve(dirArg);
+  const logging = await readRoot<{ level: string; format?: 'json' | 'pretty' }>(dir, 'logging', loggingSchema);
+  const logger = createLogger({ level: logging.data?.level as never, format: logging.data?.format, name: program });
+  if (logging.problem) logger.error(`invalid config: ${logging.problem} (using defaults)`);
+  const registry = builtinRegistry();
+  const plugins = await readRoot<{ plugins: string[] }>(dir, 'plugins', pluginsSchema);
+  if (plugins.problem) throw new ConfigError([{ file: 'plugins.yaml', path: [], message: plugins.problem }]);
+  if (plugins.data?.plugins.length) {
+    const loaded = await loadPluginPackages(plugins.data.plugins, dir, registry);
+    logger.info({ plugins: loaded.map((p) => `${p.kind}:${p.name}`) }, 'third-party plugins loaded');
+  }
+  const store = new ConfigStore({ dir, registry, logger });
+  store.on('change', (snap) => {
+    if (snap.logging?.level && snap.logging.level !== logger.level) {
+      logger.info(`log level now ${snap.logging.level}`);
+      logger.level = snap.logging.level;
+    }
+  });
+  return { dir, logger, registry, store };
+}
+
+/** Run a daemon's main; map errors to the documented exit codes. */
+export function runMain(main: () => Promise<void>): void {
+  main().catch((err: unknown) => {
+    if (err instanceof ConfigError) {
+      for (const p of err.problems) process.stderr.write(`${formatProblem(p)}\n`);
+      process.exit(EXIT.CONFIG);
+    }
+    if (err instanceof LighthouseError && err.code === 'LH_ERR_USAGE') {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(EXIT.USAGE);
+    }
+    if (err instanceof LighthouseError && err.code === 'LH_ERR_PLUGIN') {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(EXIT.CONFIG);
+    }
+    process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(EXIT.RUNTIME);
+  });
+}
+
+/** SIGTERM/SIGINT -> stop() then exit 0 (a second signal exits at once); SIGHUP -> reload(). */
+export function onSignals(logger: Logger, handlers: { stop(): Promise<void>; reload(): Promise<void> }): void {
+  let stopping = false;
+  const stop = (sig: string) => {
+    if (stopping) process.exit(EXIT.OK);
+    stopping = true;
+    logger.info(`${sig}: shutting down`);
+    handlers
+      .stop()
+      .catch((err) => logger.error({ err }, 'error while stopping'))
+      .finally(() => {
+        logger.flush?.();
+        process.exit(EXIT.OK);
+      });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => {
+    logger.info('SIGHUP: re-reading config');
+    handlers.reload().catch((err) => logger.error({ err }, 'reload failed'));
+  });
+}
+
+export function usage(message: string): never {
+  throw new LighthouseError('LH_ERR_USAGE', message);
+}

@@ -1,0 +1,250 @@
+/**
+ * The config directory as one live snapshot. Every file is parsed and validated on its own; a
+ * file that fails keeps its last good version in force and its problems are reported with
+ * file:line:column and path. Changes are watched with chokidar, debounced (editors fire 2-3
+ * events per save, temp files come and go) and applied as a whole new snapshot; snapshots equal
+ * to the previous one are not emitted.
+ */
+import { EventEmitter } from 'node:events';
+import { readFile, readdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { watch, type FSWatcher } from 'chokidar';
+import { ConfigError, formatProblem, type ConfigProblem } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { Registry } from '../core/registry.js';
+import { roleOf, WATCHED_SUBDIRS, type FileKind } from './files.js';
+import { check, issuesToProblems, parseYaml, type Issue } from './yaml.js';
+import {
+  loggingSchema, nodeSchema, pluginsSchema, validateCluster, validateService,
+  type ClusterConfig, type LoggingConfig, type NodeConfig, type ServiceConfig,
+} from './schema.js';
+
+const SETTLE_MS = 120;
+
+export interface ConfigSnapshot {
+  logging?: LoggingConfig;
+  node: NodeConfig;
+  plugins: string[];
+  balancers: ReadonlyMap<string, unknown>;
+  discovery: ReadonlyMap<string, unknown>;
+  clusters: ReadonlyMap<string, ClusterConfig>;
+  services: ReadonlyMap<string, ServiceConfig>;
+}
+
+interface Entry {
+  kind: FileKind;
+  name: string;
+  data: unknown;
+}
+
+export interface ConfigStoreOptions {
+  dir: string;
+  registry: Registry;
+  logger: Logger;
+  /** quiet time before a burst of file events is applied; default 50 ms */
+  debounceMs?: number;
+}
+
+export declare interface ConfigStore {
+  on(event: 'change', fn: (snap: ConfigSnapshot) => void): this;
+  on(event: 'problems', fn: (problems: ConfigProblem[]) => void): this;
+}
+
+export class ConfigStore extends EventEmitter {
+  readonly dir: string;
+  private readonly registry: Registry;
+  private readonly log: Logger;
+  private readonly debounceMs: number;
+  /** last good entry per file (relative path) */
+  private readonly good = new Map<string, Entry>();
+  /** current problems per file */
+  private readonly bad = new Map<string, ConfigProblem[]>();
+  private watcher?: FSWatcher;
+  private pending = new Set<string>();
+  private timer?: NodeJS.Timeout;
+  private last?: ConfigSnapshot;
+  private readonly settle = new Set<string>();
+  private settleTimer?: NodeJS.Timeout;
+
+  constructor(opts: ConfigStoreOptions) {
+    super();
+    this.dir = opts.dir;
+    this.registry = opts.registry;
+    this.log = opts.logger.child({ component: 'config' });
+    this.debounceMs = opts.debounceMs ?? 50;
+  }
+
+  /** Read every file once. Problems are returned (and kept), never thrown. */
+  async load(): Promise<{ snapshot: ConfigSnapshot; problems: ConfigProblem[] }> {
+    for (const rel of await listFiles(this.dir)) await this.readOne(rel);
+    this.last = this.snapshot();
+    return { snapshot: this.last, problems: this.problems() };
+  }
+
+  problems(): ConfigProblem[] {
+    return [...this.bad.values()].flat();
+  }
+
+  snapshot(): ConfigSnapshot {
+    const by = (kind: FileKind) => new Map([...this.good.values()].filter((e) => e.kind === kind).map((e) => [e.name, e.data]));
+    const one = (kind: FileKind) => [...this.good.values()].find((e) => e.kind === kind)?.data;
+    return {
+      logging: one('logging') as LoggingConfig | undefined,
+      node: (one('node') as NodeConfig | undefined) ?? { peer_port: 1024 },
+      plugins: ((one('plugins') as { plugins: string[] } | undefined)?.plugins) ?? [],
+      balancers: by('balancer'),
+      discovery: by('discovery'),
+      clusters: by('cluster') as Map<string, ClusterConfig>,
+      services: by('service') as Map<string, ServiceConfig>,
+    };
+  }
+
+  /** Start watching; 'change' is emitted with each new snapshot. */
+  async watch(): Promise<void> {
+    this.watcher = watch(this.dir, {
+      ignoreInitial: true,
+      depth: 1,
+      ignored: (p: string) => {
+        const rel = relative(this.dir, p);
+        if (rel === '' || WATCHED_SUBDIRS.includes(rel)) return false;
+        return !roleOf(rel);
+      },
+    });
+    const queue = (p: string) => this.queue(relative(this.dir, p));
+    this.watcher.on('add', queue).on('change', queue).on('unlink', queue);
+    this.watcher.on('addDir', () => this.queueRescan()).on('unlinkDir', () => this.queueRescan());
+    this.watcher.on('error', (err) => this.log.error({ err }, 'config watch error'));
+    await new Promise<void>((resolve) => this.watcher!.once('ready', () => resolve()));
+  }
+
+  /** Re-read everything now (SIGHUP). */
+  async reload(): Promise<ConfigSnapshot> {
+    const now = new Set(await listFiles(this.dir));
+    for (const rel of new Set([...now, ...this.good.keys(), ...this.bad.keys()])) await this.readOne(rel);
+    return this.publish();
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.timer);
+    clearTimeout(this.settleTimer);
+    await this.watcher?.close();
+  }
+
+  private queue(rel: string): void {
+    this.pending.add(rel);
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.flush(), this.debounceMs);
+  }
+
+  private queueRescan(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.reload().catch((err) => this.log.error({ err }, 'config reload failed')), this.debounceMs);
+  }
+
+  private async flush(): Promise<void> {
+    const files = [...this.pending];
+    this.pending.clear();
+    for (const rel of files) await this.readOne(rel);
+    this.publish();
+    // chokidar drops a 'change' that follows another within ~50 ms (measured: no trailing
+    // event), so the last write of a quick burst can go unreported: read once more after it.
+    for (const rel of files) this.settle.add(rel);
+    clearTimeout(this.settleTimer);
+    this.settleTimer = setTimeout(() => {
+      const again = [...this.settle];
+      this.settle.clear();
+      void (async () => {
+        for (const rel of again) await this.readOne(rel);
+        this.publish();
+      })().catch((err) => this.log.error({ err }, 'config re-read failed'));
+    }, SETTLE_MS);
+  }
+
+  private publish(): ConfigSnapshot {
+    const snap = this.snapshot();
+    if (!this.last || !isDeepStrictEqual(snap, this.last)) {
+      this.last = snap;
+      this.emit('change', snap);
+    }
+    return snap;
+  }
+
+  /** Parse + validate one file; keep the last good version when it fails. */
+  private async readOne(rel: string): Promise<void> {
+    const role = roleOf(rel);
+    if (!role) return;
+    let text: string;
+    try {
+      text = await readFile(join(this.dir, rel), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      if (this.good.delete(rel)) this.log.info({ file: rel }, 'config file removed');
+      this.bad.delete(rel);
+      return;
+    }
+    try {
+      const data = this.validate(rel, role.kind, role.name, text);
+      const prev = this.good.get(rel);
+      const name = (role.kind === 'cluster' || role.kind === 'service') ? (data as { name: string }).name : role.name;
+      const clash = [...this.good.entries()].find(([f, e]) => f !== rel && e.kind === role.kind && e.name === name);
+      if (clash) throw new ConfigError([{ file: rel, path: [], message: `${role.kind} '${name}' is already defined by ${clash[0]}` }]);
+      this.good.set(rel, { kind: role.kind, name, data });
+      if (this.bad.delete(rel)) this.log.info({ file: rel }, 'config file valid again');
+      if (prev && !isDeepStrictEqual(prev.data, data)) this.log.info({ file: rel }, 'config file changed');
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      const known = isDeepStrictEqual(this.bad.get(rel), err.problems);
+      this.bad.set(rel, err.problems);
+      if (known) return; // a re-read of the same broken file: already reported
+      const kept = this.good.has(rel) ? 'last good version stays in force' : 'file ignored until fixed';
+      for (const p of err.problems) this.log.error({ file: rel, problem: formatProblem(p) }, `invalid config: ${formatProblem(p)} (${kept})`);
+      this.emit('problems', err.problems);
+    }
+  }
+
+  private validate(rel: string, kind: FileKind, name: string, text: string): unknown {
+    const parsed = parseYaml(text, rel);
+    const r = this.validateValue(kind, name, parsed.value);
+    if (r.issues.length) throw new ConfigError(issuesToProblems(parsed, r.issues));
+    return r.data;
+  }
+
+  private validateValue(kind: FileKind, name: string, value: unknown): { data?: unknown; issues: Issue[] } {
+    switch (kind) {
+      case 'logging': return check(loggingSchema, value);
+      case 'plugins': return check(pluginsSchema, value);
+      case 'node': return check(nodeSchema, value);
+      case 'cluster': return validateCluster(value, name, this.registry);
+      case 'service': return validateService(value, name, this.registry);
+      case 'balancer':
+      case 'discovery': {
+        const plugin = (kind === 'balancer' ? this.registry.balancers : this.registry.discovery).get(name);
+        if (!plugin) {
+          const known = [...(kind === 'balancer' ? this.registry.balancers : this.registry.discovery).keys()].join(', ');
+          return { issues: [{ path: [], message: `no ${kind} plugin named '${name}' (known: ${known}; third-party plugins go in plugins.yaml)` }] };
+        }
+        return check(plugin.schema, value);
+      }
+    }
+  }
+}
+
+/** Every config file in the dir (relative paths), root and the known subdirs. */
+async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const entries = await readdir(dir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') throw new ConfigError([{ file: dir, path: [], message: 'config directory does not exist' }]);
+    throw err;
+  });
+  for (const e of entries) {
+    if (e.isFile() && roleOf(e.name)) out.push(e.name);
+    if (e.isDirectory() && WATCHED_SUBDIRS.includes(e.name)) {
+      for (const f of await readdir(join(dir, e.name), { withFileTypes: true })) {
+        const rel = join(e.name, f.name);
+        if (f.isFile() && roleOf(rel)) out.push(rel);
+      }
+    }
+  }
+  return out.sort();
+}

@@ -1,0 +1,41 @@
+/**
+ * How this node is advertised: `host` is the machine's FQDN and `ip` its address (as Python's
+ * socket.getfqdn() / gethostbyname()), overridable for containers by env
+ * LIGHTHOUSE_ADVERTISE_HOST / LIGHTHOUSE_ADVERTISE_IP (strongest) or node.yaml `host` / `ip`.
+ */
+import { lookup, lookupService } from 'node:dns/promises';
+import { hostname } from 'node:os';
+import type { Peer } from '../core/node.js';
+import type { NodeConfig } from '../config/schema.js';
+
+export interface Identity {
+  host: string;
+  ip: string;
+  peer: Peer;
+}
+
+export async function resolveIdentity(node: NodeConfig, env: NodeJS.ProcessEnv = process.env): Promise<Identity> {
+  const host = env.LIGHTHOUSE_ADVERTISE_HOST || node.host || (await fqdn());
+  const ip = env.LIGHTHOUSE_ADVERTISE_IP || node.ip || (await addressOf(host));
+  return { host, ip, peer: { name: host, ip, port: node.peer_port } };
+}
+
+async function fqdn(): Promise<string> {
+  const short = hostname();
+  try {
+    const { address } = await lookup(short);
+    const { hostname: full } = await lookupService(address, 0);
+    // like getfqdn(): prefer a dotted name, else keep what we have
+    return full.includes('.') && !full.startsWith('localhost') ? full : short;
+  } catch {
+    return short;
+  }
+}
+
+async function addressOf(host: string): Promise<string> {
+  try {
+    return (await lookup(host, { family: 4 })).address;
+  } catch {
+    return '127.0.0.1';
+  }
+}

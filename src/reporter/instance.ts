@@ -1,0 +1,112 @@
+/**
+ * One instance of a local service: a service on one port. Runs every configured check in its
+ * own loop (shared rise/fall hysteresis), is up only while every check passes, and passes state
+ * changes through flap damping before they reach discovery.
+ */
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import type { Registry } from '../core/registry.js';
+import type { CheckResult } from '../core/plugin.js';
+import type { ServiceConfig } from '../config/schema.js';
+import { CheckLoop } from '../checks/scheduler.js';
+import { FlapDamper } from './flap.js';
+
+export interface InstanceOptions {
+  service: ServiceConfig;
+  port: number;
+  registry: Registry;
+  logger: Logger;
+  clock: Clock;
+  /** state to start from: a reconfigured instance inherits the old one's, a new one starts down */
+  initialUp: boolean;
+  onChange(up: boolean): void;
+}
+
+export interface CheckStatus {
+  name: string;
+  passing: boolean;
+  last?: CheckResult;
+}
+
+export class ServiceInstance {
+  readonly port: number;
+  readonly service: ServiceConfig;
+  private readonly loops: { name: string; loop: CheckLoop; last?: CheckResult }[] = [];
+  private readonly damper: FlapDamper;
+  private readonly log: Logger;
+  private held?: { cancel(): void };
+  private stopped = false;
+  /** the state published (after damping) */
+  up: boolean;
+
+  constructor(private readonly opts: InstanceOptions) {
+    this.port = opts.port;
+    this.service = opts.service;
+    this.up = opts.initialUp;
+    this.log = opts.logger.child({ service: opts.service.name, port: opts.port });
+    this.damper = new FlapDamper(opts.service.flap.maxChanges, opts.service.flap.windowMs, opts.clock);
+    const s = opts.service;
+    for (const c of s.checks) {
+      const plugin = opts.registry.checks.get(c.name)!;
+      const check = plugin.create(c.options, { host: s.host, port: opts.port }, { logger: this.log, clock: opts.clock });
+      const entry: (typeof this.loops)[number] = { name: c.name, loop: undefined as unknown as CheckLoop };
+      entry.loop = new CheckLoop({
+        check,
+        key: `${s.name}:${opts.port}:${c.name}`,
+        intervalMs: s.intervalMs,
+        timeoutMs: c.timeoutMs,
+        rise: c.rise,
+        fall: c.fall,
+        initialPassing: opts.initialUp,
+        clock: opts.clock,
+        onResult: (result, state) => {
+          entry.last = result;
+          if (state.changed) {
+            this.log.info({ check: c.name, detail: result.detail }, `check ${c.name} ${state.passing ? 'passing' : 'failing'}`);
+            this.evaluate();
+          }
+        },
+      });
+      this.loops.push(entry);
+    }
+  }
+
+  start(): void {
+    for (const l of this.loops) l.loop.start();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.held?.cancel();
+    for (const l of this.loops) l.loop.stop();
+  }
+
+  checks(): CheckStatus[] {
+    return this.loops.map((l) => ({ name: l.name, passing: l.loop.passing, last: l.last }));
+  }
+
+  private evaluate(): void {
+    if (this.stopped) return;
+    const want = this.loops.every((l) => l.loop.passing);
+    if (want === this.up) {
+      this.held?.cancel();
+      this.held = undefined;
+      return;
+    }
+    const delay = this.damper.delayFor(want);
+    if (delay > 0) {
+      if (!this.held) {
+        this.log.warn({ holdMs: Math.round(delay) }, 'instance is flapping: held down by flap damping');
+        this.held = this.opts.clock.setTimeout(() => {
+          this.held = undefined;
+          this.evaluate();
+        }, delay);
+      }
+      return;
+    }
+    this.damper.record();
+    this.up = want;
+    this.log.info(`instance ${want ? 'up' : 'down'}`);
+    this.opts.onChange(want);
+  }
+}
