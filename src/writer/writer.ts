@@ -1,0 +1,164 @@
+/**
+ * The writer: clusters/*.yaml + one discovery watch per cluster -> {cluster -> nodes} ->
+ * one DesiredState per balancer -> balancer.apply(). Snapshots equal to the last are dropped,
+ * bursts are coalesced, and a state equal to the last applied one is never re-applied.
+ *
+ * Fail-safe: a cluster enters the desired state only after its first snapshot, and discovery
+ * never sends empty snapshots while disconnected, so a backend is never emptied because
+ * ZooKeeper went away; the balancer keeps the last known members.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import type { Registry } from '../core/registry.js';
+import type { Balancer, DesiredState } from '../core/plugin.js';
+import type { ServiceNode } from '../core/node.js';
+import { sortNodes } from '../core/node.js';
+import type { ConfigSnapshot } from '../config/store.js';
+import type { ClusterConfig } from '../config/schema.js';
+import { DiscoveryPool } from '../discovery/pool.js';
+import { Coalescer } from './coalescer.js';
+
+export interface WriterOptions {
+  registry: Registry;
+  logger: Logger;
+  clock: Clock;
+  configDir: string;
+}
+
+interface BalancerEntry {
+  config: unknown;
+  balancer: Balancer;
+  started: boolean;
+  applied?: DesiredState;
+  failures: number;
+  retry?: { cancel(): void };
+}
+
+interface Watch {
+  discovery: string;
+  unwatch: () => void;
+}
+
+export class Writer {
+  private readonly log: Logger;
+  private readonly pool: DiscoveryPool;
+  private readonly balancers = new Map<string, BalancerEntry>();
+  private readonly watches = new Map<string, Watch>();
+  /** latest members per cluster; absent until the cluster's first snapshot */
+  private readonly nodes = new Map<string, ServiceNode[]>();
+  private clusters: ReadonlyMap<string, ClusterConfig> = new Map();
+  private readonly coalescer = new Coalescer(() => this.flush());
+  /** observers (status API, benchmarks): called after every successful apply */
+  readonly onApplied = new Set<(balancer: string, state: DesiredState) => void>();
+
+  constructor(private readonly opts: WriterOptions) {
+    this.log = opts.logger.child({ component: 'writer' });
+    this.pool = new DiscoveryPool(opts);
+  }
+
+  async apply(snap: ConfigSnapshot): Promise<void> {
+    const fresh = new Set(await this.pool.apply(snap.discovery));
+    await this.applyBalancers(snap.balancers);
+    this.clusters = snap.clusters;
+    for (const [name, w] of [...this.watches]) {
+      const c = snap.clusters.get(name);
+      if (c && c.discovery === w.discovery && !fresh.has(w.discovery)) continue;
+      w.unwatch();
+      this.watches.delete(name);
+      if (!c) this.nodes.delete(name);
+    }
+    for (const c of snap.clusters.values()) if (!this.watches.has(c.name)) this.watch(c);
+    this.coalescer.trigger();
+  }
+
+  /** The members known per cluster (status, tests). */
+  members(): ReadonlyMap<string, ServiceNode[]> {
+    return this.nodes;
+  }
+
+  settled(): Promise<void> {
+    return this.coalescer.settled();
+  }
+
+  async stop(): Promise<void> {
+    for (const w of this.watches.values()) w.unwatch();
+    this.watches.clear();
+    await this.coalescer.settled();
+    for (const e of this.balancers.values()) {
+      e.retry?.cancel();
+      await e.balancer.stop().catch((err) => this.log.error({ err }, 'balancer stop failed'));
+    }
+    await this.pool.stop();
+  }
+
+  private watch(c: ClusterConfig): void {
+    const discovery = this.pool.get(c.discovery);
+    if (!discovery) {
+      this.log.warn({ cluster: c.name }, `cluster refers to discovery '${c.discovery}' which is not configured`);
+      return;
+    }
+    const unwatch = discovery.watch(c.name, (nodes) => {
+      if (nodes.length === 0 && !discovery.connected) return; // fail-safe, belt and braces
+      const sorted = sortNodes(nodes);
+      if (isDeepStrictEqual(this.nodes.get(c.name), sorted)) return;
+      this.nodes.set(c.name, sorted);
+      this.log.debug({ cluster: c.name, members: sorted.length }, 'cluster membership changed');
+      this.coalescer.trigger();
+    });
+    this.watches.set(c.name, { discovery: c.discovery, unwatch });
+  }
+
+  private async applyBalancers(configs: ReadonlyMap<string, unknown>): Promise<void> {
+    for (const [name, e] of [...this.balancers]) {
+      const config = configs.get(name);
+      if (config !== undefined && isDeepStrictEqual(config, e.config)) continue;
+      e.retry?.cancel();
+      this.balancers.delete(name);
+      await e.balancer.stop().catch((err) => this.log.error({ err, balancer: name }, 'balancer stop failed'));
+    }
+    for (const [name, config] of configs) {
+      if (this.balancers.has(name)) continue;
+      const plugin = this.opts.registry.balancers.get(name)!;
+      const balancer = plugin.create(config, { logger: this.opts.logger, clock: this.opts.clock, configDir: this.opts.configDir });
+      this.balancers.set(name, { config, balancer, started: false, failures: 0 });
+    }
+  }
+
+  private desired(balancer: string): DesiredState {
+    const clusters = [];
+    for (const c of this.clusters.values()) {
+      const section = c.balancers[balancer];
+      const nodes = this.nodes.get(c.name);
+      if (section === undefined || nodes === undefined) continue;
+      clusters.push({ name: c.name, discovery: c.discovery, metaCluster: c.meta_cluster, balancer: section, nodes });
+    }
+    return { clusters };
+  }
+
+  private async flush(): Promise<void> {
+    for (const [name, e] of this.balancers) {
+      const desired = this.desired(name);
+      if (e.applied && isDeepStrictEqual(e.applied, desired)) continue;
+      try {
+        if (!e.started) {
+          await e.balancer.start();
+          e.started = true;
+        }
+        const r = await e.balancer.apply(desired);
+        e.applied = desired;
+        e.failures = 0;
+        if (r.reloaded || r.runtimeCommands) this.log.info({ balancer: name, runtimeCommands: r.runtimeCommands, reloaded: r.reloaded }, 'balancer updated');
+        for (const f of this.onApplied) f(name, desired);
+      } catch (err) {
+        // the balancer keeps serving what it had; retry with backoff (a transient socket error
+        // heals, a rejected config waits for the next config change or membership change)
+        e.failures++;
+        const delay = Math.min(60_000, 500 * 2 ** Math.min(e.failures, 7));
+        this.log.error({ err, balancer: name, retryInMs: delay }, `balancer apply failed: ${(err as Error).message}`);
+        e.retry?.cancel();
+        e.retry = this.opts.clock.setTimeout(() => this.coalescer.trigger(), delay);
+      }
+    }
+  }
+}
