@@ -31,7 +31,7 @@ export interface CheckStatus {
 export class ServiceInstance {
   readonly port: number;
   readonly service: ServiceConfig;
-  private readonly loops: { name: string; loop: CheckLoop; last?: CheckResult }[] = [];
+  private readonly loops: { name: string; loop: CheckLoop; close?: () => void; last?: CheckResult }[] = [];
   private readonly damper: FlapDamper;
   private readonly log: Logger;
   private held?: { cancel(): void };
@@ -49,7 +49,7 @@ export class ServiceInstance {
     for (const c of s.checks) {
       const plugin = opts.registry.checks.get(c.name)!;
       const check = plugin.create(c.options, { host: s.host, port: opts.port }, { logger: this.log, clock: opts.clock });
-      const entry: (typeof this.loops)[number] = { name: c.name, loop: undefined as unknown as CheckLoop };
+      const entry: (typeof this.loops)[number] = { name: c.name, loop: undefined as unknown as CheckLoop, close: check.close?.bind(check) };
       entry.loop = new CheckLoop({
         check,
         key: `${s.name}:${opts.port}:${c.name}`,
@@ -78,7 +78,10 @@ export class ServiceInstance {
   stop(): void {
     this.stopped = true;
     this.held?.cancel();
-    for (const l of this.loops) l.loop.stop();
+    for (const l of this.loops) {
+      l.loop.stop();
+      l.close?.();
+    }
   }
 
   checks(): CheckStatus[] {

@@ -1,0 +1,124 @@
+/**
+ * The ZooKeeper discovery plugin: CONFIG_DIR/discovery/zookeeper.yaml. Reporters publish
+ * PATH/SERVICE/HOST:PORT (publisher.ts), writers watch PATH/CLUSTER (watcher.ts), over one
+ * session (session.ts); the data format is in codec.ts.
+ */
+import { z } from 'zod';
+import type { Logger } from 'pino';
+import { LighthouseError } from '../../core/errors.js';
+import type { ServiceNode } from '../../core/node.js';
+import type { Discovery, DiscoveryPlugin, PluginDeps, SnapshotListener } from '../../core/plugin.js';
+import { encodeNode } from './codec.js';
+import { Publisher } from './publisher.js';
+import { ZkSession } from './session.js';
+import { ClusterWatch } from './watcher.js';
+
+const hostPort = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9._-]+(:\d{1,5})?$/, 'expected "host:port" (port defaults to 2181)');
+
+/** A duration: a number in `unit`, or a string with its own unit ("2500ms", "10s"). -> ms */
+const duration = (unit: 'ms' | 's') =>
+  z.union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?(ms|s)$/, 'expected a number or "<n>ms" / "<n>s"')]).transform((v) => {
+    if (typeof v === 'number') return Math.round(unit === 's' ? v * 1000 : v);
+    return Math.round(v.endsWith('ms') ? parseFloat(v) : parseFloat(v) * 1000);
+  });
+
+export const zookeeperSchema = z.strictObject({
+  /** required: the ensemble, a list of "host:port" (":2181" if left out) or one comma-separated
+   * string as kazoo takes it ("zk1:2181,zk2:2181"). */
+  hosts: z
+    .union([z.array(hostPort).min(1), z.string().transform((s) => s.split(',').map((h) => h.trim()).filter(Boolean))])
+    .pipe(z.array(hostPort).min(1, 'at least one host')),
+  /** required: the base znode; services live at PATH/SERVICE/HOST:PORT. Absolute, no trailing "/". */
+  path: z.string().regex(/^(\/[^/\s]+)+$/, 'expected an absolute znode path without trailing "/", e.g. /lighthouse'),
+  /** session timeout, default 10000 ms (kazoo's 10 s). A number is milliseconds; "10s" also works.
+   * The server clamps it to 2..20 x its tickTime. Losing contact this long loses the session:
+   * our ephemerals disappear and are re-created on the next session. At least 1000 ms. */
+  session_timeout: duration('ms')
+    .pipe(z.number().min(1000, 'at least 1000 ms (the client also uses it as its connect timeout)'))
+    .prefault(10_000),
+  /** how long start-up waits for a first session, default 30 s. A number is SECONDS, as in the
+   * Python Lighthouse's `connect_timeout: 30`; "30000ms" also works. Connecting continues after. */
+  connect_timeout: duration('s').prefault(30),
+  /** optional digest credentials "user:password", sent on every connection (addauth digest).
+   * Znodes we create keep the open ACL. */
+  auth: z.string().regex(/^[^:]+:.+$/, 'expected "user:password"').optional(),
+});
+export type ZookeeperConfig = z.output<typeof zookeeperSchema>;
+
+/** One discovery instance: a session, what we publish and what we watch. */
+export class ZookeeperDiscovery implements Discovery {
+  readonly session: ZkSession;
+  private readonly publisher: Publisher;
+  private readonly watches = new Set<ClusterWatch>();
+  private readonly log: Logger;
+
+  constructor(
+    private readonly config: ZookeeperConfig,
+    private readonly deps: PluginDeps,
+  ) {
+    this.log = deps.logger.child({ component: 'zookeeper' });
+    this.session = new ZkSession({
+      hosts: config.hosts,
+      sessionTimeout: config.session_timeout,
+      connectTimeout: config.connect_timeout,
+      auth: config.auth,
+      logger: this.log,
+      clock: deps.clock,
+    });
+    this.publisher = new Publisher(this.session, this.log, deps.clock);
+  }
+
+  get connected(): boolean {
+    return this.session.connected;
+  }
+
+  start(): Promise<void> {
+    return this.session.start();
+  }
+
+  async stop(): Promise<void> {
+    for (const w of this.watches) w.stop();
+    this.watches.clear();
+    await this.publisher.stop(Math.min(this.config.session_timeout, 2000));
+    await this.session.close();
+  }
+
+  register(service: string, node: ServiceNode): Promise<void> {
+    return this.publisher.register(this.znodeOf(service, node), encodeNode(node));
+  }
+
+  unregister(service: string, node: ServiceNode): Promise<void> {
+    return this.publisher.unregister(this.znodeOf(service, node));
+  }
+
+  watch(cluster: string, listener: SnapshotListener): () => void {
+    const w = new ClusterWatch(this.session, `${this.config.path}/${segment(cluster, 'cluster')}`, listener, this.log.child({ cluster }), this.deps.clock);
+    this.watches.add(w);
+    return () => {
+      w.stop();
+      this.watches.delete(w);
+    };
+  }
+
+  private znodeOf(service: string, node: ServiceNode): string {
+    return `${this.config.path}/${segment(service, 'service')}/${segment(node.name, 'node name')}`;
+  }
+}
+
+/** A service, cluster or node name becomes one znode path segment. */
+function segment(name: string, what: string): string {
+  if (!name || name.includes('/') || name === '.' || name === '..') {
+    throw new LighthouseError('LH_ERR_ZK_OP', `${what} ${JSON.stringify(name)} cannot be a znode name`);
+  }
+  return name;
+}
+
+export const zookeeperDiscovery = {
+  kind: 'discovery',
+  name: 'zookeeper',
+  schema: zookeeperSchema,
+  create: (config: ZookeeperConfig, deps: PluginDeps) => new ZookeeperDiscovery(config, deps),
+} satisfies DiscoveryPlugin<ZookeeperConfig>;

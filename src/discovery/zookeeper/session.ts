@@ -1,0 +1,271 @@
+/**
+ * One ZooKeeper session at a time, replaced when it is lost.
+ *
+ * node-zookeeper-client only learns that a session expired when it reconnects, and it has no read
+ * timeout: partitioned (or after a SIGSTOP) it waits forever. So we keep our own clock from the
+ * last contact (connect, or any answer from the server) and, like the Java client:
+ *  - ping (exists('/')) when idle for a third of the negotiated timeout,
+ *  - drop the connection after two thirds without an answer (the client reconnects, possibly to
+ *    another server, and keeps the session),
+ *  - declare the session lost after the full timeout: close the dead client, start a new one.
+ * Connection loss within a session is not a loss: watches survive (the client re-sends them).
+ *
+ * Events: 'session' (a new session is established, id in hex), 'connected' (the same session is
+ * usable again after a connection loss), 'disconnected', 'expired' (the session is gone: ours or
+ * the server's verdict). Operations are promises; those pending on a lost client reject with
+ * LH_ERR_ZK_SESSION so nothing waits forever.
+ */
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { Clock } from '../../core/clock.js';
+import { LighthouseError } from '../../core/errors.js';
+import {
+  CreateMode, ZK_ERR, abandon, createZkClient, discard, dropConnection, errCode,
+  type ZkClient, type ZkStat, type ZkTransaction, type ZkWatcher,
+} from './zk-client.js';
+
+export interface ZkSessionOptions {
+  hosts: string[];
+  /** requested session timeout (ms); the server clamps it to 2..20 x tickTime */
+  sessionTimeout: number;
+  /** how long start() waits for a first session (ms) */
+  connectTimeout: number;
+  /** digest credentials "user:password", sent on every connection */
+  auth?: string;
+  /** max random delay between two rounds over all hosts (ms) */
+  spinDelay?: number;
+  logger: Logger;
+  clock: Clock;
+  /** tests: a fake client */
+  createClient?: typeof createZkClient;
+}
+
+type Events = { session: [id: string]; connected: []; disconnected: []; expired: [id: string] };
+
+/** The ZooKeeper error code of a failed operation (NO_NODE, NODE_EXISTS, ...), if any. */
+export function zkCode(err: unknown): number | undefined {
+  return errCode(err) ?? errCode((err as { cause?: unknown } | null)?.cause);
+}
+export { ZK_ERR, CreateMode };
+
+export class ZkSession extends EventEmitter<Events> {
+  private client: ZkClient | null = null;
+  private gen = 0;
+  private id: Buffer | null = null;
+  private isConnected = false;
+  private closed = false;
+  private lastContact = 0;
+  private timer: { cancel(): void } | null = null;
+  private pinging = false;
+  private pending = new Set<(err: Error) => void>();
+  private readonly log: Logger;
+
+  constructor(private readonly opts: ZkSessionOptions) {
+    super();
+    this.log = opts.logger;
+  }
+
+  get connected(): boolean {
+    return this.isConnected;
+  }
+  /** current session id in hex, null while there is none */
+  get sessionId(): string | null {
+    return this.id ? this.id.toString('hex') : null;
+  }
+  /** the negotiated timeout (ms) once a session exists, else the requested one */
+  get timeout(): number {
+    return this.client && this.id ? this.client.getSessionTimeout() : this.opts.sessionTimeout;
+  }
+
+  /** Resolves at the first session; rejects after connectTimeout but keeps trying. */
+  start(): Promise<void> {
+    if (!this.client && !this.closed) this.spawn();
+    if (this.id) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const t = this.opts.clock.setTimeout(() => {
+        this.off('session', ok);
+        reject(new LighthouseError('LH_ERR_ZK_SESSION', `no ZooKeeper session with ${this.opts.hosts.join(',')} within ${this.opts.connectTimeout} ms (still trying)`));
+      }, this.opts.connectTimeout);
+      const ok = () => (t.cancel(), resolve());
+      this.once('session', ok);
+    });
+  }
+
+  /** Close the session (the server deletes our ephemerals); bounded by `waitMs`. */
+  async close(waitMs = 1000): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.timer?.cancel();
+    const client = this.client;
+    this.client = null;
+    this.failPending('session closed');
+    if (!client) return;
+    if (this.isConnected) {
+      // the server answers closeSession by closing the socket: 'disconnected' means it is done
+      await new Promise<void>((resolve) => {
+        const t = this.opts.clock.setTimeout(resolve, waitMs);
+        client.once('disconnected', () => (t.cancel(), resolve()));
+        client.close();
+      });
+    }
+    this.isConnected = false;
+    abandon(client);
+    this.log.info({ session: this.sessionId }, 'zookeeper session closed');
+  }
+
+  /** True when `stat` is an ephemeral owned by the current session. */
+  ownsEphemeral(stat: ZkStat): boolean {
+    return this.id !== null && stat.ephemeralOwner.equals(this.id);
+  }
+
+  // ------------------------------------------------------------------ operations
+
+  create(path: string, data: Buffer | undefined, mode: 'ephemeral' | 'persistent'): Promise<string> {
+    const m = mode === 'ephemeral' ? CreateMode.EPHEMERAL : CreateMode.PERSISTENT;
+    return this.op(`create ${path}`, (c, cb) => c.create(path, data, m, cb));
+  }
+  /** Create `path` and its missing ancestors as empty persistent znodes. */
+  async mkdirp(path: string): Promise<void> {
+    let cur = '';
+    for (const part of path.split('/').slice(1)) {
+      cur += `/${part}`;
+      try {
+        await this.create(cur, undefined, 'persistent');
+      } catch (err) {
+        if (zkCode(err) !== ZK_ERR.NODE_EXISTS) throw err;
+      }
+    }
+  }
+  exists(path: string, watcher?: ZkWatcher): Promise<ZkStat | null> {
+    return this.op(`exists ${path}`, (c, cb) => c.exists(path, watcher, cb));
+  }
+  getData(path: string, watcher?: ZkWatcher): Promise<{ data: Buffer; stat: ZkStat }> {
+    return this.op(`getData ${path}`, (c, cb) => c.getData(path, watcher, (e, data, stat) => cb(e, { data: data ?? Buffer.alloc(0), stat })));
+  }
+  getChildren(path: string, watcher?: ZkWatcher): Promise<string[]> {
+    return this.op(`getChildren ${path}`, (c, cb) => c.getChildren(path, watcher, cb));
+  }
+  setData(path: string, data: Buffer, version = -1): Promise<ZkStat> {
+    return this.op(`setData ${path}`, (c, cb) => c.setData(path, data, version, cb));
+  }
+  remove(path: string, version = -1): Promise<void> {
+    return this.op(`remove ${path}`, (c, cb) => c.remove(path, version, (e) => cb(e, undefined)));
+  }
+  /** Atomic multi-op; `build` adds the operations. */
+  transaction(what: string, build: (t: ZkTransaction) => void): Promise<unknown[]> {
+    return this.op(`transaction ${what}`, (c, cb) => {
+      const t = c.transaction();
+      build(t);
+      t.commit(cb);
+    });
+  }
+  private op<T>(what: string, run: (c: ZkClient, cb: (err: Error | null, v: T) => void) => void): Promise<T> {
+    const client = this.client;
+    if (!client) return Promise.reject(new LighthouseError('LH_ERR_ZK_SESSION', `${what}: no ZooKeeper session`));
+    return new Promise<T>((resolve, reject) => {
+      const fail = (err: Error) => reject(err);
+      this.pending.add(fail);
+      run(client, (err, v) => {
+        if (!this.pending.delete(fail)) return; // already failed by a session loss
+        const code = errCode(err);
+        if (code !== ZK_ERR.CONNECTION_LOSS && code !== ZK_ERR.SESSION_EXPIRED && client === this.client) this.touch();
+        if (err) reject(new LighthouseError('LH_ERR_ZK_OP', `${what}: ${(err as Error).name ?? err}`, { cause: err }));
+        else resolve(v);
+      });
+    });
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  private spawn(): void {
+    const gen = ++this.gen;
+    const o = this.opts;
+    const client = (o.createClient ?? createZkClient)(o.hosts.join(','), o.sessionTimeout, o.spinDelay ?? 500);
+    this.client = client;
+    if (o.auth) client.addAuthInfo('digest', Buffer.from(o.auth));
+    const live = (fn: () => void) => () => void (gen === this.gen && !this.closed && fn());
+    client.on('connected', live(() => this.onConnected(client)));
+    client.on('disconnected', live(() => this.onDisconnected()));
+    client.on('expired', live(() => this.lose('the server expired it')));
+    client.on('authenticationFailed', live(() => this.lose('authentication failed')));
+    client.connect();
+  }
+
+  private onConnected(client: ZkClient): void {
+    const id = client.getSessionId();
+    const fresh = !this.id || !this.id.equals(id);
+    this.id = id;
+    this.isConnected = true;
+    this.touch();
+    this.schedule();
+    if (fresh) {
+      const hex = id.toString('hex');
+      this.log.info({ session: hex, timeout: client.getSessionTimeout() }, 'zookeeper session established');
+      queueMicrotask(() => this.emit('session', hex));
+    } else {
+      this.log.info({ session: this.sessionId }, 'zookeeper connection restored');
+      queueMicrotask(() => this.emit('connected'));
+    }
+  }
+
+  private onDisconnected(): void {
+    if (!this.isConnected) return;
+    this.isConnected = false;
+    this.log.warn({ session: this.sessionId }, 'zookeeper connection lost; keeping the session while it can live');
+    this.emit('disconnected');
+  }
+
+  /** The session is gone: fail what waits on it, drop the client, start over. */
+  private lose(why: string): void {
+    const hex = this.sessionId;
+    const old = this.client;
+    this.timer?.cancel();
+    this.timer = null;
+    this.id = null;
+    this.isConnected = false;
+    this.client = null;
+    this.failPending(`session ${hex} lost`);
+    if (old) discard(old);
+    this.log.warn({ session: hex }, `zookeeper session lost: ${why}; starting a new one`);
+    if (hex) this.emit('expired', hex);
+    if (!this.closed) this.spawn();
+  }
+
+  private failPending(why: string): void {
+    const fails = [...this.pending];
+    this.pending.clear();
+    for (const f of fails) f(new LighthouseError('LH_ERR_ZK_SESSION', why));
+  }
+
+  private touch(): void {
+    this.lastContact = this.opts.clock.now();
+  }
+
+  /** One timer, re-armed at the next deadline: ping at 1/3, reconnect at 2/3, lost at 3/3. */
+  private schedule(): void {
+    this.timer?.cancel();
+    const t = this.timeout;
+    const idle = this.opts.clock.now() - this.lastContact;
+    const next = [t / 3, (2 * t) / 3, t].find((d) => d > idle) ?? t;
+    this.timer = this.opts.clock.setTimeout(() => this.check(), Math.max(1, Math.ceil(next - idle)));
+  }
+
+  private check(): void {
+    this.timer = null;
+    if (this.closed || !this.id) return;
+    const t = this.timeout;
+    const idle = this.opts.clock.now() - this.lastContact;
+    if (idle >= t) return this.lose(`no contact for ${Math.round(idle)} ms (timeout ${t} ms)`);
+    if (idle >= (2 * t) / 3 && this.isConnected && this.client) {
+      this.log.warn({ session: this.sessionId }, `no answer from zookeeper for ${Math.round(idle)} ms; reconnecting`);
+      dropConnection(this.client);
+    } else if (idle >= t / 3 && this.isConnected && !this.pinging) {
+      this.pinging = true;
+      this.exists('/').then(
+        () => (this.pinging = false),
+        () => (this.pinging = false),
+      );
+    }
+    this.schedule();
+  }
+}

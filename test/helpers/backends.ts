@@ -1,0 +1,45 @@
+/** Small HTTP backends on loopback whose health a test switches, counting health probes. */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface Backend {
+  port: number;
+  id: string;
+  healthy: boolean;
+  /** health probes answered, by outcome */
+  probes: { ok: number; failed: number };
+  /** other requests served (traffic through HAProxy) */
+  served: number;
+  close(): Promise<void>;
+}
+
+export async function startBackend(id: string, port = 0): Promise<Backend> {
+  const b: Backend = { port: 0, id, healthy: true, probes: { ok: 0, failed: 0 }, served: 0, close: async () => {} };
+  const server: Server = createServer((req, res) => {
+    if (req.url === '/health') {
+      if (b.healthy) b.probes.ok++;
+      else b.probes.failed++;
+      res.writeHead(b.healthy ? 200 : 503).end(b.healthy ? 'ok' : 'sick');
+      return;
+    }
+    b.served++;
+    res.writeHead(200, { 'content-type': 'text/plain' }).end(id);
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  b.port = (server.address() as AddressInfo).port;
+  b.close = () => new Promise<void>((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
+  return b;
+}
+
+/** A free loopback port (bind 0, read, close). */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const { port } = s.address() as AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}

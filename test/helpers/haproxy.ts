@@ -1,0 +1,201 @@
+/**
+ * A real HAProxy for tests: a temp dir with a balancer config on free loopback ports, small HTTP
+ * backends that answer their own id, a client that counts which backend served each request,
+ * and cleanup that stops HAProxy by the master pid from its pid file. Every HAProxy a test
+ * starts is also killed from a process 'exit' hook, so a failing test leaks nothing.
+ */
+import { createServer, request, type Server } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { ClusterModel, DesiredState } from '../../src/core/plugin.js';
+import type { NodeState, ServiceNode } from '../../src/core/node.js';
+import { masterCommand, parseShowProc, pidAlive } from '../../src/balancers/haproxy/process.js';
+import { haproxyClusterSchema } from '../../src/balancers/haproxy/schema.js';
+
+// The one piece of module state: pid files to kill from when the test process exits.
+const leaks = new Set<string>();
+process.on('exit', () => {
+  for (const pidFile of leaks) {
+    try {
+      const pid = Number(readFileSync(pidFile, 'utf8').trim());
+      if (pid > 0) process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone already */
+    }
+  }
+});
+
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+export interface HaproxyEnv {
+  dir: string;
+  /** raw balancers/haproxy.yaml content (before schema validation) */
+  raw: Record<string, unknown>;
+  configFile: string;
+  pidFile: string;
+  socketFile: string;
+  masterSocket: string;
+  statsPort: number;
+  /** stop HAProxy (SIGTERM to the master, bounded wait, SIGKILL) and remove the dir */
+  cleanup(): Promise<void>;
+}
+
+export async function haproxyEnv(extra: Record<string, unknown> = {}): Promise<HaproxyEnv> {
+  const dir = mkdtempSync(join(tmpdir(), 'lh-haproxy-'));
+  const statsPort = await freePort();
+  const env: HaproxyEnv = {
+    dir,
+    configFile: join(dir, 'haproxy.cfg'),
+    pidFile: join(dir, 'haproxy.pid'),
+    socketFile: join(dir, 'admin.sock'),
+    masterSocket: join(dir, 'master.sock'),
+    statsPort,
+    raw: {},
+    cleanup: async () => {
+      await killHaproxy(env.pidFile, env.masterSocket);
+      leaks.delete(env.pidFile);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  env.raw = {
+    config_file: env.configFile,
+    socket_file: env.socketFile,
+    pid_file: env.pidFile,
+    master_socket: env.masterSocket,
+    haproxy_bin: process.env.HAPROXY_BIN ?? 'haproxy',
+    defaults: ['mode http', 'timeout connect 2s', 'timeout client 10s', 'timeout server 10s'],
+    restart_interval: 0.2,
+    liveness_interval: 0.2,
+    stats: { port: statsPort, uri: '/haproxy' },
+    ...extra,
+  };
+  leaks.add(env.pidFile);
+  return env;
+}
+
+/** SIGTERM to the master named in the pid file (its workers with it), bounded wait, SIGKILL. */
+export async function killHaproxy(pidFile: string, masterSocket?: string, timeoutMs = 3000): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, 'utf8').trim());
+  } catch {
+    return;
+  }
+  if (!pidAlive(pid)) return;
+  const workers = masterSocket ? ((parseShowProc(await masterCommand(masterSocket, 'show proc', 1000).catch(() => '')))?.workers ?? []) : [];
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end && [pid, ...workers].some(pidAlive)) await new Promise((r) => setTimeout(r, 10));
+  for (const p of [pid, ...workers]) if (pidAlive(p)) process.kill(p, 'SIGKILL');
+}
+
+export interface HttpBackend {
+  id: string;
+  port: number;
+  served: number;
+  close(): Promise<void>;
+}
+
+/** An HTTP server on 127.0.0.1 answering its own id. */
+export async function httpBackend(id: string): Promise<HttpBackend> {
+  const b: HttpBackend = { id, port: 0, served: 0, close: async () => {} };
+  const server: Server = createServer((_req, res) => {
+    b.served++;
+    res.writeHead(200, { 'content-type': 'text/plain', connection: 'close' }).end(id);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  b.port = (server.address() as AddressInfo).port;
+  b.close = () =>
+    new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
+  return b;
+}
+
+export interface Traffic {
+  /** responses by body (backend id) */
+  hits: Map<string, number>;
+  ok: number;
+  failed: number;
+  /** status codes / errors of failures, for assertion messages */
+  errors: string[];
+}
+
+/** `n` GETs to 127.0.0.1:port, `concurrency` at a time, no keep-alive (every request is a new
+ * connection, so roundrobin spreads them). */
+export async function traffic(port: number, n: number, concurrency = 4): Promise<Traffic> {
+  const t: Traffic = { hits: new Map(), ok: 0, failed: 0, errors: [] };
+  let next = 0;
+  const one = () =>
+    new Promise<void>((resolve) => {
+      const req = request({ host: '127.0.0.1', port, path: '/', agent: false, timeout: 5000 }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (d) => (body += d));
+        res.on('end', () => {
+          if (res.statusCode === 200) {
+            t.ok++;
+            t.hits.set(body, (t.hits.get(body) ?? 0) + 1);
+          } else {
+            t.failed++;
+            t.errors.push(`HTTP ${res.statusCode}`);
+          }
+          resolve();
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', (err) => {
+        t.failed++;
+        t.errors.push(err.message);
+        resolve();
+      });
+      req.end();
+    });
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next++ < n) await one();
+    }),
+  );
+  return t;
+}
+
+/** Bounded poll: resolves with the first truthy value, throws after `ms`. */
+export async function until<T>(fn: () => T | null | undefined | false | Promise<T | null | undefined | false>, what: string, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export function node(port: number, extra: { weight?: number; state?: NodeState; host?: string } = {}): ServiceNode {
+  const host = extra.host ?? '127.0.0.1';
+  return { name: `${host}:${port}`, host, ip: host, port, peer: null, metadata: {}, weight: extra.weight, state: extra.state };
+}
+
+export function cluster(name: string, haproxy: Record<string, unknown>, nodes: ServiceNode[], metaCluster?: string): ClusterModel {
+  return { name, discovery: 'zookeeper', metaCluster, balancer: haproxyClusterSchema.parse(haproxy), nodes };
+}
+
+export function desired(...clusters: ClusterModel[]): DesiredState {
+  return { clusters };
+}

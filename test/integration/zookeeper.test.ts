@@ -1,0 +1,284 @@
+/**
+ * The ZooKeeper discovery plugin against a real ZooKeeper (tickTime 200 ms, so a 2 s session
+ * really expires), checked through an independent session (zk-probe). Session loss is caused for
+ * real: the server hung (SIGSTOP), the server down and back, and our own process stopped.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { startZooKeeper, type ZkServer } from '../helpers/zookeeper.js';
+import { zkProbe, type ZkProbe } from '../helpers/zk-probe.js';
+import { waitFor } from '../helpers/wait.js';
+import { createLogger } from '../../src/core/logger.js';
+import { systemClock } from '../../src/core/clock.js';
+import type { ServiceNode } from '../../src/core/node.js';
+import { encodeNode } from '../../src/discovery/zookeeper/codec.js';
+import { zookeeperDiscovery, type ZookeeperDiscovery } from '../../src/discovery/zookeeper/index.js';
+
+let zk: ZkServer;
+let probe: ZkProbe;
+const cleanup: (() => Promise<unknown>)[] = [];
+
+before(async () => {
+  zk = await startZooKeeper({ tickTime: 200 });
+  probe = await zkProbe(zk.connectString);
+});
+after(async () => {
+  for (const f of cleanup.reverse()) await f().catch(() => {});
+  probe?.close();
+  await zk?.stop();
+});
+
+type Log = { level: number; msg: string; znode?: string; session?: string };
+
+function discovery(path: string): { d: ZookeeperDiscovery; logs: Log[] } {
+  const logs: Log[] = [];
+  const logger = createLogger({ level: 'debug', destination: { write: (s: string) => void logs.push(JSON.parse(s)) } });
+  const config = zookeeperDiscovery.schema.parse({ hosts: [zk.connectString], path, session_timeout: 2000, connect_timeout: 10 });
+  const d = zookeeperDiscovery.create(config, { logger, clock: systemClock });
+  cleanup.push(() => d.stop());
+  return { d, logs };
+}
+
+function node(port: number, metadata: Record<string, unknown> = {}, host = 'app01.example.com'): ServiceNode {
+  return { name: `${host}:${port}`, host, ip: '127.0.0.1', port, peer: { name: host, ip: '127.0.0.1', port: 1024 }, metadata };
+}
+
+/** Every snapshot a watch delivers, in order. */
+function collect(d: ZookeeperDiscovery, cluster: string) {
+  const snaps: ServiceNode[][] = [];
+  const stop = d.watch(cluster, (nodes) => snaps.push(nodes));
+  const names = () => snaps.at(-1)?.map((n) => n.name).join(',');
+  const until = (expect: string, what = `snapshot [${expect}]`) => waitFor(() => snaps.length > 0 && names() === expect, what, 10_000, () => ` (last: [${names()}])`);
+  return { snaps, stop, names, until };
+}
+
+describe('publishing', () => {
+  test('register writes an ephemeral znode with the exact Python bytes; re-register updates it in place', async () => {
+    const { d } = discovery('/pub/a');
+    await d.start();
+    const n = node(8080, { b: 1, a: 'x' });
+    await d.register('web', n);
+    const z = await probe.get('/pub/a/web/app01.example.com:8080');
+    assert.ok(z);
+    assert.equal(
+      z.data.toString(),
+      String.raw`{"host": "app01.example.com", "ip": "127.0.0.1", "metadata": "{\"a\": \"x\", \"b\": 1}", "peer": "{\"ip\": \"127.0.0.1\", \"name\": \"app01.example.com\", \"port\": 1024}", "port": 8080}`,
+    );
+    assert.equal(z.owner, d.session.sessionId, 'ephemeral, owned by our session');
+
+    await d.register('web', n); // idempotent
+    await d.register('web', { ...n, metadata: { a: 'y' } });
+    const z2 = await probe.get('/pub/a/web/app01.example.com:8080');
+    assert.equal(z2?.czxid, z.czxid, 'updated with setData, not re-created');
+    assert.equal(z2?.data.toString(), encodeNode({ ...n, metadata: { a: 'y' } }));
+
+    await d.unregister('web', n);
+    assert.equal(await probe.get('/pub/a/web/app01.example.com:8080'), null);
+    await d.unregister('web', n); // already gone: fine
+  });
+
+  test('digest auth is sent and does not get in the way', async () => {
+    const logs: Log[] = [];
+    const logger = createLogger({ level: 'debug', destination: { write: (s: string) => void logs.push(JSON.parse(s)) } });
+    const config = zookeeperDiscovery.schema.parse({ hosts: zk.connectString, path: '/pub/auth', session_timeout: '2s', auth: 'lighthouse:secret' });
+    const d = zookeeperDiscovery.create(config, { logger, clock: systemClock });
+    cleanup.push(() => d.stop());
+    await d.start();
+    await d.register('web', node(7000));
+    assert.ok(await probe.get('/pub/auth/web/app01.example.com:7000'));
+    assert.ok(!logs.some((l) => /authentication failed/.test(l.msg)));
+  });
+
+  test('stop() deletes every published znode', async () => {
+    const { d } = discovery('/pub/b');
+    await d.start();
+    await Promise.all([d.register('web', node(1)), d.register('web', node(2)), d.register('api', node(3))]);
+    assert.equal((await probe.children('/pub/b/web')).length, 2);
+    await d.stop();
+    assert.deepEqual(await probe.children('/pub/b/web'), []);
+    assert.deepEqual(await probe.children('/pub/b/api'), []);
+    assert.equal(d.connected, false);
+  });
+
+  test('a znode left by another session is replaced in one transaction: watchers never see it missing', async () => {
+    const { d: watcher } = discovery('/pub/c');
+    const { d } = discovery('/pub/c');
+    await Promise.all([watcher.start(), d.start()]);
+    const n = node(9000, { old: true });
+    await probe.create('/pub/c/web/app01.example.com:9000', encodeNode(n), true);
+    const w = collect(watcher, 'web');
+    await w.until('app01.example.com:9000');
+    await d.register('web', node(9000, { new: true }));
+    const z = await probe.get('/pub/c/web/app01.example.com:9000');
+    assert.equal(z?.owner, d.session.sessionId);
+    assert.notEqual(z?.owner, probe.sessionId());
+    await waitFor(() => w.snaps.at(-1)?.[0]?.metadata.new === true, 'watcher sees the new data');
+    assert.ok(w.snaps.every((s) => s.length === 1), `never empty: ${JSON.stringify(w.snaps.map((s) => s.length))}`);
+  });
+});
+
+describe('watching', () => {
+  test('snapshots follow adds, data changes and removals; a bad znode is skipped and logged with its path', async () => {
+    const { d, logs } = discovery('/watch/a');
+    await d.start();
+    await probe.create('/watch/a/web/x', ''); // make the cluster znode
+    await probe.remove('/watch/a/web/x');
+    const w = collect(d, 'web');
+    await w.until('');
+    await probe.create('/watch/a/web/h2:80', encodeNode(node(80, {}, 'h2')), true);
+    await w.until('h2:80');
+    await probe.create('/watch/a/web/h1:80', encodeNode(node(80, {}, 'h1')), true);
+    await w.until('h1:80,h2:80');
+    // Nerve's format, as SmartStack registers it
+    await probe.create('/watch/a/web/i-abc_0000000001', '{"host":"10.0.0.9","port":3000,"name":"i-abc","weight":5}', true);
+    await w.until('10.0.0.9:3000,h1:80,h2:80');
+    await probe.set('/watch/a/web/h1:80', encodeNode(node(80, { v: 2 }, 'h1')));
+    await waitFor(() => w.snaps.at(-1)?.find((n) => n.name === 'h1:80')?.metadata.v === 2, 'data change delivered');
+    await probe.create('/watch/a/web/broken', '{"port": "nope"}', true);
+    await waitFor(() => logs.find((l) => l.level === 40 && l.znode === '/watch/a/web/broken'), 'warning naming the bad znode');
+    await probe.set('/watch/a/web/broken', encodeNode(node(81, {}, 'h3'))); // fixed: now a member
+    await w.until('10.0.0.9:3000,h1:80,h2:80,h3:81');
+    await probe.remove('/watch/a/web/h2:80');
+    await w.until('10.0.0.9:3000,h1:80,h3:81');
+    const count = w.snaps.length;
+    w.stop();
+    await probe.remove('/watch/a/web/h1:80');
+    await probe.get('/watch/a/web/h3:81'); // a round trip for any late event
+    assert.equal(w.snaps.length, count, 'nothing after stop');
+    for (let i = 1; i < w.snaps.length; i++) assert.notDeepEqual(w.snaps[i], w.snaps[i - 1], 'no duplicate consecutive snapshots');
+  });
+
+  test('latency: a change made by another session reaches the listener in a few ms', async (t) => {
+    const { d } = discovery('/watch/lat');
+    const { d: writer } = discovery('/watch/lat');
+    await Promise.all([d.start(), writer.start()]);
+    await writer.register('web', node(1, {}, 'seed'));
+    let at = 0;
+    let count = -1;
+    d.watch('web', (nodes) => ((at = performance.now()), (count = nodes.length)));
+    await waitFor(() => count === 1, 'the first snapshot');
+    const add: number[] = [];
+    const change: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const n = node(80, {}, `h${i}`);
+      let t0 = performance.now();
+      await writer.register('web', n); // one create
+      await waitFor(() => count === i + 2, `member ${i}`);
+      add.push(at - t0);
+      const seen = at;
+      t0 = performance.now();
+      await writer.register('web', { ...n, metadata: { i } }); // one setData
+      await waitFor(() => at !== seen, `change ${i}`);
+      change.push(at - t0);
+    }
+    const p = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.floor(q * (xs.length - 1))].toFixed(2);
+    // from the writer's call: its create / setData (fsync on) + the watch event + our reads
+    // (getChildren + getData for an add, getData for a change)
+    t.diagnostic(`create -> snapshot ms p50 ${p(add, 0.5)} p90 ${p(add, 0.9)}; setData -> snapshot p50 ${p(change, 0.5)} p90 ${p(change, 0.9)}`);
+    assert.ok(Number(p(add, 0.5)) < 50 && Number(p(change, 0.5)) < 50, "well under the writer's coalescing window");
+  });
+
+  test('a cluster whose znode appears later is picked up', async () => {
+    const { d } = discovery('/watch/b');
+    await d.start();
+    const w = collect(d, 'late');
+    await w.until('', 'an empty snapshot for a cluster that does not exist');
+    await probe.create('/watch/b/late/h1:80', encodeNode(node(80, {}, 'h1')), true);
+    await w.until('h1:80');
+  });
+});
+
+describe('sessions', () => {
+  test('a hung server: our timer declares the session lost, a new one re-creates znodes and re-arms watches', async () => {
+    const { d, logs } = discovery('/sess/a');
+    const { d: reader } = discovery('/sess/a');
+    await Promise.all([d.start(), reader.start()]);
+    await d.register('web', node(80));
+    const w = collect(reader, 'web');
+    await w.until('app01.example.com:80');
+    const oldId = d.session.sessionId;
+
+    const atPause = w.snaps.length;
+    let atNewSession = -1;
+    reader.session.once('session', () => (atNewSession = w.snaps.length));
+    zk.pause();
+    try {
+      await waitFor(() => logs.find((l) => /session lost: no contact/.test(l.msg)), 'our own timer to declare the session lost', 6_000);
+    } finally {
+      zk.resume();
+    }
+    await waitFor(() => d.connected && d.session.sessionId !== oldId, 'a new session', 10_000);
+    const p = await zkProbe(zk.connectString); // the old probe's session may have expired too
+    cleanup.push(async () => p.close());
+    await waitFor(async () => (await p.get('/sess/a/web/app01.example.com:80'))?.owner === d.session.sessionId, 'znode re-created by the new session');
+    assert.ok(logs.some((l) => /re-registered 1 znodes/.test(l.msg)));
+    // the reader lost its session too; its watch must work on the new one
+    await p.create('/sess/a/web/h9:80', encodeNode(node(80, {}, 'h9')), true);
+    await w.until('app01.example.com:80,h9:80');
+    assert.equal(atNewSession, atPause, 'nothing sent while the reader had no session');
+  });
+
+  test('ZooKeeper down for longer than the session timeout, then back on the same port', async () => {
+    const { d, logs } = discovery('/sess/b');
+    const { d: reader } = discovery('/sess/b');
+    await Promise.all([d.start(), reader.start()]);
+    await d.register('web', node(81));
+    const w = collect(reader, 'web');
+    await w.until('app01.example.com:81');
+    const oldId = d.session.sessionId;
+    const atStop = w.snaps.length;
+    let atNewSession = -1;
+    reader.session.once('session', () => (atNewSession = w.snaps.length));
+    await zk.stopServer();
+    await waitFor(() => logs.find((l) => /session lost/.test(l.msg)), 'session declared lost while the server is down', 6_000);
+    assert.equal(d.connected, false);
+    await zk.startAgain();
+    await waitFor(() => d.connected && d.session.sessionId !== oldId, 'a new session after the restart', 15_000);
+    const p = await zkProbe(zk.connectString);
+    cleanup.push(async () => p.close());
+    // the restarted server revived the old session for a while: its znode is replaced, not duplicated
+    await waitFor(async () => (await p.get('/sess/b/web/app01.example.com:81'))?.owner === d.session.sessionId, 'znode owned by the new session');
+    await p.create('/sess/b/web/h8:81', encodeNode(node(81, {}, 'h8')), true);
+    await w.until('app01.example.com:81,h8:81');
+    assert.equal(atNewSession, atStop, 'nothing sent while the reader had no session');
+    probe.close();
+    probe = p; // the suite's probe died with the old server
+  });
+
+  test('our process stopped (SIGSTOP) past the session timeout recovers after SIGCONT', async () => {
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    const script = `
+      import { zookeeperDiscovery } from '${root}src/discovery/zookeeper/index.ts';
+      import { createLogger } from '${root}src/core/logger.ts';
+      import { systemClock } from '${root}src/core/clock.ts';
+      const config = zookeeperDiscovery.schema.parse({ hosts: ['${zk.connectString}'], path: '/sess/c', session_timeout: 2000 });
+      const d = zookeeperDiscovery.create(config, { logger: createLogger({ level: 'info', format: 'json' }), clock: systemClock });
+      await d.start();
+      await d.register('web', ${JSON.stringify(node(82))});
+      process.on('SIGTERM', () => d.stop().then(() => process.exit(0)));`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    const out: string[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(...b.toString().split('\n').filter(Boolean)));
+    cleanup.push(async () => child.exitCode === null && child.kill('SIGKILL'));
+    const path = '/sess/c/web/app01.example.com:82';
+
+    const first = await waitFor(() => probe.get(path), 'the child to register', 15_000);
+    child.kill('SIGSTOP');
+    try {
+      await waitFor(async () => (await probe.get(path)) === null, 'the server to expire the stopped child', 8_000);
+    } finally {
+      child.kill('SIGCONT');
+    }
+    const again = await waitFor(async () => {
+      const z = await probe.get(path);
+      return z && z.owner !== first.owner && z;
+    }, 'the child to re-register on a new session', 10_000);
+    assert.equal(again.data.toString(), first.data.toString());
+    assert.ok(out.some((l) => /session lost/.test(l)), `child logged the loss:\n${out.join('\n')}`);
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    assert.equal(await probe.get(path), null, 'stop() removed it');
+  });
+});
