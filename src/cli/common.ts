@@ -3,6 +3,7 @@
  * the registry with third-party plugins, the config store, and signal handling.
  */
 import { readFile } from 'node:fs/promises';
+import { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { EXIT, LighthouseError, ConfigError, formatProblem } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
@@ -108,4 +109,42 @@ export function onSignals(logger: Logger, handlers: { stop(): Promise<void>; rel
 
 export function usage(message: string): never {
   throw new LighthouseError('LH_ERR_USAGE', message);
+}
+
+export interface Daemon {
+  apply(snap: import('../config/store.js').ConfigSnapshot): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The shape both daemons share: parse CONFIG_DIR, bootstrap, apply every config snapshot in
+ * order, watch the dir, stop on SIGTERM / SIGINT, re-read on SIGHUP. */
+export function runDaemon(
+  name: string,
+  description: string,
+  make: (rt: Runtime, snap: import('../config/store.js').ConfigSnapshot) => Promise<Daemon>,
+): void {
+  runMain(async () => {
+    const program = new Command(name)
+      .description(description)
+      .argument('<config_dir>', 'Lighthouse config directory')
+      .exitOverride((e) => (e.exitCode === 0 ? process.exit(0) : usage(e.message)))
+      .parse();
+    const rt = await bootstrap(program.args[0] ?? usage('missing CONFIG_DIR'), name);
+    const { snapshot } = await rt.store.load();
+    const daemon = await make(rt, snapshot);
+    let applying = Promise.resolve();
+    const apply = (snap: typeof snapshot) =>
+      (applying = applying.then(() => daemon.apply(snap)).catch((err) => rt.logger.error({ err }, 'applying config failed')));
+    rt.store.on('change', (snap) => void apply(snap));
+    await apply(snapshot);
+    await rt.store.watch();
+    onSignals(rt.logger, {
+      stop: async () => {
+        await rt.store.close();
+        await applying;
+        await daemon.stop();
+      },
+      reload: async () => void (await rt.store.reload()),
+    });
+  });
 }

@@ -1,0 +1,266 @@
+/**
+ * The HAProxy balancer: keeps a local HAProxy serving exactly the DesiredState it is given.
+ *
+ * Structure vs membership. Every apply renders the full config (every current server named in
+ * it, plus free slots) and a "structure" render of the same model with membership blanked
+ * (model.ts `maskMembership`). If the structure equals what the running HAProxy was started or
+ * reloaded with, the change is membership only (a node up, down, new, gone, a weight or
+ * drain/maint change): it goes through the runtime API (plan.ts) on a persistent socket, and
+ * the file is written (validated, not reloaded) so a later reload keeps every server. A
+ * different structure (new cluster, changed directive), or a server the running config has no
+ * room for, means write + reload, rate-limited to `restart_interval` and coalesced.
+ *
+ * Why server-template slots rather than `add server` / `del server`: slots are declared in the
+ * config, so HAProxy applies `default-server`, the defaults section and the cluster's
+ * `server_options` to them itself and `haproxy -c` validates them; they work with every
+ * balance algorithm (dynamic servers refuse static ones such as static-rr or map-based hashing);
+ * taking a node out is `state maint`, which cannot fail, where `del server` fails while
+ * connections remain; and every command is idempotent, so a batch can be resent after a broken
+ * connection. Cost: a few idle server structs per backend, nodes that joined at runtime show
+ * as `lh_slotN` until the next reload, and a reload when a backend runs out of slots.
+ *
+ * Across reloads: just before one, `show servers state` is dumped to the server-state file
+ * (only servers the new config names at the same address: a slot's saved state would bring it
+ * up at 0.0.0.0), HAProxy loads it (`load-server-state-from-file global`), and the runtime
+ * state is then converged again from `show servers state`.
+ *
+ * Liveness: the master pid is checked before every apply, every `liveness_interval` seconds
+ * and whenever the runtime connection drops; a dead HAProxy is started again from the full
+ * current config. HAProxy is never stopped by `stop()`: it keeps serving when the writer stops.
+ */
+import type { Logger } from 'pino';
+import type { Clock } from '../../core/clock.js';
+import type { ApplyResult, Balancer, DesiredState, PluginDeps } from '../../core/plugin.js';
+import { ConfigFile } from './config-file.js';
+import { buildModel, maskMembership, type RenderModel } from './model.js';
+import { HaproxyProcess, pidAlive, type ProcInfo } from './process.js';
+import { ReloadScheduler } from './reload-scheduler.js';
+import { createRenderer, type Renderer } from './render.js';
+import { RuntimeApi } from './runtime-api.js';
+import { RuntimeView } from './runtime-view.js';
+import type { HaproxyConfig } from './schema.js';
+
+interface Built {
+  model: RenderModel;
+  text: string;
+  /** the text with membership blanked */
+  structure: string;
+}
+
+export class HaproxyBalancer implements Balancer {
+  readonly renderer: Renderer;
+  /** the admin runtime socket client (tests, lighthousectl) */
+  readonly runtime: RuntimeApi;
+  private readonly view: RuntimeView;
+  private readonly log: Logger;
+  private readonly file: ConfigFile;
+  private readonly proc: HaproxyProcess;
+  private readonly scheduler: ReloadScheduler;
+  private readonly clock: Clock;
+  private lock: Promise<unknown> = Promise.resolve();
+  private started = false;
+  private stopped = false;
+  private liveness: { cancel(): void } | null = null;
+  private warnings = '';
+
+  /** the latest desired state, rendered */
+  private latest: Built | null = null;
+  /** what the config file on disk holds, when we wrote it */
+  private written: Built | null = null;
+  /** structure the running HAProxy was started / reloaded with; null = unknown (adopted) */
+  private runningStructure: string | null = null;
+  private masterPid: number | null = null;
+
+  /** reloads done by this balancer */
+  reloads = 0;
+
+  constructor(
+    readonly config: HaproxyConfig,
+    deps: PluginDeps,
+  ) {
+    this.log = deps.logger.child({ component: 'haproxy' });
+    this.clock = deps.clock;
+    this.renderer = createRenderer({ templateDir: config.template_dir });
+    this.file = new ConfigFile(config.config_file, config.haproxy_bin, (err) => this.log.error({ err }, `config file not updated: ${(err as Error).message}`));
+    this.proc = new HaproxyProcess({ bin: config.haproxy_bin, configFile: config.config_file, masterSocket: config.master_socket, pidFile: config.pid_file, logger: this.log });
+    this.runtime = new RuntimeApi({ socketPath: config.socket_file, onClose: () => this.onConnectionLost() });
+    this.view = new RuntimeView(this.runtime, this.log);
+    this.scheduler = new ReloadScheduler(config.restart_interval * 1000, deps.clock, () => this.exclusive(() => this.reload()));
+  }
+
+  /** the worker serving now (tests assert it does not change on membership changes) */
+  get workerPid(): number | null {
+    return this.view.workerPid;
+  }
+
+  /** runtime commands sent by the last apply */
+  get lastCommands(): readonly string[] {
+    return this.view.lastCommands;
+  }
+
+  /** Make sure HAProxy runs. A running one is adopted as is (its structure is unknown, so the
+   * first apply reloads once); otherwise it starts from the config file on disk (the last
+   * known members: fail-safe) or, when there is none, from an empty state. */
+  start(): Promise<void> {
+    return this.exclusive(async () => {
+      if (this.started) return;
+      this.stopped = false;
+      const status = await this.proc.status();
+      if (status) {
+        this.masterPid = status.masterPid;
+        this.log.info({ masterPid: status.masterPid, workerPid: status.workers[0] }, 'adopted running HAProxy');
+      } else {
+        const onDisk = await this.file.read();
+        if (onDisk === null || !(await this.file.check()).ok) await this.writeNow(this.build({ clusters: [] }));
+        this.masterPid = (await this.proc.start()).masterPid;
+        this.runningStructure = this.written?.structure ?? null;
+      }
+      await this.view.resync();
+      this.started = true;
+      this.armLiveness();
+    });
+  }
+
+  /**
+   * Runtime first: membership goes through the runtime API at once. Then the file: written in
+   * the background when only membership changed, written now (validated; a rejection is this
+   * apply's LH_ERR_HAPROXY_CONFIG) when a reload is needed, and the reload awaited.
+   */
+  async apply(desired: DesiredState): Promise<ApplyResult> {
+    if (!this.started) await this.start();
+    const built = this.build(desired);
+    const r = await this.exclusive(async () => {
+      this.latest = built;
+      await this.ensureRunning();
+      const plan = await this.view.converge(built.model);
+      const reasons = [
+        ...(this.runningStructure !== built.structure ? [this.runningStructure === null ? 'running structure unknown' : 'structure changed'] : []),
+        ...(plan.unplaced.length ? [`${plan.unplaced.length} servers without a runtime entry (${plan.unplaced[0].backend}/${plan.unplaced[0].server}: ${plan.unplaced[0].reason})`] : []),
+      ];
+      if (reasons.length) {
+        await this.writeNow(built);
+        this.log.info({ reasons }, 'reload needed');
+      } else {
+        this.file.writeLater(built.text, () => (this.written = built));
+      }
+      return { commands: plan.commands.length, reload: reasons.length > 0 };
+    });
+    if (r.reload) await this.scheduler.request();
+    return { runtimeCommands: r.commands, reloaded: r.reload };
+  }
+
+  /** Wait until the config file holds the latest membership (background writes done). */
+  flush(): Promise<void> {
+    return this.file.flush();
+  }
+
+  /** Close sockets and timers. HAProxy keeps running. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.started = false;
+    this.liveness?.cancel();
+    this.liveness = null;
+    this.scheduler.close();
+    await this.lock;
+    await this.file.flush();
+    this.runtime.close();
+  }
+
+  /** Stop HAProxy itself (tests, demo). */
+  async stopHaproxy(): Promise<void> {
+    await this.stop();
+    await this.proc.stop();
+  }
+
+  /** Dry run: the runtime commands `apply(desired)` would send now, and whether it would reload. */
+  plan(desired: DesiredState): { commands: string[]; reload: boolean } {
+    const built = this.build(desired);
+    const plan = this.view.plan(built.model);
+    return { commands: plan.commands, reload: this.runningStructure !== built.structure || plan.unplaced.length > 0 };
+  }
+
+  /** The master's `show proc`, or null when HAProxy is not running. */
+  processInfo(): Promise<ProcInfo | null> {
+    return this.proc.status();
+  }
+
+  private build(desired: DesiredState): Built {
+    const { model, warnings } = buildModel(this.config, desired);
+    const w = warnings.join('\n');
+    if (w && w !== this.warnings) this.log.warn({ warnings }, 'config problems (rendered without them)');
+    this.warnings = w;
+    return { model, text: this.renderer.render(model), structure: this.renderer.render(maskMembership(model)) };
+  }
+
+  private async writeNow(built: Built): Promise<void> {
+    await this.file.settle(); // a queued background write is older: drop it
+    await this.file.write(built.text);
+    this.written = built;
+  }
+
+  private async reload(): Promise<void> {
+    if (this.stopped) return;
+    if (await this.ensureRunning()) return; // just started from the current file
+    await this.file.flush();
+    const target = this.written;
+    if (!target) return;
+    const t0 = performance.now();
+    const kept = await this.view.saveServerState(target.model, this.config.server_state_file);
+    const previous = this.view.workerPid;
+    const info = await this.proc.reload();
+    this.reloads++;
+    this.masterPid = info.masterPid;
+    this.runningStructure = target.structure;
+    this.runtime.close(); // it still talks to the old worker (and keeps it alive)
+    await this.view.resync();
+    if (this.latest) await this.view.converge(this.latest.model);
+    this.log.info({ workerPid: this.view.workerPid, previousWorkerPid: previous, reloads: this.reloads, serverStates: kept, ms: Math.round(performance.now() - t0) }, 'HAProxy reloaded');
+  }
+
+  /** Start HAProxy again if it died, from the full current config. Returns true when it had to. */
+  private async ensureRunning(): Promise<boolean> {
+    if (this.masterPid !== null && pidAlive(this.masterPid)) return false;
+    const status = await this.proc.status();
+    if (status) {
+      if (status.workers[0] !== this.view.workerPid) this.view.invalidate();
+      this.masterPid = status.masterPid;
+      return false;
+    }
+    this.log.warn({ masterPid: this.masterPid, workerPid: this.view.workerPid }, 'HAProxy is not running: starting it from the current config');
+    this.runtime.close();
+    if (this.latest) {
+      await this.writeNow(this.latest).catch((err) => this.log.error({ err }, 'current config rejected: starting from the file on disk'));
+    }
+    this.masterPid = (await this.proc.start()).masterPid;
+    this.runningStructure = this.written?.structure ?? null;
+    this.view.invalidate();
+    await this.view.resync();
+    if (this.latest) await this.view.converge(this.latest.model);
+    return true;
+  }
+
+  private onConnectionLost(): void {
+    if (this.started && !this.stopped && this.masterPid !== null && !pidAlive(this.masterPid)) void this.checkLiveness();
+  }
+
+  private checkLiveness(): Promise<void> {
+    return this.exclusive(() => this.ensureRunning()).then(
+      () => {},
+      (err) => this.log.error({ err }, `HAProxy liveness check failed: ${(err as Error).message}`),
+    );
+  }
+
+  private armLiveness(): void {
+    const ms = this.config.liveness_interval * 1000;
+    if (!ms || this.stopped) return;
+    this.liveness = this.clock.setTimeout(() => {
+      void this.checkLiveness().finally(() => this.armLiveness());
+    }, ms);
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(fn, fn);
+    this.lock = run.catch(() => {});
+    return run;
+  }
+}

@@ -1,0 +1,243 @@
+/**
+ * Pure: (validated balancer config, DesiredState) -> the model the templates receive.
+ *
+ * The model is the contract with user templates (`template_dir` may override any partial), so
+ * every field is documented here and always present (null rather than missing: templates are
+ * compiled in strict mode). Lists are sorted so equal inputs render byte-identical output.
+ *
+ * Membership (a backend's `servers` and `slots`) is kept apart from everything else so that
+ * `maskMembership` can blank it: two models whose masked renders are equal differ only in
+ * membership, which the runtime API applies without a reload (see index.ts).
+ */
+import { isIPv6 } from 'node:net';
+import type { ClusterModel, DesiredState } from '../../core/plugin.js';
+import type { NodeState, ServiceNode } from '../../core/node.js';
+import type { HaproxyClusterConfig, HaproxyConfig } from './schema.js';
+
+/** Names of the free server-template slots: `lh_slot1`..`lh_slotN`. Never collides with a node's
+ * server name, which always keeps the ':' of its host:port. */
+export const SLOT_PREFIX = 'lh_slot';
+/** HAProxy's limit of servers per backend (roundrobin). */
+export const MAX_SERVERS = 4095;
+
+export interface RenderModel {
+  /** one comment line saying the file is generated */
+  header: string;
+  /** admin runtime socket path (rendered `stats socket PATH level admin expose-fd listeners`) */
+  socketFile: string;
+  /** rendered `server-state-file PATH` in global; dumped to before every reload */
+  serverStateFile: string;
+  /** the user's `global` lines */
+  global: string[];
+  /** the user's `defaults` lines (Lighthouse appends `load-server-state-from-file global`) */
+  defaults: string[];
+  stats: StatsModel | null;
+  /** cluster frontends and meta-cluster frontends, by name */
+  frontends: FrontendModel[];
+  /** one per cluster, by name */
+  backends: BackendModel[];
+  /** the `proxies` of the balancer config, by name */
+  proxies: ProxyModel[];
+}
+
+export interface StatsModel {
+  /** "ADDR:PORT" */
+  bind: string;
+  uri: string;
+  /** e.g. [{ name: 'connect', value: '4000' }] */
+  timeouts: { name: string; value: string }[];
+}
+
+export interface FrontendModel {
+  name: string;
+  /** "ADDR:PORT" */
+  bind: string;
+  /** the user's frontend lines (cluster `haproxy.frontend` or `meta_clusters.NAME.frontend`) */
+  lines: string[];
+  /** the backend of a plain cluster frontend; null for a meta-cluster frontend */
+  defaultBackend: string | null;
+  /** meta-cluster frontend only: `acl NAME CONDITION` + `use_backend BACKEND if NAME` */
+  routes: { acl: string; condition: string; backend: string }[];
+}
+
+export interface BackendModel {
+  name: string;
+  /** the cluster it serves */
+  cluster: string;
+  /** the user's backend lines */
+  lines: string[];
+  /** the cluster's `server_options`, "" when none */
+  serverOptions: string;
+  /** membership: every current node, named stably after its host:port */
+  servers: ServerModel[];
+  /** membership: free slots for nodes that join between reloads; null when none */
+  slots: SlotsModel | null;
+}
+
+export interface ServerModel {
+  /** stable per node: its host:port with characters HAProxy refuses replaced by '_' */
+  name: string;
+  /** "IP:PORT" or "[IPv6]:PORT" (the host when a node has no ip) */
+  address: string;
+  /** the IP (or host) alone and the port, as the runtime API's `set server addr` takes them */
+  addr: string;
+  port: number;
+  /** null: HAProxy's default (1, or a `weight` in server_options) */
+  weight: number | null;
+  state: NodeState;
+  /** true when `state` is maint: rendered `disabled` so a reload starts it in maintenance */
+  disabled: boolean;
+  /** = backend serverOptions */
+  options: string;
+}
+
+export interface SlotsModel {
+  /** server-template name prefix (`lh_slot`) */
+  prefix: string;
+  count: number;
+  /** "1-N" */
+  range: string;
+  options: string;
+}
+
+export interface ProxyModel {
+  name: string;
+  bind: string;
+  lines: string[];
+  servers: { name: string; address: string; maxconn: number | null }[];
+}
+
+export interface BuildResult {
+  model: RenderModel;
+  /** problems that do not stop rendering (a meta cluster without a port, a member without an acl) */
+  warnings: string[];
+}
+
+/** HAProxy proxy and server names: letters, digits and `_ . : -`. */
+export function haproxyName(s: string): string {
+  return s.replace(/[^A-Za-z0-9_.:-]/g, '_');
+}
+
+export function hostPort(host: string, port: number): string {
+  return isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+export function buildModel(config: HaproxyConfig, desired: DesiredState): BuildResult {
+  const warnings: string[] = [];
+  const bind = (addr: string | undefined, port: number) => hostPort(addr ?? config.bind_address, port);
+  const clusters = [...desired.clusters].sort(byName);
+  const frontends: FrontendModel[] = [];
+  const backends: BackendModel[] = [];
+
+  for (const c of clusters) {
+    const hc = clusterSection(c);
+    const name = haproxyName(c.name);
+    backends.push(backendModel(config, name, c, hc));
+    if (hc.port !== undefined) {
+      frontends.push({ name, bind: bind(undefined, hc.port), lines: hc.frontend, defaultBackend: name, routes: [] });
+    } else if (!c.metaCluster) {
+      warnings.push(`cluster ${c.name}: no haproxy.port and no meta_cluster: its backend has no frontend`);
+    }
+  }
+
+  const metaNames = [...new Set(clusters.filter((c) => c.metaCluster).map((c) => c.metaCluster!))].sort();
+  for (const meta of metaNames) {
+    const mc = config.meta_clusters[meta];
+    const port = mc?.port ?? config.meta_cluster_ports[meta];
+    if (port === undefined) {
+      warnings.push(`meta cluster ${meta}: no port in meta_clusters or meta_cluster_ports: not rendered`);
+      continue;
+    }
+    const routes: FrontendModel['routes'] = [];
+    for (const c of clusters.filter((x) => x.metaCluster === meta)) {
+      const hc = clusterSection(c);
+      if (!hc.acl) {
+        warnings.push(`cluster ${c.name}: member of meta cluster ${meta} without haproxy.acl: not routed`);
+        continue;
+      }
+      const backend = haproxyName(c.name);
+      routes.push({ acl: `is_${backend}`, condition: hc.acl, backend });
+    }
+    frontends.push({ name: haproxyName(meta), bind: bind(undefined, port), lines: mc?.frontend ?? [], defaultBackend: null, routes });
+  }
+  frontends.sort(byName);
+
+  const proxies: ProxyModel[] = Object.entries(config.proxies)
+    .sort(([a], [b]) => cmp(a, b))
+    .map(([name, p]) => ({
+      name,
+      bind: bind(p.bind_address, p.port),
+      lines: p.options,
+      servers: p.upstreams.map((u) => ({ name: haproxyName(`${u.host}:${u.port}`), address: hostPort(u.host, u.port), maxconn: u.max_conn ?? null })),
+    }));
+
+  const stats: StatsModel | null = config.stats
+    ? {
+        bind: bind(undefined, config.stats.port),
+        uri: config.stats.uri,
+        timeouts: (['connect', 'client', 'server'] as const)
+          .filter((k) => config.stats!.timeouts[k] !== undefined)
+          .map((k) => ({ name: k, value: String(config.stats!.timeouts[k]) })),
+      }
+    : null;
+
+  return {
+    model: {
+      header: '# Generated by lighthouse-writer from its config directory; edits here are overwritten.',
+      socketFile: config.socket_file,
+      serverStateFile: config.server_state_file,
+      global: config.global,
+      defaults: config.defaults,
+      stats,
+      frontends,
+      backends,
+      proxies,
+    },
+    warnings,
+  };
+}
+
+function backendModel(config: HaproxyConfig, name: string, c: ClusterModel, hc: HaproxyClusterConfig): BackendModel {
+  const servers = serverModels(c.nodes, hc.server_options);
+  const free = Math.min(MAX_SERVERS - servers.length, Math.max(config.slots.min, Math.ceil(servers.length * config.slots.ratio)));
+  return {
+    name,
+    cluster: c.name,
+    lines: hc.backend,
+    serverOptions: hc.server_options,
+    servers,
+    slots: free > 0 ? { prefix: SLOT_PREFIX, count: free, range: `1-${free}`, options: hc.server_options } : null,
+  };
+}
+
+/** Stable, unique server names; a name collision after sanitizing gets `_2`, `_3`, ... in
+ * node-name order, so the same node set always yields the same names. */
+export function serverModels(nodes: readonly ServiceNode[], options: string): ServerModel[] {
+  const seen = new Set<string>();
+  return [...nodes].sort(byName).map((n) => {
+    let name = haproxyName(n.name);
+    for (let i = 2; seen.has(name); i++) name = `${haproxyName(n.name)}_${i}`;
+    seen.add(name);
+    const addr = n.ip || n.host;
+    const state = n.state ?? 'up';
+    return { name, address: hostPort(addr, n.port), addr, port: n.port, weight: n.weight ?? null, state, disabled: state === 'maint', options };
+  });
+}
+
+/** The same model with membership blanked: what a reload is needed for. */
+export function maskMembership(model: RenderModel): RenderModel {
+  return { ...model, backends: model.backends.map((b) => ({ ...b, servers: [], slots: null })) };
+}
+
+/** A cluster's `haproxy:` section; absent when the cluster has none (all defaults). */
+function clusterSection(c: ClusterModel): HaproxyClusterConfig {
+  const hc = c.balancer as Partial<HaproxyClusterConfig> | undefined;
+  return { port: hc?.port, acl: hc?.acl, frontend: hc?.frontend ?? [], backend: hc?.backend ?? [], server_options: hc?.server_options ?? '' };
+}
+
+function byName<T extends { name: string }>(a: T, b: T): number {
+  return cmp(a.name, b.name);
+}
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,137 @@
+/**
+ * Config schemas of the HAProxy balancer: `balancers/haproxy.yaml` (`haproxySchema`) and the
+ * `haproxy:` section of `clusters/NAME.yaml` (`haproxyClusterSchema`). Keys and meanings follow
+ * the Python Lighthouse (config_file, socket_file, pid_file, global, defaults, bind_address,
+ * stats, proxies, meta_clusters, meta_cluster_ports); the rest is ours and marked as such.
+ * Unknown keys are errors. Relative paths are resolved against the config directory.
+ */
+import { z } from 'zod';
+import { dirname, join } from 'node:path';
+
+const port = z.number().int().min(1).max(65535);
+/** one HAProxy directive line: no line breaks (a newline would smuggle in a second directive) */
+const line = z.string().regex(/^[^\r\n]*$/, 'must be a single line');
+const lines = z.array(line);
+/** HAProxy time: a number is milliseconds, a string carries its unit ("4s", "1m") */
+const duration = z.union([z.number().int().min(0), z.string().regex(/^\d+(us|ms|s|m|h|d)?$/, 'expected a time such as 4000, "4s" or "1m"')]);
+const path = z.string().min(1);
+
+/** stats: HAProxy's stats page, as a `listen stats` section (optional). */
+const statsSchema = z.strictObject({
+  /** required: port of the stats page, bound on `bind_address` */
+  port,
+  /** path of the page; default "/" (Lighthouse) */
+  uri: z.string().startsWith('/').default('/'),
+  /** optional `timeout connect|client|server` of the stats section; numbers are ms */
+  timeouts: z
+    .strictObject({ connect: duration.optional(), client: duration.optional(), server: duration.optional() })
+    .default({}),
+});
+
+/** proxies.NAME: a plain TCP/HTTP proxy to fixed upstreams, as a `listen NAME` section. */
+const proxySchema = z.strictObject({
+  /** required: local port */
+  port,
+  /** required, at least one: balanced round robin */
+  upstreams: z
+    .array(
+      z.strictObject({
+        host: z.string().min(1),
+        port,
+        /** optional `maxconn` of this upstream */
+        max_conn: z.number().int().min(1).optional(),
+      }),
+    )
+    .min(1),
+  /** extra directive lines of the `listen` section; default none */
+  options: lines.default([]),
+  /** address to bind; default the top-level `bind_address` */
+  bind_address: z.string().min(1).optional(),
+});
+
+/** meta_clusters.NAME: the shared frontend of ACL-routed member clusters. */
+const metaClusterSchema = z.strictObject({
+  /** the meta cluster's port; required here or in `meta_cluster_ports` */
+  port: port.optional(),
+  /** extra frontend lines (e.g. "mode http", needed by path_beg ACLs); default none */
+  frontend: lines.default([]),
+});
+
+export const haproxySchema = z
+  .strictObject({
+    /** required: the HAProxy config file Lighthouse generates (and HAProxy is started with) */
+    config_file: path,
+    /** required: the admin runtime socket (rendered as `stats socket ... level admin`) */
+    socket_file: path,
+    /** required: HAProxy's pid file (the master's pid in master-worker mode) */
+    pid_file: path,
+    /** ours: master CLI socket (`-S`); default `<config_file dir>/haproxy-master.sock` */
+    master_socket: path.optional(),
+    /** ours: where server state is saved before each reload; default `<config_file dir>/haproxy-server-state` */
+    server_state_file: path.optional(),
+    /** ours: the HAProxy binary; default "haproxy" (looked up in PATH) */
+    haproxy_bin: z.string().min(1).default('haproxy'),
+    /** ours: directory whose `haproxy.cfg.hbs` and `partials/*.hbs` override the shipped
+     * templates (repo `templates/`) file by file; default none */
+    template_dir: path.optional(),
+    /** directive lines of `global`; default none. Lighthouse adds the admin socket and
+     * server-state-file lines itself. */
+    global: lines.default([]),
+    /** directive lines of `defaults`; default three timeouts (connect 5s, client/server 1m) so
+     * an empty config does not run with infinite timeouts. Lighthouse adds
+     * `load-server-state-from-file global`. */
+    defaults: lines.default(['timeout connect 5s', 'timeout client 1m', 'timeout server 1m']),
+    /** address every frontend, the stats page and proxies bind to. Default "127.0.0.1", not the
+     * Python Lighthouse's "localhost": HAProxy resolves "localhost" through /etc/hosts, which on
+     * some hosts yields only ::1, and clients dialing 127.0.0.1 then get refused. Set
+     * "localhost" explicitly for the old behaviour, "0.0.0.0" to serve other machines. */
+    bind_address: z.string().min(1).default('127.0.0.1'),
+    /** seconds: minimum time between two reloads; reload requests in between are coalesced
+     * into one. Default 2. */
+    restart_interval: z.number().min(0).default(2),
+    /** ours: free `server-template` slots rendered in every backend beyond its current servers,
+     * so new nodes join through the runtime API without a reload: max(min, ceil(servers x ratio)),
+     * at most 4095 servers per backend in all. A reload happens only when a backend runs out.
+     * Default min 16, ratio 0.5. */
+    slots: z
+      .strictObject({ min: z.number().int().min(0).max(4095).default(16), ratio: z.number().min(0).max(10).default(0.5) })
+      .default({ min: 16, ratio: 0.5 }),
+    /** ours: seconds between liveness checks of the HAProxy master (a dead HAProxy is started
+     * again from the full current config); 0 = check only when applying. Default 1. */
+    liveness_interval: z.number().min(0).default(1),
+    /** optional stats page */
+    stats: statsSchema.optional(),
+    /** optional fixed proxies, by name */
+    proxies: z.record(z.string().regex(/^[A-Za-z0-9_.:-]+$/), proxySchema).default({}),
+    /** optional meta clusters (shared ACL-routed frontends), by name */
+    meta_clusters: z.record(z.string().min(1), metaClusterSchema).default({}),
+    /** older form of `meta_clusters.NAME.port`: meta cluster name -> port */
+    meta_cluster_ports: z.record(z.string().min(1), port).default({}),
+  })
+  .transform((c) => {
+    const dir = dirname(c.config_file);
+    return {
+      ...c,
+      master_socket: c.master_socket ?? join(dir, 'haproxy-master.sock'),
+      server_state_file: c.server_state_file ?? join(dir, 'haproxy-server-state'),
+    };
+  });
+
+export type HaproxyConfig = z.output<typeof haproxySchema>;
+
+/** The `haproxy:` section of clusters/NAME.yaml. */
+export const haproxyClusterSchema = z.strictObject({
+  /** local port of the cluster's frontend; not needed for members of a meta cluster */
+  port: port.optional(),
+  /** ACL condition routing a meta cluster's traffic here (e.g. "path_beg /api/widgets") */
+  acl: line.optional(),
+  /** extra lines of the cluster's frontend; default none */
+  frontend: lines.default([]),
+  /** extra lines of the cluster's backend (e.g. "mode http", "balance leastconn"); default none */
+  backend: lines.default([]),
+  /** extra keywords of every server line (e.g. "check inter 2s slowstart 10s"); a string or a
+   * list of strings (joined by spaces); default none */
+  server_options: z.union([line, lines]).default([]).transform((v) => (Array.isArray(v) ? v : [v]).join(' ').trim()),
+});
+
+export type HaproxyClusterConfig = z.output<typeof haproxyClusterSchema>;

@@ -1,0 +1,217 @@
+/**
+ * CheckLoop: runs one Check forever, feeding a Hysteresis.
+ *
+ * - Spread: the first probe fires at an offset inside the interval derived from `key`, so a
+ *   reporter with hundreds of services (or hundreds of reporters with the same config) does not
+ *   probe everything in the same millisecond, and a restart keeps each check's phase.
+ * - Jitter: each later tick moves by up to +/- jitter/2 of the interval (default 10% spread) so
+ *   phases drift apart instead of locking together. Drawn from a PRNG seeded by `key`: the
+ *   sequence is reproducible under a FakeClock.
+ * - Never overlapping: the next probe is scheduled only after the current one settles, one
+ *   interval after the current one *started*; a slow probe delays the next, never doubles it.
+ * - Timeout: the probe's AbortSignal fires after `timeoutMs` (timers come from the injected
+ *   Clock). A check that ignores its signal is given up on after a grace period, so one
+ *   misbehaving plugin cannot stall its loop forever; its late result is ignored.
+ *
+ * The loop does not own the Check: whoever created it calls `check.close()`.
+ */
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
+import type { Check, CheckResult } from '../core/plugin.js';
+import { errorDetail } from './detail.js';
+import { Hysteresis, type HysteresisState } from './hysteresis.js';
+
+export interface CheckTiming {
+  intervalMs: number;
+  timeoutMs: number;
+  rise: number;
+  fall: number;
+}
+
+export interface CheckLoopOptions extends CheckTiming {
+  /** stable identity of this check (e.g. "web:8080:http#0"): seeds spread and jitter */
+  key: string;
+  check: Check;
+  clock: Clock;
+  onResult(result: CheckResult, state: HysteresisState): void;
+  /** start passing (e.g. a reconfigured check taking over from a passing one); default false */
+  initialPassing?: boolean;
+  /** per-tick jitter as a fraction of the interval (total spread); default 0.1 */
+  jitter?: number;
+  logger?: Logger;
+}
+
+/** How long after aborting we still wait for a check that ignores its signal. */
+const ABORT_GRACE_MS = 1000;
+
+/** FNV-1a, 32 bits: a cheap, stable string hash (stable across processes, unlike a Map order). */
+export function hashKey(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/** Where inside [0, intervalMs) the first probe of `key` fires. */
+export function startOffset(key: string, intervalMs: number): number {
+  return Math.floor((hashKey(key) / 2 ** 32) * intervalMs);
+}
+
+/** mulberry32: a tiny seeded PRNG returning [0, 1). State lives in the closure, per loop. */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+function assertTiming(t: CheckTiming): void {
+  if (!(t.intervalMs > 0)) throw new RangeError(`check intervalMs must be > 0, got ${t.intervalMs}`);
+  if (!(t.timeoutMs > 0)) throw new RangeError(`check timeoutMs must be > 0, got ${t.timeoutMs}`);
+}
+
+export class CheckLoop {
+  private readonly opts: CheckLoopOptions;
+  private timing: CheckTiming;
+  private readonly hysteresis: Hysteresis;
+  private readonly random: () => number;
+  /** the wait before the next probe, or (while a probe runs) its deadline or grace timer */
+  private timer: { cancel(): void } | null = null;
+  private controller = new AbortController();
+  private probesOnController = 0;
+  private running = false;
+  /** number of the probe in flight (0 = none): results and timers of other probes are stale */
+  private inflight = 0;
+  private seq = 0;
+  /** the timeout of the probe in flight, for its failure detail */
+  private inflightTimeoutMs = 0;
+  /** when the wait for the next probe is measured from, and whether it is the first one */
+  private anchor = 0;
+  private firstTick = true;
+  private lastResult: CheckResult | null = null;
+
+  constructor(opts: CheckLoopOptions) {
+    this.timing = { intervalMs: opts.intervalMs, timeoutMs: opts.timeoutMs, rise: opts.rise, fall: opts.fall };
+    assertTiming(this.timing);
+    this.opts = opts;
+    this.hysteresis = new Hysteresis(opts.rise, opts.fall, opts.initialPassing ?? false);
+    this.random = seededRandom(hashKey(`${opts.key}#tick`));
+  }
+
+  get passing(): boolean {
+    return this.hysteresis.passing;
+  }
+
+  get last(): CheckResult | null {
+    return this.lastResult;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.firstTick = true;
+    this.anchor = this.opts.clock.now();
+    this.scheduleNext();
+  }
+
+  /** Stops probing; an in-flight probe is aborted and its result dropped. */
+  stop(): void {
+    if (!this.running) return;
+    this.running = false;
+    this.timer?.cancel();
+    this.timer = null;
+    if (this.inflight) {
+      this.inflight = 0;
+      this.abort(new Error('check stopped'));
+    }
+  }
+
+  /** New timing applies from now: a pending wait is re-measured against the new interval, a
+   * running probe keeps its timeout, rise/fall apply to the next result. */
+  reconfigure(t: Partial<CheckTiming>): void {
+    const next = { ...this.timing, ...t };
+    assertTiming(next);
+    this.hysteresis.reconfigure(next.rise, next.fall);
+    const intervalChanged = next.intervalMs !== this.timing.intervalMs;
+    this.timing = next;
+    if (intervalChanged && this.timer && !this.inflight) {
+      this.timer.cancel();
+      this.scheduleNext();
+    }
+  }
+
+  private scheduleNext(): void {
+    const { intervalMs } = this.timing;
+    const jitter = this.opts.jitter ?? 0.1;
+    const wait = this.firstTick ? startOffset(this.opts.key, intervalMs) : intervalMs * (1 + jitter * (this.random() - 0.5));
+    const delay = Math.max(0, this.anchor + wait - this.opts.clock.now());
+    this.timer = this.opts.clock.setTimeout(this.probe, delay);
+  }
+
+  /**
+   * One AbortController serves probe after probe until it is aborted: creating one per probe
+   * was the largest cost of the loop (measured: ~1.8% of a core at 1,000 probes/s). Checks
+   * remove their abort listener when they settle; renewing every 32 probes bounds the leak of
+   * one that does not (and it still trips Node's listener-leak warning at 11).
+   */
+  private signal(): AbortSignal {
+    if (this.controller.signal.aborted || ++this.probesOnController > 32) {
+      this.controller = new AbortController();
+      this.probesOnController = 1;
+    }
+    return this.controller.signal;
+  }
+
+  private abort(reason: Error): void {
+    this.controller.abort(reason);
+  }
+
+  // Arrow properties: bound once per loop, not allocated per probe.
+  private readonly probe = (): void => {
+    const { clock, check } = this.opts;
+    const id = ++this.seq;
+    this.inflight = id;
+    this.firstTick = false;
+    this.anchor = clock.now();
+    this.inflightTimeoutMs = this.timing.timeoutMs;
+    const signal = this.signal();
+    this.timer = clock.setTimeout(this.onDeadline, this.inflightTimeoutMs);
+    let pending: Promise<CheckResult>;
+    try {
+      pending = check.run(signal);
+    } catch (err) {
+      // run() is documented never to throw; a plugin that does still only fails its probe
+      return this.settle(id, { ok: false, detail: `check threw: ${errorDetail(err)}` });
+    }
+    pending.then(
+      (r) => this.settle(id, r ?? { ok: false, detail: 'check returned no result' }),
+      (err: unknown) => this.settle(id, { ok: false, detail: `check threw: ${errorDetail(err)}` }),
+    );
+  };
+
+  private readonly onDeadline = (): void => {
+    const id = this.inflight;
+    const timedOut = `timed out after ${this.inflightTimeoutMs} ms`;
+    this.abort(new Error(timedOut));
+    // a check that ignores its signal is given up on; its late result is dropped by settle()
+    this.timer = this.opts.clock.setTimeout(() => this.settle(id, { ok: false, detail: `${timedOut} (check ignored the abort)` }), ABORT_GRACE_MS);
+  };
+
+  private settle(id: number, result: CheckResult): void {
+    if (id !== this.inflight) return;
+    this.inflight = 0;
+    this.timer?.cancel();
+    this.timer = null;
+    this.lastResult = result;
+    const state = this.hysteresis.record(result.ok);
+    try {
+      this.opts.onResult(result, state);
+    } catch (err) {
+      this.opts.logger?.error({ err, check: this.opts.key }, 'check result handler threw');
+    }
+    if (this.running && !this.timer) this.scheduleNext();
+  }
+}

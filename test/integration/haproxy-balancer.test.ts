@@ -1,0 +1,236 @@
+/**
+ * The HAProxy balancer against a real HAProxy (no ZooKeeper: apply() is driven with
+ * DesiredState objects). Traffic is real HTTP through HAProxy to small loopback backends.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { haproxyBalancer, type HaproxyBalancer } from '../../src/balancers/haproxy/index.js';
+import { adminMode } from '../../src/balancers/haproxy/runtime-parse.js';
+import { systemClock } from '../../src/core/clock.js';
+import { LighthouseError } from '../../src/core/errors.js';
+import { silentLogger } from '../../src/core/logger.js';
+import type { ServiceNode } from '../../src/core/node.js';
+import { cluster, desired, freePort, haproxyEnv, httpBackend, node, traffic, until, type HaproxyEnv, type HttpBackend } from '../helpers/haproxy.js';
+
+function create(env: HaproxyEnv, extra: Record<string, unknown> = {}): HaproxyBalancer {
+  const config = haproxyBalancer.schema.parse({ ...env.raw, ...extra });
+  return haproxyBalancer.create(config, { logger: silentLogger(), clock: systemClock, configDir: env.dir }) as HaproxyBalancer;
+}
+
+async function backends(ids: string[]): Promise<Record<string, HttpBackend>> {
+  const list = await Promise.all(ids.map(httpBackend));
+  return Object.fromEntries(list.map((b) => [b.id, b]));
+}
+
+/** Hits by backend id as a plain object, asserting no request failed. */
+async function hits(port: number, n: number): Promise<Record<string, number>> {
+  const t = await traffic(port, n);
+  assert.equal(t.failed, 0, `failed requests: ${t.errors.slice(0, 5).join(', ')}`);
+  return Object.fromEntries(t.hits);
+}
+
+describe('haproxy balancer on a real HAProxy', { timeout: 120_000 }, () => {
+  let env: HaproxyEnv;
+  let lb: HaproxyBalancer;
+  let be: Record<string, HttpBackend>;
+  let webPort: number;
+  let apiPort: number;
+  const web = (nodes: ServiceNode[], backend: string[] = []) => cluster('web', { port: webPort, backend: ['balance roundrobin', ...backend] }, nodes);
+
+  before(async () => {
+    env = await haproxyEnv();
+    be = await backends(['a', 'b', 'c', 'd', 'e']);
+    [webPort, apiPort] = [await freePort(), await freePort()];
+    lb = create(env);
+    await lb.start();
+    const r = await lb.apply(desired(web([node(be.a.port), node(be.b.port), node(be.c.port)])));
+    assert.equal(r.reloaded, true, 'a new cluster is a structural change');
+  });
+  after(async () => {
+    await lb?.stopHaproxy();
+    await env?.cleanup();
+    await Promise.all(Object.values(be ?? {}).map((b) => b.close()));
+  });
+
+  it('sends traffic to every backend', async () => {
+    assert.deepEqual(await hits(webPort, 30), { a: 10, b: 10, c: 10 });
+  });
+
+  it('removes a node through the runtime API: no reload, same worker, file updated', async () => {
+    const worker = lb.workerPid;
+    const reloads = lb.reloads;
+    const r = await lb.apply(desired(web([node(be.a.port), node(be.c.port)])));
+    assert.deepEqual(r, { runtimeCommands: 1, reloaded: false });
+    assert.deepEqual([...lb.lastCommands], [`set server web/127.0.0.1:${be.b.port} state maint`]);
+    assert.equal(lb.workerPid, worker);
+    assert.equal(lb.reloads, reloads);
+    assert.deepEqual(await hits(webPort, 20), { a: 10, c: 10 });
+    await lb.flush();
+    const file = readFileSync(env.configFile, 'utf8');
+    assert.doesNotMatch(file, new RegExp(`:${be.b.port}`));
+    assert.match(file, new RegExp(`server 127.0.0.1:${be.c.port} 127.0.0.1:${be.c.port}`));
+  });
+
+  it('adds a node the running config does not name into a free slot: no reload', async () => {
+    const worker = lb.workerPid;
+    const r = await lb.apply(desired(web([node(be.a.port), node(be.c.port), node(be.d.port)])));
+    assert.equal(r.reloaded, false);
+    assert.deepEqual([...lb.lastCommands], [`set server web/lh_slot1 addr 127.0.0.1 port ${be.d.port}`, 'set server web/lh_slot1 state ready']);
+    assert.equal(lb.workerPid, worker);
+    assert.deepEqual(await hits(webPort, 30), { a: 10, c: 10, d: 10 });
+    await lb.flush();
+    assert.match(readFileSync(env.configFile, 'utf8'), new RegExp(`server 127.0.0.1:${be.d.port} 127.0.0.1:${be.d.port}`), 'the file names it for the next reload');
+  });
+
+  it('changes weights through the runtime API', async () => {
+    const worker = lb.workerPid;
+    let r = await lb.apply(desired(web([node(be.a.port), node(be.c.port, { weight: 3 }), node(be.d.port, { weight: 0 })])));
+    assert.equal(r.reloaded, false);
+    assert.equal(r.runtimeCommands, 2);
+    const h = await hits(webPort, 40);
+    assert.equal(h.d, undefined, 'weight 0 takes no new traffic');
+    assert.equal(h.a + h.c, 40);
+    assert.equal(h.c, 3 * h.a);
+    r = await lb.apply(desired(web([node(be.a.port), node(be.c.port), node(be.d.port)])));
+    assert.equal(r.runtimeCommands, 2, 'back to the configured weight');
+    assert.deepEqual(await hits(webPort, 30), { a: 10, c: 10, d: 10 });
+    assert.equal(lb.workerPid, worker);
+  });
+
+  it('a new cluster is exactly one reload, and its port serves', async () => {
+    const worker = lb.workerPid;
+    const reloads = lb.reloads;
+    const masterReloads = (await lb.processInfo())!.reloads;
+    const r = await lb.apply(desired(web([node(be.a.port), node(be.c.port), node(be.d.port)]), cluster('api', { port: apiPort }, [node(be.e.port)])));
+    assert.equal(r.reloaded, true);
+    assert.equal(lb.reloads, reloads + 1);
+    assert.equal((await lb.processInfo())!.reloads, masterReloads + 1);
+    assert.notEqual(lb.workerPid, worker);
+    assert.deepEqual(await hits(apiPort, 5), { e: 5 });
+    assert.deepEqual(await hits(webPort, 30), { a: 10, c: 10, d: 10 });
+  });
+
+  it('a directive HAProxy rejects fails the apply; the file and the running worker stay', async () => {
+    const before = readFileSync(env.configFile, 'utf8');
+    const worker = lb.workerPid;
+    const reloads = lb.reloads;
+    const bad = desired(web([node(be.a.port), node(be.c.port), node(be.d.port)]), cluster('api', { port: apiPort, backend: ['bogus_directive 1'] }, [node(be.e.port)]));
+    await assert.rejects(lb.apply(bad), (err: LighthouseError) => {
+      assert.equal(err.code, 'LH_ERR_HAPROXY_CONFIG');
+      assert.match(err.message, /unknown keyword 'bogus_directive' in 'backend' section/);
+      assert.match(err.message, new RegExp(env.configFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), 'names the config file, not the candidate');
+      return true;
+    });
+    assert.equal(readFileSync(env.configFile, 'utf8'), before);
+    assert.equal(lb.workerPid, worker);
+    assert.equal(lb.reloads, reloads);
+    assert.deepEqual(await hits(apiPort, 4), { e: 4 });
+    assert.deepEqual(await hits(webPort, 30), { a: 10, c: 10, d: 10 });
+  });
+
+  it('keeps every server and its state across a structural reload', async () => {
+    const api = cluster('api', { port: apiPort }, [node(be.e.port)]);
+    // membership only: d leaves, b comes back (a slot), c drains, a goes to maintenance
+    const members = [node(be.a.port, { state: 'maint' }), node(be.b.port), node(be.c.port, { state: 'drain' })];
+    let r = await lb.apply(desired(web(members), api));
+    assert.equal(r.reloaded, false);
+    assert.deepEqual(await hits(webPort, 10), { b: 10 });
+    // structural: a new backend directive
+    const reloads = lb.reloads;
+    r = await lb.apply(desired(web(members, ['timeout server 9s']), api));
+    assert.equal(r.reloaded, true);
+    assert.equal(lb.reloads, reloads + 1);
+    const rows = (await lb.runtime.showServersState('web')).rows;
+    const named = rows.filter((x) => !x.name.startsWith('lh_slot'));
+    assert.deepEqual(named.map((x) => [x.name, adminMode(x.adminState)]), [
+      [`127.0.0.1:${be.a.port}`, 'maint'],
+      [`127.0.0.1:${be.b.port}`, 'up'],
+      [`127.0.0.1:${be.c.port}`, 'drain'],
+    ]);
+    assert.ok(rows.filter((x) => x.name.startsWith('lh_slot')).every((x) => adminMode(x.adminState) === 'maint'), 'slots start free');
+    assert.deepEqual(await hits(webPort, 10), { b: 10 });
+    const r2 = await lb.apply(desired(web([node(be.a.port), node(be.b.port), node(be.c.port)], ['timeout server 9s']), api));
+    assert.equal(r2.reloaded, false);
+    assert.deepEqual(await hits(webPort, 30), { a: 10, b: 10, c: 10 });
+  });
+
+  it('drops no request while members change and HAProxy reloads', async () => {
+    const api = cluster('api', { port: apiPort }, [node(be.e.port)]);
+    const load = traffic(webPort, 600, 4);
+    const sets = [[be.a], [be.a, be.b], [be.b, be.c, be.d], [be.c], [be.a, be.b, be.c, be.d]];
+    for (let i = 0; i < 10; i++) {
+      const members = sets[i % sets.length].map((b) => node(b.port));
+      await lb.apply(desired(web(members, i % 3 === 2 ? [`timeout server ${10 + i}s`] : ['timeout server 9s']), api));
+    }
+    const t = await load;
+    assert.equal(t.failed, 0, `failed: ${t.errors.slice(0, 5).join(', ')}`);
+    assert.equal(t.ok, 600);
+  });
+});
+
+describe('haproxy balancer: process lifecycle', { timeout: 120_000 }, () => {
+  let env: HaproxyEnv;
+  let be: Record<string, HttpBackend>;
+  let port: number;
+  const balancers: HaproxyBalancer[] = [];
+  const state = () => desired(cluster('web', { port }, [node(be.a.port), node(be.b.port)]));
+
+  before(async () => {
+    env = await haproxyEnv();
+    be = await backends(['a', 'b']);
+    port = await freePort();
+  });
+  after(async () => {
+    for (const b of balancers) await b.stop();
+    await balancers[0]?.stopHaproxy();
+    await env?.cleanup();
+    await Promise.all(Object.values(be ?? {}).map((b) => b.close()));
+  });
+
+  it('restarts a killed HAProxy from the full current config (liveness check)', async () => {
+    const lb = create(env);
+    balancers.push(lb);
+    await lb.apply(state());
+    assert.deepEqual(await hits(port, 10), { a: 5, b: 5 });
+    const master = Number(readFileSync(env.pidFile, 'utf8'));
+    const worker = lb.workerPid;
+    process.kill(master, 'SIGKILL');
+    // no apply: the liveness timer (liveness_interval 0.2 s here) notices and starts it again
+    await until(() => Number(readFileSync(env.pidFile, 'utf8')) !== master && lb.workerPid !== worker, 'a new HAProxy');
+    await until(async () => (await traffic(port, 4)).ok === 4, 'traffic through the new HAProxy');
+    assert.deepEqual(await hits(port, 10), { a: 5, b: 5 });
+  });
+
+  it('stop() leaves HAProxy serving; a new balancer adopts it and reloads once', async () => {
+    await balancers[0].stop();
+    assert.deepEqual(await hits(port, 10), { a: 5, b: 5 });
+    const master = Number(readFileSync(env.pidFile, 'utf8'));
+    const lb = create(env);
+    balancers.push(lb);
+    await lb.start();
+    assert.equal(Number(readFileSync(env.pidFile, 'utf8')), master, 'adopted, not restarted');
+    const r = await lb.apply(state());
+    assert.equal(r.reloaded, true, 'the running structure is unknown after adoption');
+    assert.equal((await lb.apply(desired(cluster('web', { port }, [node(be.a.port)])))).reloaded, false);
+    assert.deepEqual(await hits(port, 10), { a: 10 });
+  });
+
+  it('reloads when a backend runs out of free slots', async () => {
+    const lb = balancers[1];
+    await lb.stop();
+    const tight = create(env, { slots: { min: 1, ratio: 0 } });
+    balancers.push(tight);
+    await tight.apply(desired(cluster('web', { port }, [node(be.a.port)])));
+    const reloads = tight.reloads;
+    const c = await httpBackend('c');
+    try {
+      const r = await tight.apply(desired(cluster('web', { port }, [node(be.a.port), node(be.b.port), node(c.port)])));
+      assert.equal(r.reloaded, true);
+      assert.equal(tight.reloads, reloads + 1);
+      assert.deepEqual(await hits(port, 30), { a: 10, b: 10, c: 10 });
+    } finally {
+      await c.close();
+    }
+  });
+});

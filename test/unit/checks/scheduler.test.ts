@@ -1,0 +1,226 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FakeClock } from '../../../src/core/clock.js';
+import type { Check, CheckResult } from '../../../src/core/plugin.js';
+import type { HysteresisState } from '../../../src/checks/hysteresis.js';
+import { CheckLoop, startOffset, type CheckLoopOptions } from '../../../src/checks/scheduler.js';
+import { abortDetail } from '../../../src/checks/detail.js';
+
+/** Let promise callbacks run after the fake clock fired timers (not a sleep: no time passes). */
+const flush = () => new Promise<void>((r) => setImmediate(r));
+
+/** A check whose probes the test settles by hand; it honours its signal like a real one. */
+class ManualCheck implements Check {
+  calls: { at: number; signal: AbortSignal; resolve: (r: CheckResult) => void }[] = [];
+  constructor(
+    private readonly clock: FakeClock,
+    private readonly honourAbort = true,
+  ) {}
+  run(signal: AbortSignal): Promise<CheckResult> {
+    return new Promise((resolve) => {
+      this.calls.push({ at: this.clock.now(), signal, resolve });
+      if (this.honourAbort) signal.addEventListener('abort', () => resolve({ ok: false, detail: abortDetail(signal) }));
+    });
+  }
+  settle(ok: boolean) {
+    this.calls.at(-1)!.resolve({ ok });
+  }
+}
+
+/** A check answering at once with the next scripted result (repeating the last). */
+function scripted(results: boolean[], clock: FakeClock) {
+  const at: number[] = [];
+  const check: Check = {
+    async run() {
+      at.push(clock.now());
+      return { ok: results.length > 1 ? results.shift()! : results[0] };
+    },
+  };
+  return { check, at };
+}
+
+function loop(clock: FakeClock, check: Check, extra: Partial<CheckLoopOptions> = {}) {
+  const seen: { result: CheckResult; state: HysteresisState }[] = [];
+  const l = new CheckLoop({
+    key: 'web:8080:http',
+    check,
+    clock,
+    intervalMs: 1000,
+    timeoutMs: 300,
+    rise: 2,
+    fall: 2,
+    onResult: (result, state) => seen.push({ result, state }),
+    ...extra,
+  });
+  return { l, seen };
+}
+
+/** Advance in small steps, flushing promise callbacks between them. */
+async function advance(clock: FakeClock, ms: number, step = 10) {
+  for (let t = 0; t < ms; t += step) {
+    clock.advance(Math.min(step, ms - t));
+    await flush();
+  }
+}
+
+test('start offsets are spread over the interval, stable per key', () => {
+  const offsets = Array.from({ length: 200 }, (_, i) => startOffset(`svc${i}:80:http`, 1000));
+  assert.ok(offsets.every((o) => o >= 0 && o < 1000));
+  assert.equal(startOffset('svc1:80:http', 1000), offsets[1], 'same key, same offset');
+  const buckets = new Set(offsets.map((o) => Math.floor(o / 100)));
+  assert.equal(buckets.size, 10, `200 keys should land in every tenth of the interval, got ${[...buckets]}`);
+});
+
+test('the first probe fires at the key offset, later ones one interval apart within the jitter', async () => {
+  const clock = new FakeClock();
+  const { check, at } = scripted([true], clock);
+  const { l } = loop(clock, check, { key: 'a' });
+  const offset = startOffset('a', 1000);
+  l.start();
+  await advance(clock, offset - 1, 1);
+  assert.equal(at.length, 0, 'nothing before the offset');
+  await advance(clock, 1, 1);
+  assert.deepEqual(at, [offset]);
+  await advance(clock, 20_000);
+  const gaps = at.slice(1).map((t, i) => t - at[i]);
+  assert.ok(gaps.length >= 18, `about 20 probes, got ${gaps.length}`);
+  assert.ok(gaps.every((g) => g >= 950 && g <= 1050), `gaps within +/-5%: ${gaps}`);
+  assert.ok(new Set(gaps).size > 1, 'per-tick jitter varies the gaps');
+  l.stop();
+});
+
+test('results go through rise/fall and onResult sees the transitions', async () => {
+  const clock = new FakeClock();
+  const { check } = scripted([true, true, true, false, false, false], clock);
+  const { l, seen } = loop(clock, check, { jitter: 0 });
+  l.start();
+  await advance(clock, 6000);
+  l.stop();
+  assert.deepEqual(
+    seen.map((s) => [s.result.ok, s.state.passing, s.state.changed]),
+    [
+      [true, false, false],
+      [true, true, true],
+      [true, true, false],
+      [false, true, false],
+      [false, false, true],
+      [false, false, false],
+    ],
+  );
+  assert.equal(l.passing, false);
+});
+
+test('probes never overlap: a slow probe delays the next one', async () => {
+  const clock = new FakeClock();
+  const check = new ManualCheck(clock);
+  const { l, seen } = loop(clock, check, { timeoutMs: 60_000, jitter: 0, key: 'k' });
+  l.start();
+  await advance(clock, 5000);
+  assert.equal(check.calls.length, 1, 'still waiting for the first probe');
+  check.settle(true);
+  await flush();
+  assert.equal(seen.length, 1);
+  // the first probe started more than an interval ago: the next one is due at once
+  await advance(clock, 10);
+  assert.equal(check.calls.length, 2);
+  l.stop();
+});
+
+test('a probe is aborted at the timeout and fails with the timeout as detail', async () => {
+  const clock = new FakeClock();
+  const check = new ManualCheck(clock);
+  const { l, seen } = loop(clock, check, { timeoutMs: 300, initialPassing: true, fall: 1 });
+  l.start();
+  await advance(clock, startOffset('web:8080:http', 1000) + 300);
+  assert.equal(check.calls.length, 1);
+  assert.equal(check.calls[0].signal.aborted, true);
+  assert.deepEqual(seen[0].result, { ok: false, detail: 'timed out after 300 ms' });
+  assert.deepEqual(seen[0].state, { passing: false, changed: true });
+  l.stop();
+});
+
+test('a check that ignores its abort is given up on after a grace period', async () => {
+  const clock = new FakeClock();
+  const check = new ManualCheck(clock, false);
+  const { l, seen } = loop(clock, check, { timeoutMs: 300 });
+  l.start();
+  await advance(clock, startOffset('web:8080:http', 1000) + 300);
+  assert.equal(seen.length, 0, 'grace period not over yet');
+  await advance(clock, 1000);
+  assert.equal(seen.length, 1);
+  assert.match(seen[0].result.detail!, /timed out after 300 ms \(check ignored the abort\)/);
+  check.calls[0].resolve({ ok: true }); // late: ignored
+  await flush();
+  assert.equal(seen.length, 1);
+  l.stop();
+});
+
+test('a check that throws or rejects only fails its probe', async () => {
+  const clock = new FakeClock();
+  let n = 0;
+  const check: Check = {
+    run() {
+      if (n++ % 2) throw new Error('sync boom');
+      return Promise.reject(new Error('async boom'));
+    },
+  };
+  const { l, seen } = loop(clock, check, { jitter: 0 });
+  l.start();
+  await advance(clock, 2000);
+  l.stop();
+  assert.deepEqual(
+    seen.map((s) => s.result),
+    [
+      { ok: false, detail: 'check threw: async boom' },
+      { ok: false, detail: 'check threw: sync boom' },
+    ],
+  );
+});
+
+test('stop aborts the probe in flight, drops its result and schedules nothing more', async () => {
+  const clock = new FakeClock();
+  const check = new ManualCheck(clock);
+  const { l, seen } = loop(clock, check);
+  l.start();
+  await advance(clock, startOffset('web:8080:http', 1000) + 100);
+  assert.equal(check.calls.length, 1);
+  l.stop();
+  assert.equal(check.calls[0].signal.aborted, true);
+  await advance(clock, 10_000);
+  assert.equal(check.calls.length, 1);
+  assert.equal(seen.length, 0);
+});
+
+test('reconfigure: a new interval re-times the pending wait; rise/fall keep the state', async () => {
+  const clock = new FakeClock();
+  const { check, at } = scripted([true], clock);
+  const { l } = loop(clock, check, { jitter: 0, rise: 1 });
+  l.start();
+  await advance(clock, 1000);
+  assert.equal(at.length, 1);
+  assert.equal(l.passing, true);
+  l.reconfigure({ intervalMs: 5000, rise: 3, fall: 3 });
+  assert.equal(l.passing, true);
+  const from = at[0];
+  await advance(clock, from + 4990 - clock.now());
+  assert.equal(at.length, 1, 'old 1 s interval no longer applies');
+  await advance(clock, 20);
+  assert.deepEqual(at, [from, from + 5000]);
+  assert.throws(() => l.reconfigure({ timeoutMs: 0 }), RangeError);
+  l.stop();
+});
+
+test('onResult throwing does not stop the loop', async () => {
+  const clock = new FakeClock();
+  const { check, at } = scripted([true], clock);
+  const l = new CheckLoop({
+    key: 'x', check, clock, intervalMs: 1000, timeoutMs: 100, rise: 1, fall: 1, jitter: 0,
+    onResult: () => {
+      throw new Error('handler bug');
+    },
+  });
+  l.start();
+  await advance(clock, 3000);
+  l.stop();
+  assert.ok(at.length >= 2, `kept probing: ${at.length}`);
+});
