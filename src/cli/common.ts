@@ -42,10 +42,10 @@ export interface Runtime {
 }
 
 /** Build logger, registry (with plugins.yaml) and store for CONFIG_DIR. */
-export async function bootstrap(dirArg: string, program: string): Promise<Runtime> {
+export async function bootstrap(dirArg: string, program: string, given?: Logger): Promise<Runtime> {
   const dir = resolve(dirArg);
   const logging = await readRoot<{ level: string; format?: 'json' | 'pretty' }>(dir, 'logging', loggingSchema);
-  const logger = createLogger({ level: logging.data?.level as never, format: logging.data?.format, name: program });
+  const logger = given ?? createLogger({ level: logging.data?.level as never, format: logging.data?.format, name: program });
   if (logging.problem) logger.error(`invalid config: ${logging.problem} (using defaults)`);
   const registry = builtinRegistry();
   const plugins = await readRoot<{ plugins: string[] }>(dir, 'plugins', pluginsSchema);
@@ -127,7 +127,7 @@ export function runDaemon(
     const program = new Command(name)
       .description(description)
       .argument('<config_dir>', 'Lighthouse config directory')
-      .exitOverride((e) => (e.exitCode === 0 ? process.exit(0) : usage(e.message)))
+      .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : EXIT.USAGE)) // commander already printed why
       .parse();
     const rt = await bootstrap(program.args[0] ?? usage('missing CONFIG_DIR'), name);
     const { snapshot } = await rt.store.load();

@@ -5,13 +5,10 @@
 import { Command } from 'commander';
 import { EXIT, formatProblem } from '../core/errors.js';
 import { silentLogger } from '../core/logger.js';
-import { builtinRegistry } from '../core/builtins.js';
-import { ConfigStore } from '../config/store.js';
-import { runMain, usage } from './common.js';
+import { bootstrap, runMain, usage } from './common.js';
 
 async function validate(dir: string): Promise<number> {
-  const registry = builtinRegistry();
-  const store = new ConfigStore({ dir, registry, logger: silentLogger() });
+  const { store } = await bootstrap(dir, 'lighthousectl', silentLogger());
   const { snapshot, problems } = await store.load();
   for (const p of problems) process.stdout.write(`${formatProblem(p)}\n`);
   if (problems.length) {
@@ -26,7 +23,7 @@ async function validate(dir: string): Promise<number> {
 runMain(async () => {
   const program = new Command('lighthousectl')
     .description('operate Lighthouse: validate config dirs')
-    .exitOverride((e) => (e.exitCode === 0 ? process.exit(0) : usage(e.message)));
+    .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : EXIT.USAGE)) // commander already printed why;
   program
     .command('validate')
     .argument('<config_dir>', 'Lighthouse config directory')

@@ -1,0 +1,91 @@
+/** Exit codes and messages of the command-line programs: 0 ok, 2 usage, 78 bad config. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const run = (program: string, ...args: string[]) => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli', `${program}.ts`), ...args], { encoding: 'utf8', timeout: 30_000 });
+  return { code: r.status, out: r.stdout + r.stderr };
+};
+
+function dir(files: Record<string, string>): string {
+  const d = mkdtempSync(join(tmpdir(), 'lh-cli-'));
+  for (const [rel, text] of Object.entries(files)) {
+    mkdirSync(join(d, rel, '..'), { recursive: true });
+    writeFileSync(join(d, rel), text);
+  }
+  return d;
+}
+
+test('validate: a good dir exits 0', () => {
+  const d = dir({
+    'discovery/zookeeper.yaml': 'hosts: ["127.0.0.1:2181"]\npath: /lighthouse\n',
+    'services/web.yaml': 'port: 8080\ndiscovery: zookeeper\nchecks:\n  interval: 2\n  http: {uri: /health, rise: 2, fall: 1}\n',
+    'clusters/web.yaml': 'discovery: zookeeper\nhaproxy:\n  port: 8000\n',
+    'balancers/haproxy.yaml': 'config_file: /tmp/x.cfg\nsocket_file: /tmp/x.sock\npid_file: /tmp/x.pid\n',
+  });
+  try {
+    const r = run('lighthousectl', 'validate', d);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /ok: 1 service\(s\), 1 cluster\(s\)/);
+  } finally {
+    rmSync(d, { recursive: true });
+  }
+});
+
+test('validate: every problem printed with file:line:col and path, exit 78', () => {
+  const d = dir({
+    'services/web.yaml': 'port: 8080\ndiscovery: zookeeper\nchecks:\n  interval: 2\n  http: {uri: /health, rise: 0}\n',
+    'clusters/web.yaml': 'discovery: zookeeper\nhaproxy:\n  port: 8000\n  prot: 1\n',
+  });
+  try {
+    const r = run('lighthousectl', 'validate', d);
+    assert.equal(r.code, 78, r.out);
+    assert.match(r.out, /^services\/web\.yaml:5:\d+ checks\.http\.rise: /m);
+    assert.match(r.out, /^clusters\/web\.yaml:4:3 haproxy\.prot: unknown key 'prot'/m);
+    assert.match(r.out, /2 problem\(s\) in 2 file\(s\)/);
+  } finally {
+    rmSync(d, { recursive: true });
+  }
+});
+
+test('usage errors exit 2; a missing config dir exits 78', () => {
+  assert.equal(run('lighthousectl').code, 2);
+  assert.equal(run('lighthousectl', 'frobnicate').code, 2);
+  assert.equal(run('lighthouse-reporter').code, 2);
+  const r = run('lighthouse-writer', '/nonexistent/lighthouse');
+  assert.equal(r.code, 78, r.out);
+  assert.match(r.out, /\/nonexistent\/lighthouse.*does not exist/);
+});
+
+test('third-party plugins named in plugins.yaml are loaded from npm packages', () => {
+  const d = dir({
+    'plugins.yaml': 'plugins: ["lighthouse-check-file"]\n',
+    // a plugin package as npm would install it next to the config
+    'node_modules/lighthouse-check-file/package.json': '{"name": "lighthouse-check-file", "version": "1.0.0", "type": "module", "main": "index.js"}',
+    'node_modules/lighthouse-check-file/index.js': `import { access } from 'node:fs/promises';
+const schema = { safeParse: (v) => (typeof v?.path === 'string' && Object.keys(v).length === 1 ? { success: true, data: v } : { success: false, error: { issues: [{ code: 'custom', path: ['path'], message: 'path (string) is required' }] } }) };
+export default { kind: 'check', name: 'file', schema, create: (c) => ({ run: () => access(c.path).then(() => ({ ok: true }), (e) => ({ ok: false, detail: e.message })) }) };`,
+    'discovery/zookeeper.yaml': 'hosts: ["127.0.0.1:2181"]\npath: /lighthouse\n',
+    'services/web.yaml': 'port: 8080\ndiscovery: zookeeper\nchecks:\n  interval: 2\n  file: {path: /etc/hostname}\n',
+  });
+  try {
+    const ok = run('lighthousectl', 'validate', d);
+    assert.equal(ok.code, 0, ok.out);
+    writeFileSync(join(d, 'services/web.yaml'), 'port: 8080\ndiscovery: zookeeper\nchecks:\n  interval: 2\n  file: {}\n');
+    const bad = run('lighthousectl', 'validate', d);
+    assert.equal(bad.code, 78, bad.out);
+    assert.match(bad.out, /services\/web\.yaml:\d+:\d+ checks\.file\.path: path \(string\) is required/);
+    writeFileSync(join(d, 'plugins.yaml'), 'plugins: ["no-such-lighthouse-plugin"]\n');
+    const missing = run('lighthousectl', 'validate', d);
+    assert.equal(missing.code, 78, missing.out);
+    assert.match(missing.out, /cannot find npm package 'no-such-lighthouse-plugin'/);
+  } finally {
+    rmSync(d, { recursive: true });
+  }
+});
