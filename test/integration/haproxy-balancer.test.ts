@@ -5,8 +5,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { haproxyBalancer, type HaproxyBalancer } from '../../src/balancers/haproxy/index.js';
-import { adminMode } from '../../src/balancers/haproxy/runtime-parse.js';
+import { adminMode, parseServersState } from '../../src/balancers/haproxy/runtime-parse.js';
+import { masterCommand } from '../../src/balancers/haproxy/process.js';
 import { systemClock } from '../../src/core/clock.js';
 import { LighthouseError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
@@ -55,6 +58,9 @@ describe('haproxy balancer on a real HAProxy', { timeout: 120_000 }, () => {
 
   it('sends traffic to every backend', async () => {
     assert.deepEqual(await hits(webPort, 30), { a: 10, b: 10, c: 10 });
+    const stat = await lb.runtime.showStat();
+    assert.deepEqual(stat.filter((r) => r.pxname === 'web' && r.svname.startsWith('127.')).map((r) => r.status), ['no check', 'no check', 'no check']);
+    assert.match((await lb.runtime.showInfo()).Version, /^2\./);
   });
 
   it('removes a node through the runtime API: no reload, same worker, file updated', async () => {
@@ -143,12 +149,19 @@ describe('haproxy balancer on a real HAProxy', { timeout: 120_000 }, () => {
     assert.equal(lb.reloads, reloads + 1);
     const rows = (await lb.runtime.showServersState('web')).rows;
     const named = rows.filter((x) => !x.name.startsWith('lh_slot'));
-    assert.deepEqual(named.map((x) => [x.name, adminMode(x.adminState)]), [
-      [`127.0.0.1:${be.a.port}`, 'maint'],
-      [`127.0.0.1:${be.b.port}`, 'up'],
-      [`127.0.0.1:${be.c.port}`, 'drain'],
-    ]);
+    assert.deepEqual(Object.fromEntries(named.map((x) => [x.name, adminMode(x.adminState)])), {
+      [`127.0.0.1:${be.a.port}`]: 'maint',
+      [`127.0.0.1:${be.b.port}`]: 'up',
+      [`127.0.0.1:${be.c.port}`]: 'drain',
+    });
     assert.ok(rows.filter((x) => x.name.startsWith('lh_slot')).every((x) => adminMode(x.adminState) === 'maint'), 'slots start free');
+    // the state file carried the servers the new config names at the same address, never a slot
+    const saved = parseServersState(readFileSync(join(env.dir, 'haproxy-server-state'), 'utf8')).rows;
+    assert.ok(saved.every((x) => !x.name.startsWith('lh_slot')));
+    assert.deepEqual(Object.fromEntries(saved.filter((x) => x.backend === 'web').map((x) => [x.name, adminMode(x.adminState)])), {
+      [`127.0.0.1:${be.a.port}`]: 'maint',
+      [`127.0.0.1:${be.c.port}`]: 'drain',
+    });
     assert.deepEqual(await hits(webPort, 10), { b: 10 });
     const r2 = await lb.apply(desired(web([node(be.a.port), node(be.b.port), node(be.c.port)], ['timeout server 9s']), api));
     assert.equal(r2.reloaded, false);
@@ -202,6 +215,20 @@ describe('haproxy balancer: process lifecycle', { timeout: 120_000 }, () => {
     assert.deepEqual(await hits(port, 10), { a: 5, b: 5 });
   });
 
+  it('notices a reload done by someone else and converges the new worker', async () => {
+    const lb = balancers[0];
+    const two = state();
+    await lb.apply(desired(cluster('web', { port }, [node(be.a.port)])));
+    await lb.apply(two); // b now lives in a slot of this worker only
+    const worker = lb.workerPid;
+    const reloads = lb.reloads;
+    await masterCommand(env.masterSocket, 'reload'); // an operator, behind our back
+    await until(() => lb.workerPid !== worker, 'the balancer to notice the new worker');
+    assert.equal(lb.reloads, reloads, 'no reload of our own');
+    assert.deepEqual(await hits(port, 10), { a: 5, b: 5 });
+    assert.deepEqual(await lb.apply(two), { runtimeCommands: 0, reloaded: false });
+  });
+
   it('stop() leaves HAProxy serving; a new balancer adopts it and reloads once', async () => {
     await balancers[0].stop();
     assert.deepEqual(await hits(port, 10), { a: 5, b: 5 });
@@ -232,5 +259,72 @@ describe('haproxy balancer: process lifecycle', { timeout: 120_000 }, () => {
     } finally {
       await c.close();
     }
+  });
+});
+
+describe('haproxy balancer: a config that passes haproxy -c but cannot start', { timeout: 120_000 }, () => {
+  let env: HaproxyEnv;
+  let lb: HaproxyBalancer;
+  let a: HttpBackend;
+  let blocker: Server;
+
+  before(async () => {
+    env = await haproxyEnv();
+    a = await httpBackend('a');
+    blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    lb = create(env);
+  });
+  after(async () => {
+    await lb?.stopHaproxy();
+    await env?.cleanup();
+    await a?.close();
+    blocker?.close();
+  });
+
+  it('a failed reload rejects the apply and the old worker keeps serving; a restart falls back to the last config that ran', async () => {
+    const port = await freePort();
+    const busy = (blocker.address() as AddressInfo).port;
+    await lb.apply(desired(cluster('web', { port }, [node(a.port)])));
+    const worker = lb.workerPid;
+    const good = readFileSync(env.configFile, 'utf8');
+    const bad = desired(cluster('web', { port }, [node(a.port)]), cluster('api', { port: busy }, [node(a.port)]));
+    await assert.rejects(lb.apply(bad), (err: LighthouseError) => err.code === 'LH_ERR_HAPROXY_PROCESS' && /reload failed/.test(err.message));
+    assert.equal(lb.workerPid, worker);
+    assert.deepEqual(await hits(port, 4), { a: 4 });
+
+    process.kill(Number(readFileSync(env.pidFile, 'utf8')), 'SIGKILL');
+    await until(async () => lb.workerPid !== worker && (await traffic(port, 2)).ok === 2, 'HAProxy started again with the last good config', 20_000);
+    assert.equal(readFileSync(env.configFile, 'utf8'), good);
+    assert.deepEqual(await hits(port, 4), { a: 4 });
+  });
+});
+
+describe('haproxy balancer: server_options reach slot servers', { timeout: 60_000 }, () => {
+  let env: HaproxyEnv;
+  let lb: HaproxyBalancer;
+  let x: HttpBackend;
+
+  before(async () => {
+    env = await haproxyEnv();
+    x = await httpBackend('x');
+    lb = create(env);
+  });
+  after(async () => {
+    await lb?.stopHaproxy();
+    await env?.cleanup();
+    await x?.close();
+  });
+
+  it('a node that joins through a slot is health-checked at its own address', async () => {
+    const port = await freePort();
+    const dead = await freePort(); // nothing listens there
+    const chk = (nodes: ServiceNode[]) => cluster('chk', { port, server_options: 'check inter 100ms fall 1 rise 1' }, nodes);
+    await lb.apply(desired(chk([node(x.port)])));
+    const r = await lb.apply(desired(chk([node(x.port), node(dead)])));
+    assert.equal(r.reloaded, false);
+    assert.deepEqual([...lb.lastCommands], [`set server chk/lh_slot1 addr 127.0.0.1 port ${dead}`, 'set server chk/lh_slot1 state ready']);
+    await until(async () => (await lb.runtime.showStat()).find((s) => s.pxname === 'chk' && s.svname === 'lh_slot1')?.status === 'DOWN', 'the check to mark the dead node DOWN');
+    assert.deepEqual(await hits(port, 6), { x: 6 });
   });
 });

@@ -24,9 +24,11 @@
  * up at 0.0.0.0), HAProxy loads it (`load-server-state-from-file global`), and the runtime
  * state is then converged again from `show servers state`.
  *
- * Liveness: the master pid is checked before every apply, every `liveness_interval` seconds
- * and whenever the runtime connection drops; a dead HAProxy is started again from the full
- * current config. HAProxy is never stopped by `stop()`: it keeps serving when the writer stops.
+ * Liveness: the master pid is checked before every apply, and by a timer every
+ * `liveness_interval` seconds (also right away when the runtime connection drops); a dead
+ * HAProxy is started again from the full current config (or, if that does not start, the last
+ * config it ran). The timer also notices a worker we did not start (someone else reloaded) and
+ * converges it. HAProxy is never stopped by `stop()`: it keeps serving when the writer stops.
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../../core/clock.js';
@@ -42,8 +44,10 @@ import type { HaproxyConfig } from './schema.js';
 
 interface Built {
   model: RenderModel;
-  text: string;
-  /** the text with membership blanked */
+  /** the full config, rendered on first use (membership-only applies leave it to the
+   * background file write) */
+  readonly text: string;
+  /** the config with membership blanked */
   structure: string;
 }
 
@@ -67,6 +71,9 @@ export class HaproxyBalancer implements Balancer {
   private latest: Built | null = null;
   /** what the config file on disk holds, when we wrote it */
   private written: Built | null = null;
+  /** the config HAProxy last started or reloaded with successfully: the fallback when the
+   * current one passes `haproxy -c` but does not start (a port in use) */
+  private good: Built | null = null;
   /** structure the running HAProxy was started / reloaded with; null = unknown (adopted) */
   private runningStructure: string | null = null;
   private masterPid: number | null = null;
@@ -105,6 +112,7 @@ export class HaproxyBalancer implements Balancer {
     return this.exclusive(async () => {
       if (this.started) return;
       this.stopped = false;
+      this.scheduler.open();
       const status = await this.proc.status();
       if (status) {
         this.masterPid = status.masterPid;
@@ -114,6 +122,7 @@ export class HaproxyBalancer implements Balancer {
         if (onDisk === null || !(await this.file.check()).ok) await this.writeNow(this.build({ clusters: [] }));
         this.masterPid = (await this.proc.start()).masterPid;
         this.runningStructure = this.written?.structure ?? null;
+        this.good = this.written;
       }
       await this.view.resync();
       this.started = true;
@@ -141,7 +150,7 @@ export class HaproxyBalancer implements Balancer {
         await this.writeNow(built);
         this.log.info({ reasons }, 'reload needed');
       } else {
-        this.file.writeLater(built.text, () => (this.written = built));
+        this.file.writeLater(() => built.text, () => (this.written = built));
       }
       return { commands: plan.commands.length, reload: reasons.length > 0 };
     });
@@ -189,7 +198,15 @@ export class HaproxyBalancer implements Balancer {
     const w = warnings.join('\n');
     if (w && w !== this.warnings) this.log.warn({ warnings }, 'config problems (rendered without them)');
     this.warnings = w;
-    return { model, text: this.renderer.render(model), structure: this.renderer.render(maskMembership(model)) };
+    const render = this.renderer.render;
+    let text: string | undefined;
+    return {
+      model,
+      structure: render(maskMembership(model)),
+      get text() {
+        return (text ??= render(model));
+      },
+    };
   }
 
   private async writeNow(built: Built): Promise<void> {
@@ -211,6 +228,7 @@ export class HaproxyBalancer implements Balancer {
     this.reloads++;
     this.masterPid = info.masterPid;
     this.runningStructure = target.structure;
+    this.good = target;
     this.runtime.close(); // it still talks to the old worker (and keeps it alive)
     await this.view.resync();
     if (this.latest) await this.view.converge(this.latest.model);
@@ -231,8 +249,16 @@ export class HaproxyBalancer implements Balancer {
     if (this.latest) {
       await this.writeNow(this.latest).catch((err) => this.log.error({ err }, 'current config rejected: starting from the file on disk'));
     }
-    this.masterPid = (await this.proc.start()).masterPid;
+    try {
+      this.masterPid = (await this.proc.start()).masterPid;
+    } catch (err) {
+      if (!this.good || this.good.text === this.written?.text) throw err;
+      this.log.error({ err }, 'HAProxy did not start with the current config: starting it with the last config it ran');
+      await this.writeNow(this.good);
+      this.masterPid = (await this.proc.start()).masterPid;
+    }
     this.runningStructure = this.written?.structure ?? null;
+    this.good = this.written;
     this.view.invalidate();
     await this.view.resync();
     if (this.latest) await this.view.converge(this.latest.model);
@@ -243,8 +269,18 @@ export class HaproxyBalancer implements Balancer {
     if (this.started && !this.stopped && this.masterPid !== null && !pidAlive(this.masterPid)) void this.checkLiveness();
   }
 
+  /** Dead HAProxy -> start it. A worker we did not start (someone reloaded HAProxy behind our
+   * back, loading a server-state file that may be old) -> converge it to the current state. */
   private checkLiveness(): Promise<void> {
-    return this.exclusive(() => this.ensureRunning()).then(
+    return this.exclusive(async () => {
+      if ((await this.ensureRunning()) || !this.latest) return;
+      const status = await this.proc.status();
+      if (!status || status.workers[0] === this.view.workerPid) return;
+      this.log.warn({ workerPid: status.workers[0], knownWorkerPid: this.view.workerPid }, 'HAProxy reloaded by someone else: converging its servers');
+      this.runtime.close();
+      this.view.invalidate();
+      await this.view.converge(this.latest.model);
+    }).then(
       () => {},
       (err) => this.log.error({ err }, `HAProxy liveness check failed: ${(err as Error).message}`),
     );

@@ -48,7 +48,7 @@ export class ConfigFile {
   /** what we know the target holds; undefined until read or written */
   private current: string | undefined;
   private writing: Promise<void> | null = null;
-  private wanted: { text: string; done: () => void } | null = null;
+  private wanted: { text: () => string; done: () => void } | null = null;
 
   constructor(
     readonly path: string,
@@ -57,17 +57,18 @@ export class ConfigFile {
     private readonly onBackgroundError: (err: unknown) => void = () => {},
   ) {}
 
-  /** Write in the background; writes queued while one runs coalesce to the latest. `done` runs
-   * once `text` is in place. Used for membership-only changes, so `haproxy -c` (tens of ms,
-   * seconds on a huge config) stays off the path of the next runtime change. */
-  writeLater(text: string, done: () => void = () => {}): void {
+  /** Write in the background; writes queued while one runs coalesce to the latest. `text` is
+   * called only for the write that happens (rendering a big config takes tens of ms), `done`
+   * once it is in place. Used for membership-only changes, so rendering and `haproxy -c` (tens
+   * of ms, seconds on a huge config) stay off the path of the next runtime change. */
+  writeLater(text: () => string, done: () => void = () => {}): void {
     this.wanted = { text, done };
     if (this.writing) return;
     this.writing = (async () => {
       for (let w = this.wanted; w; w = this.wanted) {
         this.wanted = null;
         try {
-          await this.write(w.text);
+          await this.write(w.text());
           w.done();
         } catch (err) {
           this.onBackgroundError(err);

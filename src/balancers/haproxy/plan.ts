@@ -36,7 +36,11 @@ export function isSlot(name: string): boolean {
 
 export function planRuntime(rows: readonly ServerStateRow[], backends: readonly BackendModel[]): RuntimePlan {
   const byBackend = new Map<string, ServerStateRow[]>();
-  for (const r of rows) byBackend.set(r.backend, [...(byBackend.get(r.backend) ?? []), r]);
+  for (const r of rows) {
+    const list = byBackend.get(r.backend);
+    if (list) list.push(r);
+    else byBackend.set(r.backend, [r]);
+  }
   const plan: RuntimePlan = { commands: [], unplaced: [], next: [], changed: [] };
   const updated = new Map<ServerStateRow, ServerStateRow>();
 

@@ -160,9 +160,11 @@ export class HaproxyProcess {
       return s.reloads > before.reloads && s.workers.some((w) => !before.workers.includes(w)) ? s : null;
     }, this.opts.reloadTimeoutMs ?? 15_000, 'HAProxy to confirm the reload');
     if (after.failed > before.failed) {
-      const logs = await masterCommand(this.opts.masterSocket, 'show startup-logs').catch(() => '');
-      const alerts = logs.split('\n').filter((l) => l.includes('[ALERT]'));
-      throw new LighthouseError('LH_ERR_HAPROXY_PROCESS', `HAProxy reload failed (the previous worker ${before.workers[0]} keeps serving)${alerts.length ? `:\n${alerts.join('\n')}` : ''}`);
+      // the master's stderr is closed (-D): HAProxy's own reason goes to the global `log` targets
+      throw new LighthouseError(
+        'LH_ERR_HAPROXY_PROCESS',
+        `HAProxy reload failed: the new config passed haproxy -c but did not start (usually a port already in use); the previous worker ${before.workers[0]} keeps serving. HAProxy's reason is in the log of its global section.`,
+      );
     }
     return after;
   }

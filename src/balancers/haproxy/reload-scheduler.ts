@@ -41,6 +41,11 @@ export class ReloadScheduler {
     return promise;
   }
 
+  /** Accept requests again after `close()` (a balancer started again). */
+  open(): void {
+    this.closed = false;
+  }
+
   /** Cancel a waiting reload; its requesters' promises reject. A running one completes. */
   close(): void {
     this.closed = true;

@@ -15,7 +15,7 @@
  */
 import { createConnection, type Socket } from 'node:net';
 import { LighthouseError } from '../../core/errors.js';
-import { parseInfo, parseServersState, replyError, type ServersState } from './runtime-parse.js';
+import { parseInfo, parseServersState, parseStat, replyError, type ServersState } from './runtime-parse.js';
 
 const PROMPT = '\n> ';
 
@@ -90,6 +90,11 @@ export class RuntimeApi {
   async showInfo(): Promise<Record<string, string>> {
     const [reply] = await this.run(['show info']);
     return parseInfo(reply);
+  }
+
+  async showStat(): Promise<Record<string, string>[]> {
+    const [reply] = await this.run(['show stat']);
+    return parseStat(reply);
   }
 
   close(): void {

@@ -1,0 +1,142 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildModel, maskMembership } from '../../../../src/balancers/haproxy/model.js';
+import { createRenderer } from '../../../../src/balancers/haproxy/render.js';
+import { haproxySchema } from '../../../../src/balancers/haproxy/schema.js';
+import { checkConfig } from '../../../../src/balancers/haproxy/config-file.js';
+import { LighthouseError } from '../../../../src/core/errors.js';
+import type { DesiredState } from '../../../../src/core/plugin.js';
+import { cluster, node } from '../../../helpers/haproxy.js';
+
+const config = haproxySchema.parse({
+  config_file: '/tmp/lh-render/haproxy.cfg',
+  socket_file: '/tmp/lh-render/admin.sock',
+  pid_file: '/tmp/lh-render/haproxy.pid',
+  global: ['maxconn 4000'],
+  defaults: ['mode http', 'timeout connect 5s', 'timeout client 30s', 'timeout server 30s'],
+  stats: { port: 9009, uri: '/haproxy', timeouts: { connect: 4000, server: '30s' } },
+  proxies: { partner: { port: 1100, upstreams: [{ host: '127.0.0.1', port: 88, max_conn: 400 }], options: ['mode tcp'] } },
+  meta_clusters: { webapi: { port: 8888, frontend: ['mode http'] } },
+  slots: { min: 4, ratio: 0.5 },
+});
+
+const state = (webNodes = [node(9001), node(9002, { weight: 5 }), node(9003, { state: 'maint' })], webBackend = ['balance roundrobin']): DesiredState => ({
+  clusters: [
+    cluster('web', { port: 8000, frontend: ['option httplog'], backend: webBackend, server_options: 'check inter 2s' }, webNodes),
+    cluster('widgets', { acl: 'path_beg /api/widgets', backend: ['mode http'] }, [node(9101)], 'webapi'),
+    cluster('sprockets', { acl: "hdr(host) -i a&b.example && path_beg '/api/sprockets'", backend: ['mode http'] }, [node(9201, { host: '::1' })], 'webapi'),
+    cluster('orphan', { acl: 'path_beg /x' }, [], 'nometa'),
+  ],
+});
+
+describe('render', () => {
+  const renderer = createRenderer();
+
+  it('renders every section', () => {
+    const { model, warnings } = buildModel(config, state());
+    const text = renderer.render(model);
+    const has = (line: string) => assert.ok(text.includes(line), `missing: ${line}\n---\n${text}`);
+    has('global\n  stats socket /tmp/lh-render/admin.sock level admin expose-fd listeners\n  server-state-file /tmp/lh-render/haproxy-server-state\n  maxconn 4000\n');
+    has('defaults\n  mode http\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n  load-server-state-from-file global\n');
+    has('listen stats\n  bind 127.0.0.1:9009\n  mode http\n  stats enable\n  stats uri /haproxy\n  timeout connect 4000\n  timeout server 30s\n');
+    has('frontend web\n  bind 127.0.0.1:8000\n  option httplog\n  default_backend web\n');
+    has(
+      'backend web\n  balance roundrobin\n' +
+        '  server 127.0.0.1:9001 127.0.0.1:9001 check inter 2s\n' +
+        '  server 127.0.0.1:9002 127.0.0.1:9002 check inter 2s weight 5\n' +
+        '  server 127.0.0.1:9003 127.0.0.1:9003 check inter 2s disabled\n' +
+        '  server-template lh_slot 1-4 0.0.0.0:0 check inter 2s disabled\n',
+    );
+    has(
+      'frontend webapi\n  bind 127.0.0.1:8888\n  mode http\n' +
+        "  acl is_sprockets hdr(host) -i a&b.example && path_beg '/api/sprockets'\n  use_backend sprockets if is_sprockets\n" +
+        '  acl is_widgets path_beg /api/widgets\n  use_backend widgets if is_widgets\n',
+    );
+    has('backend sprockets\n  mode http\n  server ::1:9201 [::1]:9201\n');
+    has('listen partner\n  bind 127.0.0.1:1100\n  mode tcp\n  server 127.0.0.1:88 127.0.0.1:88 maxconn 400\n');
+    assert.doesNotMatch(text, /&amp;|&#x27;|\n\n\n/, 'no HTML escaping, no runs of blank lines');
+    assert.deepEqual(warnings, ['meta cluster nometa: no port in meta_clusters or meta_cluster_ports: not rendered']);
+  });
+
+  it('is pure: same model, same text; the model is not touched', () => {
+    const { model } = buildModel(config, state());
+    const copy = structuredClone(model);
+    assert.equal(renderer.render(model), renderer.render(model));
+    assert.deepEqual(model, copy);
+    assert.equal(renderer.render(buildModel(config, state()).model), renderer.render(model));
+  });
+
+  it('passes haproxy -c', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lh-render-'));
+    try {
+      const file = join(dir, 'haproxy.cfg');
+      writeFileSync(file, renderer.render(buildModel(config, state()).model));
+      const res = await checkConfig('haproxy', file);
+      assert.equal(res.ok, true, res.output.join('\n'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('membership changes keep the structure; directives and clusters change it', () => {
+    const structure = (d: DesiredState) => renderer.render(maskMembership(buildModel(config, d).model));
+    const base = structure(state());
+    const many = Array.from({ length: 40 }, (_, i) => node(10000 + i));
+    assert.equal(structure(state([node(9001)])), base, 'nodes gone');
+    assert.equal(structure(state(many)), base, 'nodes added (and more slots)');
+    assert.equal(structure(state([node(9001, { weight: 0 }), node(9002, { state: 'drain' })])), base, 'weight, drain');
+    assert.notEqual(structure(state(undefined, ['balance leastconn'])), base, 'directive');
+    const more = state();
+    more.clusters.push(cluster('api', { port: 8001 }, []));
+    assert.notEqual(structure(more), base, 'new cluster');
+  });
+
+  it('gives every node a stable, unique, HAProxy-safe server name', () => {
+    const { model } = buildModel(config, state([node(1, { host: 'a b' }), node(1, { host: 'a_b' }), node(2, { host: 'h/x' })]));
+    assert.deepEqual(model.backends.find((b) => b.name === 'web')!.servers.map((s) => s.name), ['a_b:1', 'a_b:1_2', 'h_x:2']);
+  });
+
+  it('sizes slots from the node count, within HAProxy limits', () => {
+    const slotsOf = (n: number, slots: { min: number; ratio: number }) =>
+      buildModel({ ...config, slots }, state(Array.from({ length: n }, (_, i) => node(10000 + i)))).model.backends.find((b) => b.name === 'web')!.slots?.count ?? 0;
+    assert.equal(slotsOf(3, { min: 4, ratio: 0.5 }), 4);
+    assert.equal(slotsOf(100, { min: 4, ratio: 0.5 }), 50);
+    assert.equal(slotsOf(4090, { min: 4, ratio: 0.5 }), 5);
+    assert.equal(slotsOf(3, { min: 0, ratio: 0 }), 0);
+  });
+});
+
+describe('render: user templates', () => {
+  it('a template_dir partial overrides the shipped one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lh-tpl-'));
+    try {
+      mkdirSync(join(dir, 'partials'));
+      writeFileSync(join(dir, 'partials', 'server.hbs'), 'server {{name}} {{address}} # custom\n');
+      const text = createRenderer({ templateDir: dir }).render(buildModel(config, state()).model);
+      assert.match(text, /\n {2}server 127\.0\.0\.1:9001 127\.0\.0\.1:9001 # custom\n/);
+      assert.match(text, /\nfrontend web\n/, 'other partials still shipped');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('errors name the template file (strict mode: a missing field is an error)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lh-tpl-'));
+    try {
+      mkdirSync(join(dir, 'partials'));
+      writeFileSync(join(dir, 'partials', 'server.hbs'), 'server {{name}} {{nosuch}}\n');
+      const r = createRenderer({ templateDir: dir });
+      assert.throws(
+        () => r.render(buildModel(config, state()).model),
+        (err: LighthouseError) => err.code === 'LH_ERR_TEMPLATE' && err.message.includes(join(dir, 'partials', 'server.hbs')) && /nosuch/.test(err.message),
+      );
+      writeFileSync(join(dir, 'partials', 'server.hbs'), 'server {{#if name}}\n');
+      assert.throws(() => createRenderer({ templateDir: dir }), (err: LighthouseError) => err.code === 'LH_ERR_TEMPLATE' && err.message.includes('server.hbs'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
