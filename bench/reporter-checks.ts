@@ -3,6 +3,8 @@
  * backends, all published to a real ZooKeeper. Prints the reporter's CPU (share of one core,
  * from /proc/PID/stat) and RSS after a warm-up. Goal (issue 2): <= 5% of one core, <= 80 MB.
  *
+ * Runs the built reporter (dist/, as in production: `npm run build` first).
+ *
  *   node --import tsx bench/reporter-checks.ts [--services 1000] [--seconds 30]
  */
 import { mkdtemp, mkdir, writeFile, readFile, rm } from 'node:fs/promises';
@@ -38,7 +40,7 @@ for (let i = 0; i < SERVICES; i++) {
   await writeFile(join(dir, 'services', `svc${i}.yaml`), `port: ${port}\ndiscovery: zookeeper\nchecks:\n  interval: 1\n  http:\n    uri: /health\n`);
 }
 const probe = await zkProbe(zk.connectString);
-const d = startDaemon('lighthouse-reporter', [dir], { LIGHTHOUSE_LOG_LEVEL: 'warn', LIGHTHOUSE_ADVERTISE_HOST: 'bench', LIGHTHOUSE_ADVERTISE_IP: '127.0.0.1' });
+const d = startDaemon('lighthouse-reporter', [dir], { LIGHTHOUSE_LOG_LEVEL: 'warn', LIGHTHOUSE_ADVERTISE_HOST: 'bench', LIGHTHOUSE_ADVERTISE_IP: '127.0.0.1' }, true);
 try {
   await waitFor(async () => (await probe.children('/bench').catch(() => [])).length >= SERVICES, 'all services registered', 120_000);
   const probesAt = () => backends.reduce((n, b) => n + b.probes.ok + b.probes.failed, 0);

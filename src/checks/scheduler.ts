@@ -2,8 +2,8 @@
  * CheckLoop: runs one Check forever, feeding a Hysteresis.
  *
  * - Spread: the first probe fires at an offset inside the interval derived from `key`, so a
- *   reporter with hundreds of services (or hundreds of reporters with the same config) does not
- *   probe everything in the same millisecond, and a restart keeps each check's phase.
+ *   reporter with hundreds of services does not probe everything in the same millisecond, and
+ *   a restart keeps each check's phase.
  * - Jitter: each later tick moves by up to +/- jitter/2 of the interval (default 10% spread) so
  *   phases drift apart instead of locking together. Drawn from a PRNG seeded by `key`: the
  *   sequence is reproducible under a FakeClock.
@@ -12,6 +12,9 @@
  * - Timeout: the probe's AbortSignal fires after `timeoutMs` (timers come from the injected
  *   Clock). A check that ignores its signal is given up on after a grace period, so one
  *   misbehaving plugin cannot stall its loop forever; its late result is ignored.
+ *
+ * - Signals are reused from probe to probe until one is aborted (see signal()): a check must
+ *   remove the abort listener it adds once its probe settles, as the built-in ones do.
  *
  * The loop does not own the Check: whoever created it calls `check.close()`.
  */

@@ -24,8 +24,10 @@ export interface Daemon {
   exited: Promise<number | null>;
 }
 
-export function startDaemon(program: 'lighthouse-reporter' | 'lighthouse-writer' | 'lighthousectl', args: string[], env: Record<string, string> = {}): Daemon {
-  const proc = spawn(process.execPath, ['--import', 'tsx', `${ROOT}/src/cli/${program}.ts`, ...args], {
+/** `built`: run the compiled dist/ (what production runs; benchmarks) instead of the sources. */
+export function startDaemon(program: 'lighthouse-reporter' | 'lighthouse-writer' | 'lighthousectl', args: string[], env: Record<string, string> = {}, built = false): Daemon {
+  const entry = built ? [`${ROOT}/dist/cli/${program}.js`] : ['--import', 'tsx', `${ROOT}/src/cli/${program}.ts`];
+  const proc = spawn(process.execPath, [...entry, ...args], {
     cwd: ROOT,
     env: { ...process.env, LIGHTHOUSE_LOG_LEVEL: 'debug', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

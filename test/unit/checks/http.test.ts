@@ -24,6 +24,7 @@ const handler: http.RequestListener = (req, res) => {
   if (path === '/health') return void res.end('ok');
   if (path === '/down') return void res.writeHead(503).end('down');
   if (path === '/moved') return void res.writeHead(301, { location: '/health' }).end();
+  if (path === '/chunked') return void (res.write('chunk one, '), res.end('chunk two'));
   if (path === '/big') return void res.end(Buffer.alloc(512 * 1024, 'x'));
   if (path === '/hang') return; // never answers
   if (path === '/flaky') return void (flakyHangs ? undefined : res.end('ok'));
@@ -148,4 +149,81 @@ test('https: self-signed passes by default, fails with tls_verify', async () => 
   const r = await make({ uri: '/health', https: true, tls_verify: true, host: 'localhost' }, tlsPort).run(within());
   assert.equal(r.ok, false);
   assert.match(r.detail!, /^http GET https:\/\/127\.0\.0\.1:\d+\/health: .*(self[- ]signed|certificate)/i);
+});
+
+/** A raw TCP server answering each connection's requests with `reply(n)` (n = request number on
+ * that connection); `null` means drop the connection without answering. */
+async function rawServer(reply: (n: number) => string | null, endAfterReply = false) {
+  let conns = 0;
+  const open = new Set<net.Socket>();
+  const srv = net.createServer((sock) => {
+    conns++;
+    open.add(sock);
+    sock.on('close', () => open.delete(sock));
+    let n = 0;
+    sock.on('error', () => undefined);
+    sock.on('data', (d) => {
+      if (!d.includes('\r\n\r\n')) return;
+      const r = reply(++n);
+      if (r === null) sock.destroy();
+      else if (endAfterReply) sock.end(r);
+      else sock.write(r);
+    });
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const close = () => {
+    for (const sock of open) sock.destroy();
+    return new Promise((r) => srv.close(r));
+  };
+  return { port: (srv.address() as AddressInfo).port, conns: () => conns, close };
+}
+
+test('a chunked body is read to its end and the connection reused', async () => {
+  const c = make({ uri: '/chunked' });
+  const before = connections;
+  assert.deepEqual(await c.run(within()), { ok: true });
+  assert.deepEqual(await c.run(within()), { ok: true });
+  assert.equal(connections - before, 1);
+});
+
+test('an idle connection closed by the server is replaced without a failure', async () => {
+  const srv = await rawServer((n) => (n === 1 ? 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok' : null));
+  try {
+    const c = make({ uri: '/health' }, srv.port);
+    assert.deepEqual(await c.run(within()), { ok: true });
+    // the next request on that connection is dropped unanswered, as when a server's idle
+    // timeout races our send: the check retries once on a fresh connection
+    assert.deepEqual(await c.run(within()), { ok: true });
+    assert.equal(srv.conns(), 2);
+  } finally {
+    await srv.close();
+  }
+});
+
+test('a fresh connection dropped without an answer fails (no retry)', async () => {
+  const srv = await rawServer(() => null);
+  try {
+    const r = await make({ uri: '/health' }, srv.port).run(within());
+    assert.deepEqual(r, { ok: false, detail: `http GET http://127.0.0.1:${srv.port}/health: connection closed without a response` });
+    assert.equal(srv.conns(), 1);
+  } finally {
+    await srv.close();
+  }
+});
+
+test('HTTP/1.0 with a body up to the close; a non-HTTP server fails', async () => {
+  const old = await rawServer(() => 'HTTP/1.0 200 OK\r\n\r\nbody until close', true);
+  const ssh = await rawServer(() => 'SSH-2.0-OpenSSH_9.2\r\n\r\n');
+  try {
+    const c = make({ uri: '/health' }, old.port);
+    assert.deepEqual(await c.run(within()), { ok: true });
+    assert.deepEqual(await c.run(within()), { ok: true });
+    assert.equal(old.conns(), 2, 'a close-delimited body means a new connection each time');
+    const bad = await make({ uri: '/health' }, ssh.port).run(within());
+    assert.equal(bad.ok, false);
+    assert.match(bad.detail!, /not an HTTP\/1\.x response: "SSH-2\.0-OpenSSH_9\.2"/);
+  } finally {
+    await old.close();
+    await ssh.close();
+  }
 });

@@ -224,3 +224,27 @@ test('onResult throwing does not stop the loop', async () => {
   l.stop();
   assert.ok(at.length >= 2, `kept probing: ${at.length}`);
 });
+
+test('signals are reused while unaborted; after a timeout the next probe gets a fresh one', async () => {
+  const clock = new FakeClock();
+  const check = new ManualCheck(clock);
+  const { l, seen } = loop(clock, check, { key: 'k', jitter: 0, timeoutMs: 300 });
+  l.start();
+  const first = startOffset('k', 1000);
+  await advance(clock, first + 10);
+  check.settle(true);
+  await advance(clock, 1000);
+  check.settle(true);
+  assert.equal(check.calls.length, 2);
+  assert.equal(check.calls[1].signal, check.calls[0].signal, 'one signal for consecutive probes');
+  await advance(clock, 1000 + 300); // third probe times out
+  assert.equal(check.calls[2].signal.aborted, true);
+  await advance(clock, 1000 - 300 + 10); // into the fourth probe, before its own deadline
+  assert.equal(check.calls.length, 4);
+  assert.notEqual(check.calls[3].signal, check.calls[2].signal);
+  assert.equal(check.calls[3].signal.aborted, false, 'a timeout does not doom the probes after it');
+  check.settle(true);
+  await flush();
+  assert.deepEqual(seen.map((s) => s.result.ok), [true, true, false, true]);
+  l.stop();
+});
