@@ -1,0 +1,244 @@
+/**
+ * Writer convergence (issue 3): a znode change -> HAProxy's runtime state, p50 / p99 over
+ * --changes paced changes (add a node / change its weight / remove it, in turn), with 1 writer,
+ * then with --writers writers watching the same cluster, each with its own HAProxy.
+ * Goal: 1 writer p50 <= 2 ms, p99 <= 10 ms; 10 writers p99 <= 30 ms.
+ *
+ * How t1 is measured, and why this is the true figure:
+ *  - every writer runs in its own process (one event loop per writer, as deployed: ten writers
+ *    in one process would queue each other's work on one thread), built as lighthouse-writer
+ *    builds it, logging at info (to /dev/null: formatting cost kept);
+ *  - t1 = `writer.onApplied`, which fires after balancer.apply resolved, i.e. after HAProxy
+ *    answered the runtime commands on its admin socket; HAProxy runs a CLI command before it
+ *    writes the reply, so the new state is in effect at t1. The child stamps it with
+ *    CLOCK_MONOTONIC (process.hrtime: one clock for all processes of the host) and sends it over
+ *    IPC; the IPC delay is not counted but the stamp is taken before it;
+ *  - t0 = the same clock, just before the bench's own ZooKeeper session issues the write;
+ *  - a change counts as converged on a writer only when the state it applied is the expected
+ *    one (a membership signature). Change i+1 starts once all writers converged on i AND
+ *    finished the background work change i queued (config-file write + `haproxy -c`, ~25 ms of
+ *    CPU each), then --gap ms: in a deployment each writer has its own host and changes are
+ *    rarely back to back, while here ten writers' `haproxy -c` runs would starve ZooKeeper on
+ *    two cores and measure the test bed (the CPU line prints what each writer spends);
+ *  - check that t1 is not early: on every --verify-every'th change the bench reads
+ *    `show servers state` on each HAProxy (own connection) as soon as the writer reports, and
+ *    compares it with the expected membership (address, weight, state).
+ * Polling the admin sockets from here would add the poll period to every sample and burn a core
+ * of the two.
+ *
+ *   node --import tsx bench/writer-convergence.ts [--changes 200] [--writers 10] [--nodes 5] [--gap 20]
+ *     [--cpu-prof DIR]        a .cpuprofile per writer process
+ *     [--what-if-no-check]    `haproxy -c` stubbed out: sizes the cost of validating every write
+ */
+import type { ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { ServiceNode } from '../src/core/node.js';
+import { haproxyEnv, freePort, type HaproxyEnv } from '../test/helpers/haproxy.js';
+import { startZooKeeper } from '../test/helpers/zookeeper.js';
+import {
+  benchNode, benchZk, cleanup, fmtStats, forkTs, procCpu, hrMs, inProcessWriter, membershipSig, nullLogger, rowsAgree, runBench, serverRows, showProc, sleep, stats, tempDir,
+  writeConfigDir, znodeData, znodePath,
+} from './lib.js';
+
+const { values } = parseArgs({
+  options: {
+    changes: { type: 'string', default: '200' },
+    writers: { type: 'string', default: '10' },
+    nodes: { type: 'string', default: '5' },
+    'verify-every': { type: 'string', default: '10' },
+    gap: { type: 'string', default: '20' },
+    child: { type: 'string' },
+    /** what-if: HAProxy binary wrapper that answers `-c` at once (no validation of membership writes) */
+    'what-if-no-check': { type: 'boolean', default: false },
+    /** profile each writer process: a .cpuprofile per writer in this dir */
+    'cpu-prof': { type: 'string' },
+  },
+});
+const ZK_PATH = '/lh';
+const CLUSTER = 'web';
+
+interface Applied {
+  /** onApplied; the latest snapshot delivered to the writer and apply() call before it */
+  t: number;
+  tSnap: number;
+  tApply: number;
+  sig: string | null;
+}
+
+// ------------------------------------------------------------ child: one writer
+async function child(dir: string): Promise<void> {
+  let tSnap = 0;
+  let tApply = 0;
+  const { writer, balancer } = await inProcessWriter(dir, nullLogger('info'), { snapshot: () => (tSnap = hrMs()), applyStart: () => (tApply = hrMs()) });
+  writer.onApplied.add((_balancer, state) => {
+    const t = hrMs(); // first: the stamp must not include our own bookkeeping
+    const c = state.clusters.find((x) => x.name === CLUSTER);
+    process.send!({ t, tSnap, tApply, sig: c ? membershipSig(c.nodes) : null } satisfies Applied);
+    // then say when the background config-file write (haproxy -c) this apply queued is done
+    void balancer().flush().then(() => process.send!('settled'));
+  });
+  process.on('disconnect', () => void writer.stop().finally(() => process.exit(0)));
+}
+
+// ------------------------------------------------------------ parent
+interface WriterProc {
+  proc: ChildProcess;
+  hap: HaproxyEnv;
+  last: Applied | null;
+  applied: number;
+  settled: number;
+  waiter: { sig: string; resolve(a: Applied): void } | null;
+}
+
+async function startWriter(connect: string, haproxyBin?: string): Promise<WriterProc> {
+  const hap = await haproxyEnv({ restart_interval: 2, liveness_interval: 1, ...(haproxyBin && { haproxy_bin: haproxyBin }) });
+  cleanup.add(() => hap.cleanup());
+  const dir = await writeConfigDir({ haproxy: hap.raw, zkConnect: connect, zkPath: ZK_PATH, clusters: { [CLUSTER]: { port: await freePort(), backend: ['mode http'] } } });
+  const proc = forkTs(fileURLToPath(import.meta.url), ['--child', dir], values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : []);
+  const w: WriterProc = { proc, hap, last: null, applied: 0, settled: 0, waiter: null };
+  proc.on('message', (m: Applied | 'settled') => {
+    if (m === 'settled') return void w.settled++;
+    w.applied++;
+    w.last = m;
+    if (w.waiter && m.sig === w.waiter.sig) {
+      w.waiter.resolve(m);
+      w.waiter = null;
+    }
+  });
+  return w;
+}
+
+function until(w: WriterProc, sig: string, ms: number): Promise<Applied> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`writer ${w.proc.pid}: not converged on ${sig} within ${ms} ms (last: ${w.last?.sig})`)), ms);
+    w.waiter = { sig, resolve: (a) => (clearTimeout(t), resolve(a)) };
+  });
+}
+
+async function converged(ws: WriterProc[], sig: string, ms: number): Promise<void> {
+  await Promise.all(ws.filter((w) => w.last?.sig !== sig).map((w) => until(w, sig, ms)));
+}
+
+/** Every writer's background work (config-file write + haproxy -c) for what it applied is done. */
+async function idle(ws: WriterProc[]): Promise<void> {
+  const end = Date.now() + 30_000;
+  while (ws.some((w) => w.settled < w.applied) && Date.now() < end) await sleep(2);
+}
+
+async function parent(): Promise<void> {
+  const CHANGES = Number(values.changes);
+  const WRITERS = Number(values.writers);
+  const NODES = Number(values.nodes);
+  const VERIFY = Number(values['verify-every']);
+  const GAP = Number(values.gap);
+  const zk = await startZooKeeper({ tickTime: 200 });
+  cleanup.add(() => zk.stop());
+  const bz = await benchZk(zk.connectString);
+  await bz.mkdirp(`${ZK_PATH}/${CLUSTER}`);
+
+  // members: NODES fixed ones, and one that is added, re-weighted and removed in turn (a new
+  // port each time, cycling over 3 so a node also comes back to the slot holding its address)
+  let members: ServiceNode[] = [];
+  for (let i = 0; i < NODES; i++) {
+    const n = benchNode(20000 + i, { host: `node${i}.bench` });
+    await bz.create(znodePath(ZK_PATH, CLUSTER, n), znodeData(n));
+    members.push(n);
+  }
+
+  // what-if (not the product): `haproxy -c` skipped, to size what validating every
+  // membership-only config write costs (src/balancers/haproxy/balancer.ts apply -> writeLater)
+  let bin: string | undefined;
+  if (values['what-if-no-check']) {
+    bin = join(await tempDir('lh-bench-bin-'), 'haproxy');
+    await writeFile(bin, `#!/bin/sh\n[ "$1" = -c ] && exit 0\nexec ${process.env.HAPROXY_BIN ?? 'haproxy'} "$@"\n`, { mode: 0o755 });
+    console.log('WHAT-IF RUN: haproxy -c answered by a stub (config files are not validated)');
+  }
+  const writers: WriterProc[] = [await startWriter(zk.connectString, bin)];
+  let seq = 0; // change number across both runs (the extra node's identity follows it)
+  await converged(writers, membershipSig(members), 60_000);
+
+  async function run(label: string): Promise<void> {
+    const perWriter: number[] = [];
+    const allConverged: number[] = [];
+    const ack: number[] = [];
+    const byKind: Record<string, number[]> = { add: [], weight: [], remove: [] };
+    const phases = { snapshot: [] as number[], queue: [] as number[], apply: [] as number[] };
+    const reloads0 = await Promise.all(writers.map(async (w) => (await showProc(w.hap.masterSocket)).reloads));
+    let verified = 0;
+    const disagreements: string[] = [];
+    await idle(writers);
+    const cpu0 = writers.map((w) => procCpu(w.proc.pid!));
+    for (let c = 0; c < CHANGES; c++) {
+      const i = seq++;
+      const kind = (['add', 'weight', 'remove'] as const)[i % 3];
+      const k = Math.floor(i / 3);
+      const extra = benchNode(21000 + (k % 3), { host: `extra${k % 3}.bench`, ...(kind === 'weight' && { weight: 2 + (k % 7) }) });
+      const path = znodePath(ZK_PATH, CLUSTER, extra);
+      members = kind === 'remove' ? members.filter((n) => n.name !== extra.name) : [...members.filter((n) => n.name !== extra.name), extra];
+      const want = membershipSig(members);
+      const expect = members;
+      const checks: Promise<void>[] = [];
+      const waits = writers.map((w) =>
+        until(w, want, 10_000).then((a) => {
+          if (VERIFY > 0 && i % VERIFY === 0) {
+            checks.push(serverRows(w.hap.socketFile, CLUSTER).then((rows) => {
+              const diff = rowsAgree(rows, expect);
+              if (diff) disagreements.push(`change ${i} (${kind}), writer ${w.proc.pid}: ${diff}`);
+              else verified++;
+            }));
+          }
+          return a;
+        }),
+      );
+      const t0 = hrMs();
+      const op = kind === 'add' ? bz.create(path, znodeData(extra)) : kind === 'weight' ? bz.set(path, znodeData(extra)) : bz.remove(path);
+      await op.then(() => ack.push(hrMs() - t0));
+      const applied = await Promise.all(waits);
+      await Promise.all(checks);
+      const lat = applied.map((a) => a.t - t0);
+      for (const a of applied) {
+        phases.snapshot.push(a.tSnap - t0);
+        phases.queue.push(a.tApply - a.tSnap);
+        phases.apply.push(a.t - a.tApply);
+      }
+      perWriter.push(...lat);
+      byKind[kind].push(...lat);
+      allConverged.push(Math.max(...lat));
+      await idle(writers); // a change reaches writers whose previous background work is done
+      if (GAP) await sleep(GAP);
+    }
+    const cpu1 = writers.map((w) => procCpu(w.proc.pid!));
+    const cpuSelf = cpu1.reduce((a, c, i) => a + c.self - cpu0[i].self, 0) / writers.length / CHANGES;
+    const cpuKids = cpu1.reduce((a, c, i) => a + c.children - cpu0[i].children, 0) / writers.length / CHANGES;
+    const reloads1 = await Promise.all(writers.map(async (w) => (await showProc(w.hap.masterSocket)).reloads));
+    const reloads = reloads1.reduce((a, r, i) => a + r - reloads0[i], 0);
+    console.log(`\n${label}: ${CHANGES} changes (add / weight / remove in turn), cluster of ${NODES}-${NODES + 1} nodes`);
+    console.log(`  per writer   ${fmtStats(stats(perWriter))}`);
+    if (writers.length > 1) console.log(`  all ${writers.length} done  ${fmtStats(stats(allConverged))}`);
+    for (const [kind, xs] of Object.entries(byKind)) console.log(`  ${kind.padEnd(12)} ${fmtStats(stats(xs))}`);
+    console.log(`  where the time goes, per writer sample:`);
+    console.log(`    t0 -> snapshot in the writer (ZK commit, watch event, re-read)  ${fmtStats(stats(phases.snapshot))}`);
+    console.log(`    snapshot -> balancer.apply called (writer, coalescer)           ${fmtStats(stats(phases.queue))}`);
+    console.log(`    balancer.apply -> applied (render, runtime API round trip)     ${fmtStats(stats(phases.apply))}`);
+    console.log(`  ZooKeeper ack of the bench's own write: ${fmtStats(stats(ack))}`);
+    console.log(`  CPU per change per writer (/proc, 10 ms ticks): writer process ${cpuSelf.toFixed(1)} ms + its background haproxy -c ${cpuKids.toFixed(1)} ms`);
+    console.log(`  HAProxy reloads during the changes: ${reloads}`);
+    console.log(`  show servers state agreed with the expected membership at t1: ${verified}/${verified + disagreements.length} samples${disagreements.length ? `\n    ${disagreements.slice(0, 5).join('\n    ')}` : ''}`);
+  }
+
+  console.log(`writer convergence: znode write (bench session) -> HAProxy runtime state applied (writer.onApplied, CLOCK_MONOTONIC)`);
+  await run('1 writer (goal p50 <= 2 ms, p99 <= 10 ms)');
+  if (WRITERS > 1) {
+    for (let i = 1; i < WRITERS; i++) writers.push(await startWriter(zk.connectString, bin));
+    await converged(writers, membershipSig(members), 120_000);
+    await run(`${WRITERS} writers (goal p99 <= 30 ms)`);
+  }
+}
+
+runBench(async () => {
+  if (values.child) return child(values.child).then(() => new Promise(() => {})); // runs until disconnected
+  return parent();
+});

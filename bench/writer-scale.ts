@@ -1,0 +1,203 @@
+/**
+ * Writer at scale (issue 3): --clusters (1,000) clusters x --nodes (50) nodes.
+ *  (a) full render of the HAProxy config: model, render, the structure render every apply also
+ *      does, write to disk; and `haproxy -c` of it (off the change path: background write).
+ *      Goal: render + write <= 50 ms.
+ *  (b) one-node change -> runtime command applied: a full Writer (built as lighthouse-writer
+ *      builds it) with the real HaproxyBalancer and HAProxy, fed by an in-memory discovery
+ *      plugin (no ZooKeeper: the writer's own cost). --changes single-node changes (weight /
+ *      remove / add back, random clusters), each awaited on writer.onApplied. Writer CPU per
+ *      change = process.cpuUsage delta / count, on the change path and then including the
+ *      background config-file writes (their `haproxy -c` runs in child processes and is
+ *      reported apart). Goal <= 1 ms.
+ *  (c) writer RSS with that state loaded (after a GC, and peak). Goal <= 150 MB. HAProxy's own
+ *      memory (~300 MB per worker) is not the writer's.
+ *
+ *   node --import tsx bench/writer-scale.ts [--clusters 1000] [--nodes 50] [--changes 50]
+ *   node --cpu-prof --import tsx bench/writer-scale.ts     (where the time goes)
+ */
+import { writeFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { z } from 'zod';
+import { systemClock } from '../src/core/clock.js';
+import type { ServiceNode } from '../src/core/node.js';
+import type { DesiredState, DiscoveryPlugin, SnapshotListener } from '../src/core/plugin.js';
+import type { ConfigSnapshot } from '../src/config/store.js';
+import type { ClusterConfig } from '../src/config/schema.js';
+import { Writer } from '../src/writer/writer.js';
+import { buildModel, maskMembership } from '../src/balancers/haproxy/model.js';
+import { createRenderer } from '../src/balancers/haproxy/render.js';
+import { checkConfig } from '../src/balancers/haproxy/config-file.js';
+import { haproxyClusterSchema, haproxySchema } from '../src/balancers/haproxy/schema.js';
+import { planRuntime } from '../src/balancers/haproxy/plan.js';
+import { parseServersState } from '../src/balancers/haproxy/runtime-parse.js';
+import { haproxyEnv, freePort } from '../test/helpers/haproxy.js';
+import { adminCommand, benchNode, cleanup, fmt, fmtStats, instrumentedRegistry, nullLogger, procCpu, runBench, showProc, stats } from './lib.js';
+import type { HaproxyBalancer } from '../src/balancers/haproxy/balancer.js';
+
+const { values } = parseArgs({ options: { clusters: { type: 'string', default: '1000' }, nodes: { type: 'string', default: '50' }, changes: { type: 'string', default: '50' } } });
+const CLUSTERS = Number(values.clusters);
+const NODES = Number(values.nodes);
+const CHANGES = Number(values.changes);
+
+const baseRss = process.memoryUsage().rss; // node + tsx + the modules above, no state yet
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MB`;
+
+/** time `fn` `n` times, return the median ms */
+function median(n: number, fn: () => unknown): number {
+  const xs: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    fn();
+    xs.push(performance.now() - t);
+  }
+  return stats(xs).p50;
+}
+
+runBench(async () => {
+  const hap = await haproxyEnv({ restart_interval: 2, liveness_interval: 1 });
+  cleanup.add(() => hap.cleanup());
+  const config = haproxySchema.parse(hap.raw);
+  const names = Array.from({ length: CLUSTERS }, (_, c) => `svc${String(c).padStart(4, '0')}`);
+  const ports = new Set<number>();
+  while (ports.size < CLUSTERS) ports.add(await freePort());
+  const sections = new Map([...ports].map((p, c) => [names[c], haproxyClusterSchema.parse({ port: p, backend: ['mode http', 'balance roundrobin'] })]));
+  const nodeOf = (c: number, i: number) => benchNode(8080, { ip: `10.${c >> 8}.${c & 255}.${i + 1}`, host: `${names[c]}-${i}.bench` });
+  const members = new Map(names.map((n, c) => [n, Array.from({ length: NODES }, (_, i) => nodeOf(c, i))]));
+  const desired = (): DesiredState => ({ clusters: names.map((n) => ({ name: n, discovery: 'fake', balancer: sections.get(n), nodes: members.get(n)! })) });
+
+  // ------------------------------------------------------------ (a) render
+  // Every measurement on fresh objects: the renderer may cache output per model object (a full
+  // render must not hit that cache), and buildModel may reuse unchanged clusters' objects.
+  const fresh = () => buildModel(config, { clusters: names.map((n) => ({ name: n, discovery: 'fake', balancer: { ...sections.get(n)! }, nodes: members.get(n)!.map((x) => ({ ...x })) })) }).model;
+  await (async () => {
+    const renderer = createRenderer({});
+    const file = join(hap.dir, 'render-test.cfg');
+    const x = { model: [] as number[], render: [] as number[], structure: [] as number[], write: [] as number[] };
+    let text = '';
+    for (let i = 0; i < 5; i++) {
+      const d = desired();
+      let t = performance.now();
+      buildModel(config, { clusters: d.clusters.map((c) => ({ ...c, nodes: c.nodes.map((n) => ({ ...n })) })) });
+      x.model.push(performance.now() - t);
+      const [m1, m2, m3] = [fresh(), fresh(), fresh()];
+      t = performance.now();
+      text = renderer.render(m1);
+      x.render.push(performance.now() - t);
+      t = performance.now();
+      renderer.render(maskMembership(m2));
+      x.structure.push(performance.now() - t);
+      t = performance.now();
+      await writeFile(file, renderer.render(m3));
+      x.write.push(performance.now() - t);
+    }
+    const t = performance.now();
+    const check = await checkConfig(config.haproxy_bin, file);
+    const tCheck = performance.now() - t;
+    await rm(file);
+    const med = (xs: number[]) => fmt(stats(xs).p50, 1);
+    console.log(`writer scale: ${CLUSTERS} clusters x ${NODES} nodes; config ${mb(text.length)} (${text.split('\n').length} lines)`);
+    console.log(`(a) full render, fresh model objects each time (median of 5)`);
+    console.log(`  render ${med(x.render)}; render + write to disk ${med(x.write)} (goal <= 50 ms); before it, buildModel ${med(x.model)}`);
+    console.log(`  the structure render (membership blanked) an apply also does: ${med(x.structure)}`);
+    console.log(`  haproxy -c of it (background, child process): ${fmt(tCheck, 0)} (${check.ok ? 'valid' : `INVALID: ${check.output.slice(0, 3).join(' | ')}`})`);
+  })();
+
+  // ------------------------------------------------------------ (b) full writer, in-memory discovery
+  const listeners = new Map<string, SnapshotListener>();
+  let balancer: HaproxyBalancer | null = null;
+  const registry = instrumentedRegistry({ balancer: (b) => (balancer = b) });
+  registry.add({
+    kind: 'discovery',
+    name: 'fake',
+    schema: z.object({}),
+    create: () => ({
+      start: async () => {},
+      stop: async () => {},
+      register: async () => {},
+      unregister: async () => {},
+      watch: (cluster, listener) => (listeners.set(cluster, listener), listener(members.get(cluster)!), () => listeners.delete(cluster)),
+      connected: true,
+    }),
+  } satisfies DiscoveryPlugin);
+  const snapshot: ConfigSnapshot = {
+    node: { peer_port: 1024 },
+    plugins: [],
+    balancers: new Map([['haproxy', config]]),
+    discovery: new Map([['fake', {}]]),
+    clusters: new Map(names.map((n): [string, ClusterConfig] => [n, { name: n, discovery: 'fake', balancers: { haproxy: sections.get(n) } }])),
+    services: new Map(),
+  };
+  const writer = new Writer({ registry, logger: nullLogger('info'), clock: systemClock, configDir: hap.dir });
+  cleanup.add(() => writer.stop());
+  let wake: (() => void) | null = null;
+  writer.onApplied.add(() => wake?.());
+  const applied = () => new Promise<void>((resolve) => (wake = resolve));
+
+  const tw = performance.now();
+  const first = applied();
+  await writer.apply(snapshot);
+  await first;
+  const tStart = performance.now() - tw;
+  await balancer!.flush();
+  const proc = await showProc(hap.masterSocket);
+  gc();
+  const loaded = process.memoryUsage();
+  const rssLoaded = process.resourceUsage().maxRSS * 1024;
+  console.log(`(b) full writer + HAProxy, in-memory discovery`);
+  console.log(`  start to first full apply (HAProxy start, config write + check, reload): ${fmt(tStart, 0)}; HAProxy reloads ${proc.reloads}`);
+  await (async () => {
+    const rows = parseServersState(await adminCommand(hap.socketFile, 'show servers state')).rows;
+    const m = fresh();
+    console.log(`  planRuntime over HAProxy's ${rows.length} server rows (a full plan): ${fmt(median(5, () => planRuntime(rows, m.backends)), 1)}`);
+  })();
+
+  const removed = new Map<string, ServiceNode>();
+  const kids = () => procCpu('self').children; // reaped `haproxy -c` runs
+  let seq = 0;
+  async function changes(n: number, spaced: boolean): Promise<void> {
+    const lat: number[] = [];
+    const kids0 = kids();
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (let k = 0; k < n; k++) {
+      const i = seq++;
+      const name = names[Math.floor(Math.random() * CLUSTERS)];
+      const cur = members.get(name)!;
+      let next: ServiceNode[];
+      if (removed.has(name)) (next = [...cur, removed.get(name)!].sort((a, b) => (a.name < b.name ? -1 : 1))), removed.delete(name);
+      else if (i % 3 === 0) removed.set(name, cur[0]), (next = cur.slice(1));
+      else next = cur.map((x, j) => (j === i % NODES ? { ...x, weight: 1 + ((x.weight ?? 1) % 100) } : x));
+      members.set(name, next);
+      const done = applied();
+      const ts = performance.now();
+      listeners.get(name)!(next);
+      await done;
+      lat.push(performance.now() - ts);
+      if (spaced) await balancer!.flush();
+    }
+    await balancer!.flush();
+    const wall = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    const cpuMs = (cpu.user + cpu.system) / 1000;
+    console.log(`  ${n} one-node changes, ${spaced ? 'one at a time (each waits for the background config write it queued)' : 'back to back (their background config writes coalesce)'}:`);
+    console.log(`    listener call -> onApplied ${fmtStats(stats(lat))}`);
+    console.log(`    writer CPU per change ${fmt(cpuMs / n, 1)} (goal <= 1 ms; process.cpuUsage incl. background writes, ${((100 * cpuMs) / wall).toFixed(0)}% of one core); + haproxy -c in child processes ${fmt((kids() - kids0) / n, 0)}`);
+  }
+  await changes(CHANGES, false);
+  await changes(Math.min(CHANGES, 20), true);
+  console.log(`  runtime commands of the last change: ${balancer!.lastCommands.join('; ') || '(none)'}; HAProxy reloads during changes: ${(await showProc(hap.masterSocket)).reloads - proc.reloads}`);
+
+  // ------------------------------------------------------------ (c) memory
+  gc();
+  const after = process.memoryUsage();
+  const mem = (m: NodeJS.MemoryUsage) => `RSS ${mb(m.rss)} (JS heap used ${mb(m.heapUsed)} of ${mb(m.heapTotal)}, external ${mb(m.external)})`;
+  console.log(`(c) writer memory with ${CLUSTERS * NODES} nodes loaded, after a GC (goal <= 150 MB); baseline, node + tsx + modules before any state: RSS ${mb(baseRss)} (the built writer, plain node: ~66 MB)`);
+  console.log(`  after start: ${mem(loaded)}, +${mb(loaded.rss - baseRss)} over the baseline; peak RSS so far ${mb(rssLoaded)}`);
+  console.log(`  after the changes: ${mem(after)}; peak RSS ${mb(process.resourceUsage().maxRSS * 1024)}`);
+});
