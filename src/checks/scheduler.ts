@@ -14,7 +14,10 @@
  *   misbehaving plugin cannot stall its loop forever; its late result is ignored.
  *
  * - Signals are reused from probe to probe until one is aborted (see signal()): a check must
- *   remove the abort listener it adds once its probe settles, as the built-in ones do.
+ *   not add an abort listener per probe without removing it, as the built-in ones do not.
+ * - Waits, deadlines and grace periods go through a CheckTimers queue (timers.ts), shared by
+ *   every loop of a reporter: one clock timer for all of them instead of two Node timers per
+ *   probe. A loop waits for at most one entry at a time; `token` says which.
  *
  * The loop does not own the Check: whoever created it calls `check.close()`.
  */
@@ -23,6 +26,7 @@ import type { Clock } from '../core/clock.js';
 import type { Check, CheckResult } from '../core/plugin.js';
 import { errorDetail } from './detail.js';
 import { Hysteresis, type HysteresisState } from './hysteresis.js';
+import { CheckTimers, type TimerTarget } from './timers.js';
 
 export interface CheckTiming {
   intervalMs: number;
@@ -42,6 +46,8 @@ export interface CheckLoopOptions extends CheckTiming {
   /** per-tick jitter as a fraction of the interval (total spread); default 0.1 */
   jitter?: number;
   logger?: Logger;
+  /** the reporter's shared timer queue; default a queue of this loop's own on `clock` */
+  timers?: CheckTimers;
 }
 
 /** How long after aborting we still wait for a check that ignores its signal. */
@@ -76,14 +82,27 @@ function assertTiming(t: CheckTiming): void {
   if (!(t.timeoutMs > 0)) throw new RangeError(`check timeoutMs must be > 0, got ${t.timeoutMs}`);
 }
 
-export class CheckLoop {
+/** what the one pending timer entry of a loop means when it fires */
+const enum Wait {
+  Next,
+  Deadline,
+  Grace,
+}
+
+export class CheckLoop implements TimerTarget {
   private readonly opts: CheckLoopOptions;
   private timing: CheckTiming;
   private readonly hysteresis: Hysteresis;
   private readonly random: () => number;
-  /** the wait before the next probe, or (while a probe runs) its deadline or grace timer */
-  private timer: { cancel(): void } | null = null;
+  private readonly timers: CheckTimers;
+  private readonly ownTimers: boolean;
+  /** token of the timer entry this loop waits for (0 = none) and what it is for */
+  private token = 0;
+  private waitFor = Wait.Next;
   private controller = new AbortController();
+  private signalInUse: AbortSignal = this.controller.signal;
+  /** whether `controller` was aborted (known here: only this loop aborts it) */
+  private aborted = false;
   private probesOnController = 0;
   private running = false;
   /** number of the probe in flight (0 = none): results and timers of other probes are stale */
@@ -102,6 +121,8 @@ export class CheckLoop {
     this.opts = opts;
     this.hysteresis = new Hysteresis(opts.rise, opts.fall, opts.initialPassing ?? false);
     this.random = seededRandom(hashKey(`${opts.key}#tick`));
+    this.ownTimers = !opts.timers;
+    this.timers = opts.timers ?? new CheckTimers(opts.clock);
   }
 
   get passing(): boolean {
@@ -124,8 +145,9 @@ export class CheckLoop {
   stop(): void {
     if (!this.running) return;
     this.running = false;
-    this.timer?.cancel();
-    this.timer = null;
+    this.token = 0;
+    // a queue of our own holds nothing else: do not let its clock timer outlive the loop
+    if (this.ownTimers) this.timers.clear();
     if (this.inflight) {
       this.inflight = 0;
       this.abort(new Error('check stopped'));
@@ -140,40 +162,53 @@ export class CheckLoop {
     this.hysteresis.reconfigure(next.rise, next.fall);
     const intervalChanged = next.intervalMs !== this.timing.intervalMs;
     this.timing = next;
-    if (intervalChanged && this.timer && !this.inflight) {
-      this.timer.cancel();
-      this.scheduleNext();
-    }
+    if (intervalChanged && this.token && !this.inflight) this.scheduleNext();
+  }
+
+  /** The timer queue calls this; only the latest entry counts. */
+  onTimer(token: number): void {
+    if (token !== this.token) return;
+    this.token = 0;
+    if (this.waitFor === Wait.Next) this.probe();
+    else if (this.waitFor === Wait.Deadline) this.onDeadline();
+    else this.settle(this.inflight, { ok: false, detail: `timed out after ${this.inflightTimeoutMs} ms (check ignored the abort)` });
+  }
+
+  private wait(kind: Wait, at: number): void {
+    this.waitFor = kind;
+    this.token = this.timers.schedule(this, at);
   }
 
   private scheduleNext(): void {
     const { intervalMs } = this.timing;
     const jitter = this.opts.jitter ?? 0.1;
     const wait = this.firstTick ? startOffset(this.opts.key, intervalMs) : intervalMs * (1 + jitter * (this.random() - 0.5));
-    const delay = Math.max(0, this.anchor + wait - this.opts.clock.now());
-    this.timer = this.opts.clock.setTimeout(this.probe, delay);
+    this.wait(Wait.Next, Math.max(this.anchor + wait, this.opts.clock.now()));
   }
 
   /**
    * One AbortController serves probe after probe until it is aborted: creating one per probe
    * was the largest cost of the loop (measured: ~1.8% of a core at 1,000 probes/s). Checks
-   * remove their abort listener when they settle; renewing every 32 probes bounds the leak of
-   * one that does not (and it still trips Node's listener-leak warning at 11).
+   * must not leave a listener per probe on it; renewing every 32 probes bounds the leak of
+   * one that does (and it still trips Node's listener-leak warning at 11). Whether it was
+   * aborted is tracked here: the signal's getters cost more than the rest of this function.
    */
   private signal(): AbortSignal {
-    if (this.controller.signal.aborted || ++this.probesOnController > 32) {
+    if (this.aborted || ++this.probesOnController > 32) {
       this.controller = new AbortController();
+      this.signalInUse = this.controller.signal;
+      this.aborted = false;
       this.probesOnController = 1;
     }
-    return this.controller.signal;
+    return this.signalInUse;
   }
 
   private abort(reason: Error): void {
+    this.aborted = true;
     this.controller.abort(reason);
   }
 
-  // Arrow properties: bound once per loop, not allocated per probe.
-  private readonly probe = (): void => {
+  private probe(): void {
     const { clock, check } = this.opts;
     const id = ++this.seq;
     this.inflight = id;
@@ -181,7 +216,7 @@ export class CheckLoop {
     this.anchor = clock.now();
     this.inflightTimeoutMs = this.timing.timeoutMs;
     const signal = this.signal();
-    this.timer = clock.setTimeout(this.onDeadline, this.inflightTimeoutMs);
+    this.wait(Wait.Deadline, this.anchor + this.inflightTimeoutMs);
     let pending: Promise<CheckResult>;
     try {
       pending = check.run(signal);
@@ -193,21 +228,18 @@ export class CheckLoop {
       (r) => this.settle(id, r ?? { ok: false, detail: 'check returned no result' }),
       (err: unknown) => this.settle(id, { ok: false, detail: `check threw: ${errorDetail(err)}` }),
     );
-  };
+  }
 
-  private readonly onDeadline = (): void => {
-    const id = this.inflight;
-    const timedOut = `timed out after ${this.inflightTimeoutMs} ms`;
-    this.abort(new Error(timedOut));
+  private onDeadline(): void {
+    this.abort(new Error(`timed out after ${this.inflightTimeoutMs} ms`));
     // a check that ignores its signal is given up on; its late result is dropped by settle()
-    this.timer = this.opts.clock.setTimeout(() => this.settle(id, { ok: false, detail: `${timedOut} (check ignored the abort)` }), ABORT_GRACE_MS);
-  };
+    if (this.inflight && !this.token) this.wait(Wait.Grace, this.opts.clock.now() + ABORT_GRACE_MS);
+  }
 
   private settle(id: number, result: CheckResult): void {
     if (id !== this.inflight) return;
     this.inflight = 0;
-    this.timer?.cancel();
-    this.timer = null;
+    this.token = 0;
     this.lastResult = result;
     const state = this.hysteresis.record(result.ok);
     try {
@@ -215,6 +247,6 @@ export class CheckLoop {
     } catch (err) {
       this.opts.logger?.error({ err, check: this.opts.key }, 'check result handler threw');
     }
-    if (this.running && !this.timer) this.scheduleNext();
+    if (this.running && !this.token) this.scheduleNext();
   }
 }

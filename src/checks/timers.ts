@@ -1,0 +1,145 @@
+/**
+ * One timer queue shared by every CheckLoop of a reporter.
+ *
+ * Why not a Node timer per wait: at 1,000 checks/s each loop armed two timers per probe (the
+ * wait for the next one and the deadline of the current one). Measured on the built reporter:
+ * Node's timer lists (one list per distinct jittered delay, kept in a priority queue and a
+ * dictionary keyed by the delay) were ~15% of the JS time and ~1 KB of garbage per probe, and a
+ * timer firing at its own millisecond woke the process once per probe.
+ *
+ * Here a loop puts (due time, itself) into one binary heap, and one clock timer is armed for
+ * the earliest entry, rounded up to `resolutionMs`: probes due within the same slot run in one
+ * wake-up, and their replies tend to arrive together too. A wait may end up to `resolutionMs`
+ * late, never early. With `resolutionMs` 0 every entry fires at its exact time (unit tests).
+ *
+ * Nothing is allocated per schedule: the heap lives in parallel arrays that are reused.
+ * Cancelling is lazy: each schedule returns a token, the target remembers its latest one and
+ * ignores a call with any other; a stale entry is dropped when it comes due.
+ */
+import type { Clock } from '../core/clock.js';
+
+export interface TimerTarget {
+  /** `token` is what `schedule` returned; the target ignores tokens it no longer waits for. */
+  onTimer(token: number): void;
+}
+
+export interface CheckTimersOptions {
+  /** wake-ups are rounded up to multiples of this many ms; default 0 (exact) */
+  resolutionMs?: number;
+}
+
+export class CheckTimers {
+  private readonly clock: Clock;
+  private readonly resolutionMs: number;
+  // the heap, as parallel arrays: entry k is (due[k], targets[k], tokens[k])
+  private readonly due: number[] = [];
+  private readonly targets: TimerTarget[] = [];
+  private readonly tokens: number[] = [];
+  private size = 0;
+  private lastToken = 0;
+  private armed: { cancel(): void } | null = null;
+  /** the slot time the armed clock timer was set for */
+  private armedAt = Infinity;
+  private firing = false;
+
+  constructor(clock: Clock, opts: CheckTimersOptions = {}) {
+    this.clock = clock;
+    this.resolutionMs = opts.resolutionMs ?? 0;
+  }
+
+  get now(): number {
+    return this.clock.now();
+  }
+
+  /** Call `target.onTimer(token)` at clock time `at` (or up to resolutionMs later). */
+  schedule(target: TimerTarget, at: number): number {
+    const token = ++this.lastToken;
+    this.push(at, target, token);
+    if (!this.firing) this.arm();
+    return token;
+  }
+
+  /** Drop every entry and the clock timer (nothing is due any more: the reporter stopped). */
+  clear(): void {
+    this.armed?.cancel();
+    this.armed = null;
+    this.armedAt = Infinity;
+    this.targets.fill(undefined as unknown as TimerTarget, 0, this.size);
+    this.size = 0;
+  }
+
+  private slot(at: number): number {
+    const r = this.resolutionMs;
+    return r > 0 ? Math.ceil(at / r) * r : at;
+  }
+
+  private arm(): void {
+    if (this.size === 0) return;
+    const at = this.slot(this.due[0]);
+    if (this.armed && this.armedAt <= at) return; // an earlier wake-up re-arms after itself
+    this.armed?.cancel();
+    this.armedAt = at;
+    this.armed = this.clock.setTimeout(this.fire, Math.max(0, at - this.clock.now()));
+  }
+
+  private readonly fire = (): void => {
+    // a Node timer can fire a little before our clock reaches its slot (its loop time is
+    // cached): what the timer was armed for is due, whatever now() says
+    const limit = Math.max(this.clock.now(), this.armedAt);
+    const last = this.lastToken; // entries added while firing wait for the next wake-up
+    this.armed = null;
+    this.armedAt = Infinity;
+    this.firing = true;
+    try {
+      while (this.size > 0 && this.due[0] <= limit && this.tokens[0] <= last) {
+        const target = this.targets[0];
+        const token = this.tokens[0];
+        this.pop();
+        target.onTimer(token);
+      }
+    } finally {
+      this.firing = false;
+      this.arm();
+    }
+  };
+
+  private push(at: number, target: TimerTarget, token: number): void {
+    let k = this.size++;
+    // sift up: move parents down until the slot for the new entry is found
+    while (k > 0) {
+      const p = (k - 1) >> 1;
+      if (this.due[p] <= at) break;
+      this.due[k] = this.due[p];
+      this.targets[k] = this.targets[p];
+      this.tokens[k] = this.tokens[p];
+      k = p;
+    }
+    this.due[k] = at;
+    this.targets[k] = target;
+    this.tokens[k] = token;
+  }
+
+  private pop(): void {
+    const n = --this.size;
+    const at = this.due[n];
+    const target = this.targets[n];
+    const token = this.tokens[n];
+    this.targets[n] = undefined as unknown as TimerTarget; // do not keep a stopped loop alive
+    if (n === 0) return;
+    // sift down the last entry from the root
+    let k = 0;
+    for (;;) {
+      let c = 2 * k + 1;
+      if (c >= n) break;
+      if (c + 1 < n && this.due[c + 1] < this.due[c]) c++;
+      if (this.due[c] >= at) break;
+      this.due[k] = this.due[c];
+      this.targets[k] = this.targets[c];
+      this.tokens[k] = this.tokens[c];
+      k = c;
+    }
+    this.due[k] = at;
+    this.targets[k] = target;
+    this.tokens[k] = token;
+  }
+}
