@@ -1,6 +1,7 @@
 /**
  * lighthousectl: operator commands. `validate CONFIG_DIR` checks every file and prints each
- * problem (file:line:col path: message); exit 78 if any.
+ * problem (file:line:col path: message); exit 78 if any. Warnings (valid, but e.g. a directive
+ * HAProxy ignores) are printed too, as `... path: warning: message`, and do not fail.
  */
 import { Command } from 'commander';
 import { EXIT, formatProblem } from '../core/errors.js';
@@ -9,14 +10,14 @@ import { bootstrap, runMain, usage } from './common.js';
 
 async function validate(dir: string): Promise<number> {
   const { store } = await bootstrap(dir, 'lighthousectl', silentLogger());
-  const { snapshot, problems } = await store.load();
-  for (const p of problems) process.stdout.write(`${formatProblem(p)}\n`);
+  const { snapshot, problems, warnings } = await store.load();
+  for (const p of [...problems, ...warnings]) process.stdout.write(`${formatProblem(p)}\n`);
   if (problems.length) {
     process.stdout.write(`${problems.length} problem(s) in ${new Set(problems.map((p) => p.file)).size} file(s)\n`);
     return EXIT.CONFIG;
   }
   const counts = `${snapshot.services.size} service(s), ${snapshot.clusters.size} cluster(s), ${snapshot.discovery.size} discovery, ${snapshot.balancers.size} balancer(s)`;
-  process.stdout.write(`ok: ${counts}\n`);
+  process.stdout.write(`ok: ${counts}${warnings.length ? `, ${warnings.length} warning(s)` : ''}\n`);
   return EXIT.OK;
 }
 

@@ -62,10 +62,12 @@ const clusterBase = z.strictObject({
   meta_cluster: z.string().min(1).optional(),
 });
 
-export function validateCluster(raw: unknown, fileName: string, registry: Registry): { data?: ClusterConfig; issues: Issue[] } {
+/** Validation result: `issues` reject the file, `warnings` (from the balancer plugins) do not. */
+export function validateCluster(raw: unknown, fileName: string, registry: Registry): { data?: ClusterConfig; issues: Issue[]; warnings?: Issue[] } {
   if (!isObject(raw)) return { issues: [{ path: [], message: 'expected a mapping' }] };
   const base: Record<string, unknown> = {};
   const issues: Issue[] = [];
+  const warnings: Issue[] = [];
   const balancers: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(raw)) {
     const plugin = registry.balancers.get(k);
@@ -76,11 +78,12 @@ export function validateCluster(raw: unknown, fileName: string, registry: Regist
     const r = check(plugin.clusterSchema, v, [k]);
     issues.push(...r.issues);
     balancers[k] = r.data;
+    if (r.data !== undefined) warnings.push(...(plugin.warnings?.cluster?.(r.data) ?? []).map((w) => ({ ...w, path: [k, ...w.path] })));
   }
   const b = check(clusterBase, base);
   issues.push(...b.issues.map((i) => (i.key ? { ...i, message: `${i.message} (not a cluster key, nor a balancer: ${[...registry.balancers.keys()].join(', ')})` } : i)));
   if (issues.length || !b.data) return { issues };
-  return { data: { name: b.data.name ?? fileName, discovery: b.data.discovery, meta_cluster: b.data.meta_cluster, balancers }, issues };
+  return { data: { name: b.data.name ?? fileName, discovery: b.data.discovery, meta_cluster: b.data.meta_cluster, balancers }, issues, warnings };
 }
 
 /** services/NAME.yaml: a service this node provides. */

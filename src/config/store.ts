@@ -13,6 +13,7 @@ import { watch, type FSWatcher } from 'chokidar';
 import { ConfigError, formatProblem, type ConfigProblem } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/registry.js';
+import type { BalancerPlugin } from '../core/plugin.js';
 import { roleOf, WATCHED_SUBDIRS, type FileKind } from './files.js';
 import { check, issuesToProblems, parseYaml, type Issue } from './yaml.js';
 import {
@@ -60,6 +61,8 @@ export class ConfigStore extends EventEmitter {
   private readonly good = new Map<string, Entry>();
   /** current problems per file */
   private readonly bad = new Map<string, ConfigProblem[]>();
+  /** warnings of the version in force, per file: reported, never rejected */
+  private readonly warned = new Map<string, ConfigProblem[]>();
   private watcher?: FSWatcher;
   private pending = new Set<string>();
   private timer?: NodeJS.Timeout;
@@ -76,14 +79,19 @@ export class ConfigStore extends EventEmitter {
   }
 
   /** Read every file once. Problems are returned (and kept), never thrown. */
-  async load(): Promise<{ snapshot: ConfigSnapshot; problems: ConfigProblem[] }> {
+  async load(): Promise<{ snapshot: ConfigSnapshot; problems: ConfigProblem[]; warnings: ConfigProblem[] }> {
     for (const rel of await listFiles(this.dir)) await this.readOne(rel);
     this.last = this.snapshot();
-    return { snapshot: this.last, problems: this.problems() };
+    return { snapshot: this.last, problems: this.problems(), warnings: this.warnings() };
   }
 
   problems(): ConfigProblem[] {
     return [...this.bad.values()].flat();
+  }
+
+  /** Warnings of the files in force (valid, but e.g. a directive HAProxy ignores). */
+  warnings(): ConfigProblem[] {
+    return [...this.warned.values()].flat();
   }
 
   snapshot(): ConfigSnapshot {
@@ -181,15 +189,17 @@ export class ConfigStore extends EventEmitter {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       if (this.good.delete(rel)) this.log.info({ file: rel }, 'config file removed');
       this.bad.delete(rel);
+      this.warned.delete(rel);
       return;
     }
     try {
-      const data = this.validate(rel, role.kind, role.name, text);
+      const { data, warnings } = this.validate(rel, role.kind, role.name, text);
       const prev = this.good.get(rel);
       const name = (role.kind === 'cluster' || role.kind === 'service') ? (data as { name: string }).name : role.name;
       const clash = [...this.good.entries()].find(([f, e]) => f !== rel && e.kind === role.kind && e.name === name);
       if (clash) throw new ConfigError([{ file: rel, path: [], message: `${role.kind} '${name}' is already defined by ${clash[0]}` }]);
       this.good.set(rel, { kind: role.kind, name, data });
+      this.warn(rel, warnings);
       if (this.bad.delete(rel)) this.log.info({ file: rel }, 'config file valid again');
       if (prev && !isDeepStrictEqual(prev.data, data)) this.log.info({ file: rel }, 'config file changed');
     } catch (err) {
@@ -203,14 +213,23 @@ export class ConfigStore extends EventEmitter {
     }
   }
 
-  private validate(rel: string, kind: FileKind, name: string, text: string): unknown {
+  /** Log a file's warnings once per change (a re-read of the same file says nothing new). */
+  private warn(rel: string, warnings: ConfigProblem[]): void {
+    const known = isDeepStrictEqual(this.warned.get(rel) ?? [], warnings);
+    if (warnings.length) this.warned.set(rel, warnings);
+    else this.warned.delete(rel);
+    if (known) return;
+    for (const p of warnings) this.log.warn({ file: rel, problem: formatProblem(p) }, `config warning: ${formatProblem(p)}`);
+  }
+
+  private validate(rel: string, kind: FileKind, name: string, text: string): { data: unknown; warnings: ConfigProblem[] } {
     const parsed = parseYaml(text, rel);
     const r = this.validateValue(kind, name, parsed.value);
     if (r.issues.length) throw new ConfigError(issuesToProblems(parsed, r.issues));
-    return r.data;
+    return { data: r.data, warnings: issuesToProblems(parsed, r.warnings ?? []).map((p) => ({ ...p, severity: 'warning' as const })) };
   }
 
-  private validateValue(kind: FileKind, name: string, value: unknown): { data?: unknown; issues: Issue[] } {
+  private validateValue(kind: FileKind, name: string, value: unknown): { data?: unknown; issues: Issue[]; warnings?: Issue[] } {
     switch (kind) {
       case 'logging': return check(loggingSchema, value);
       case 'plugins': return check(pluginsSchema, value);
@@ -224,7 +243,9 @@ export class ConfigStore extends EventEmitter {
           const known = [...(kind === 'balancer' ? this.registry.balancers : this.registry.discovery).keys()].join(', ');
           return { issues: [{ path: [], message: `no ${kind} plugin named '${name}' (known: ${known}; third-party plugins go in plugins.yaml)` }] };
         }
-        return check(plugin.schema, value);
+        const r = check(plugin.schema, value);
+        const lint = kind === 'balancer' ? (plugin as BalancerPlugin).warnings?.config : undefined;
+        return r.data !== undefined && lint ? { ...r, warnings: lint(r.data) } : r;
       }
     }
   }

@@ -31,12 +31,14 @@ export interface ConfigProblem {
   col?: number; // 1-based
   path: (string | number)[]; // path inside the document, [] for the whole file
   message: string;
+  /** a warning does not reject the file (e.g. a directive HAProxy ignores); absent: an error */
+  severity?: 'warning';
 }
 
 export function formatProblem(p: ConfigProblem): string {
   const pos = p.line ? `:${p.line}:${p.col ?? 1}` : '';
   const where = p.path.length ? ` ${p.path.join('.')}:` : '';
-  return `${p.file}${pos}${where} ${p.message}`;
+  return `${p.file}${pos}${where} ${p.severity === 'warning' ? 'warning: ' : ''}${p.message}`;
 }
 
 export class ConfigError extends LighthouseError {

@@ -102,6 +102,12 @@ export interface Balancer {
   stop(): Promise<void>;
 }
 
+/** A problem at a path inside a validated value (the config store adds file, line and column). */
+export interface ValueIssue {
+  path: (string | number)[];
+  message: string;
+}
+
 export interface BalancerPlugin<C = any, K = any> {
   kind: 'balancer';
   name: string;
@@ -109,6 +115,10 @@ export interface BalancerPlugin<C = any, K = any> {
   schema: z.ZodType<C>;
   /** the NAME: section of clusters/*.yaml */
   clusterSchema: z.ZodType<K>;
+  /** Optional: what is valid but probably not meant (a directive HAProxy ignores), from the
+   * validated values. Logged as warnings with file:line:col and printed by `lighthousectl
+   * validate`; the file still loads. */
+  warnings?: { config?(config: C): ValueIssue[]; cluster?(section: K): ValueIssue[] };
   create(config: C, deps: PluginDeps & { configDir: string }): Balancer;
 }
 

@@ -11,7 +11,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/registry.js';
-import type { Balancer, DesiredState } from '../core/plugin.js';
+import type { Balancer, ClusterModel, DesiredState } from '../core/plugin.js';
 import type { ServiceNode } from '../core/node.js';
 import { sortNodes } from '../core/node.js';
 import type { ConfigSnapshot } from '../config/store.js';
@@ -48,6 +48,8 @@ export class Writer {
   /** latest members per cluster; absent until the cluster's first snapshot */
   private readonly nodes = new Map<string, ServiceNode[]>();
   private clusters: ReadonlyMap<string, ClusterConfig> = new Map();
+  /** per balancer, the ClusterModels last passed, by position in `clusters` (see desired()) */
+  private readonly models = new Map<string, { clusters: ReadonlyMap<string, ClusterConfig>; list: (ClusterModel | undefined)[] }>();
   private readonly coalescer = new Coalescer(() => this.flush());
   /** observers (status API, benchmarks): called after every successful apply */
   readonly onApplied = new Set<(balancer: string, state: DesiredState) => void>();
@@ -125,13 +127,23 @@ export class Writer {
     }
   }
 
+  /** A cluster whose config (same snapshot) and members (same array: `nodes` keeps it while its
+   * snapshots are equal) did not change keeps its ClusterModel object: balancers can tell the
+   * clusters that changed by identity (the HAProxy one then costs what changed, not the total),
+   * and comparing states is quick. */
   private desired(balancer: string): DesiredState {
-    const clusters = [];
+    let cache = this.models.get(balancer);
+    if (cache?.clusters !== this.clusters) this.models.set(balancer, (cache = { clusters: this.clusters, list: [] }));
+    const clusters: ClusterModel[] = [];
+    let i = -1;
     for (const c of this.clusters.values()) {
+      i++;
       const section = c.balancers[balancer];
       const nodes = this.nodes.get(c.name);
       if (section === undefined || nodes === undefined) continue;
-      clusters.push({ name: c.name, discovery: c.discovery, metaCluster: c.meta_cluster, balancer: section, nodes });
+      let m = cache.list[i];
+      if (m?.nodes !== nodes) m = cache.list[i] = { name: c.name, discovery: c.discovery, metaCluster: c.meta_cluster, balancer: section, nodes };
+      clusters.push(m);
     }
     return { clusters };
   }

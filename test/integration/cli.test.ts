@@ -54,6 +54,32 @@ test('validate: every problem printed with file:line:col and path, exit 78', () 
   }
 });
 
+test('validate: HAProxy directive lines are checked per section, with file:line:col and the section', () => {
+  const d = dir({
+    'discovery/zookeeper.yaml': 'hosts: ["127.0.0.1:2181"]\npath: /lighthouse\n',
+    'clusters/x.yaml': 'discovery: zookeeper\nhaproxy:\n  port: 8000\n  backend:\n    - "mode http"\n    - "bind :80"\n    - "stats socket /run/x.sock"\n',
+    'balancers/haproxy.yaml': 'config_file: /tmp/x.cfg\nsocket_file: /tmp/x.sock\nglobal:\n  - "daemon"\n  - "balance roundrobin"\n',
+  });
+  try {
+    const r = run('lighthousectl', 'validate', d);
+    assert.equal(r.code, 78, r.out);
+    assert.match(r.out, /^clusters\/x\.yaml:7:7 haproxy\.backend\.2: 'stats socket' is not valid in a backend section \(valid in: global\)$/m);
+    assert.match(r.out, /^balancers\/haproxy\.yaml:5:5 global\.1: 'balance' is not valid in a global section/m);
+    assert.match(r.out, /2 problem\(s\) in 2 file\(s\)/);
+    // warnings alone do not fail
+    writeFileSync(join(d, 'clusters/x.yaml'), 'discovery: zookeeper\nhaproxy:\n  port: 8000\n  backend: ["mode http", "maxconn 500", "bind :80"]\n');
+    writeFileSync(join(d, 'balancers/haproxy.yaml'), 'config_file: /tmp/x.cfg\nsocket_file: /tmp/x.sock\n');
+    const ok = run('lighthousectl', 'validate', d);
+    assert.equal(ok.code, 0, ok.out);
+    assert.match(ok.out, /^clusters\/x\.yaml:4:26 haproxy\.backend\.1: warning: 'maxconn' has no effect in a backend section.*use 'fullconn'/m);
+    // HAProxy ignores `bind` in a backend too (a warning of its own): reported, not fatal
+    assert.match(ok.out, /^clusters\/x\.yaml:4:41 haproxy\.backend\.2: warning: 'bind' has no effect in a backend section/m);
+    assert.match(ok.out, /ok: 0 service\(s\), 1 cluster\(s\), 1 discovery, 1 balancer\(s\), 2 warning\(s\)/);
+  } finally {
+    rmSync(d, { recursive: true });
+  }
+});
+
 test('usage errors exit 2; a missing config dir exits 78', () => {
   assert.equal(run('lighthousectl').code, 2);
   assert.equal(run('lighthousectl', 'frobnicate').code, 2);

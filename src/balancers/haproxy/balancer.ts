@@ -1,14 +1,19 @@
 /**
  * The HAProxy balancer: keeps a local HAProxy serving exactly the DesiredState it is given.
  *
- * Structure vs membership. Every apply renders the full config (every current server named in
- * it, plus free slots) and a "structure" render of the same model with membership blanked
- * (model.ts `maskMembership`). If the structure equals what the running HAProxy was started or
- * reloaded with, the change is membership only (a node up, down, new, gone, a weight or
- * drain/maint change): it goes through the runtime API (plan.ts) on a persistent socket, and
- * the file is written (validated, not reloaded) so a later reload keeps every server. A
- * different structure (new cluster, changed directive), or a server the running config has no
- * room for, means write + reload, rate-limited to `restart_interval` and coalesced.
+ * Structure vs membership. The "structure" is the config with membership blanked (model.ts
+ * `maskMembership`). If it equals what the running HAProxy was started or reloaded with, the
+ * change is membership only (a node up, down, new, gone, a weight or drain/maint change): it
+ * goes through the runtime API (plan.ts) on a persistent socket, and the full config (every
+ * current server named, plus free slots) is written in the background (validated, not
+ * reloaded; coalesced, at most one write per WRITE_DELAY_MS) so a later reload keeps every
+ * server. A different structure (new cluster, changed directive), or a server the running
+ * config has no room for, means write + reload, rate-limited to `restart_interval` and
+ * coalesced; a reload always uses the latest state's config.
+ *
+ * A membership change costs what changed, not the total (1,000 x 50 servers: ~0.3 ms of CPU):
+ * models are reused per cluster and the structure compared by identity (snapshot.ts), the
+ * runtime view plans changed backends only, the renderer reuses unchanged backends' text.
  *
  * Why server-template slots rather than `add server` / `del server`: slots are declared in the
  * config, so HAProxy applies `default-server`, the defaults section and the cluster's
@@ -34,22 +39,16 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../core/clock.js';
 import type { ApplyResult, Balancer, DesiredState, PluginDeps } from '../../core/plugin.js';
 import { ConfigFile } from './config-file.js';
-import { buildModel, maskMembership, type RenderModel } from './model.js';
 import { HaproxyProcess, pidAlive, type ProcInfo } from './process.js';
 import { ReloadScheduler } from './reload-scheduler.js';
 import { createRenderer, type Renderer } from './render.js';
 import { RuntimeApi } from './runtime-api.js';
 import { RuntimeView } from './runtime-view.js';
 import type { HaproxyConfig } from './schema.js';
+import { Builder, type Built, type Shape } from './snapshot.js';
 
-interface Built {
-  model: RenderModel;
-  /** the full config, rendered on first use (membership-only applies leave it to the
-   * background file write) */
-  readonly text: string;
-  /** the config with membership blanked */
-  structure: string;
-}
+/** background (membership-only) config-file writes: at most one per this, the latest state */
+export const WRITE_DELAY_MS = 1000;
 
 export class HaproxyBalancer implements Balancer {
   readonly renderer: Renderer;
@@ -61,21 +60,22 @@ export class HaproxyBalancer implements Balancer {
   private readonly proc: HaproxyProcess;
   private readonly scheduler: ReloadScheduler;
   private readonly clock: Clock;
+  private readonly builder: Builder;
   private lock: Promise<unknown> = Promise.resolve();
   private started = false;
   private stopped = false;
   private liveness: { cancel(): void } | null = null;
-  private warnings = '';
 
   /** the latest desired state, rendered */
   private latest: Built | null = null;
   /** what the config file on disk holds, when we wrote it */
   private written: Built | null = null;
-  /** the config HAProxy last started or reloaded with successfully: the fallback when the
-   * current one passes `haproxy -c` but does not start (a port in use) */
+  /** the config HAProxy last started or reloaded with successfully (thin: text and structure):
+   * the fallback when the current one passes `haproxy -c` but does not start (a port in use) */
   private good: Built | null = null;
-  /** structure the running HAProxy was started / reloaded with; null = unknown (adopted) */
-  private runningStructure: string | null = null;
+  /** structure the running HAProxy was started / reloaded with (null = unknown: adopted), and
+   * the last shape seen to have it */
+  private running: { structure: string; shape: Shape } | null = null;
   private masterPid: number | null = null;
 
   /** reloads done by this balancer */
@@ -88,7 +88,8 @@ export class HaproxyBalancer implements Balancer {
     this.log = deps.logger.child({ component: 'haproxy' });
     this.clock = deps.clock;
     this.renderer = createRenderer({ templateDir: config.template_dir });
-    this.file = new ConfigFile(config.config_file, config.haproxy_bin, (err) => this.log.error({ err }, `config file not updated: ${(err as Error).message}`));
+    this.builder = new Builder(config, this.renderer, (warnings) => this.log.warn({ warnings }, 'config problems (rendered without them)'));
+    this.file = new ConfigFile(config.config_file, config.haproxy_bin, (err) => this.log.error({ err }, `config file not updated: ${(err as Error).message}`), WRITE_DELAY_MS);
     this.proc = new HaproxyProcess({ bin: config.haproxy_bin, configFile: config.config_file, masterSocket: config.master_socket, pidFile: config.pid_file, logger: this.log });
     this.runtime = new RuntimeApi({ socketPath: config.socket_file, onClose: () => this.onConnectionLost() });
     this.view = new RuntimeView(this.runtime, this.log);
@@ -119,10 +120,9 @@ export class HaproxyBalancer implements Balancer {
         this.log.info({ masterPid: status.masterPid, workerPid: status.workers[0] }, 'adopted running HAProxy');
       } else {
         const onDisk = await this.file.read();
-        if (onDisk === null || !(await this.file.check()).ok) await this.writeNow(this.build({ clusters: [] }));
+        if (onDisk === null || !(await this.file.check()).ok) await this.writeNow(this.builder.build({ clusters: [] }));
         this.masterPid = (await this.proc.start()).masterPid;
-        this.runningStructure = this.written?.structure ?? null;
-        this.good = this.written;
+        this.setRunning(this.written);
       }
       await this.view.resync();
       this.started = true;
@@ -137,13 +137,13 @@ export class HaproxyBalancer implements Balancer {
    */
   async apply(desired: DesiredState): Promise<ApplyResult> {
     if (!this.started) await this.start();
-    const built = this.build(desired);
+    const built = this.builder.build(desired);
     const r = await this.exclusive(async () => {
       this.latest = built;
       await this.ensureRunning();
-      const plan = await this.view.converge(built.model);
+      const plan = await this.view.converge(built.snap.backends);
       const reasons = [
-        ...(this.runningStructure !== built.structure ? [this.runningStructure === null ? 'running structure unknown' : 'structure changed'] : []),
+        ...(!this.sameStructure(built) ? [this.running === null ? 'running structure unknown' : 'structure changed'] : []),
         ...(plan.unplaced.length ? [`${plan.unplaced.length} servers without a runtime entry (${plan.unplaced[0].backend}/${plan.unplaced[0].server}: ${plan.unplaced[0].reason})`] : []),
       ];
       if (reasons.length) {
@@ -183,9 +183,14 @@ export class HaproxyBalancer implements Balancer {
 
   /** Dry run: the runtime commands `apply(desired)` would send now, and whether it would reload. */
   plan(desired: DesiredState): { commands: string[]; reload: boolean } {
-    const built = this.build(desired);
-    const plan = this.view.plan(built.model);
-    return { commands: plan.commands, reload: this.runningStructure !== built.structure || plan.unplaced.length > 0 };
+    const built = this.builder.build(desired);
+    const plan = this.view.plan(built.snap.backends);
+    return { commands: plan.commands, reload: !this.sameStructure(built) || plan.unplaced.length > 0 };
+  }
+
+  /** Dry run: the full config text `apply(desired)` would write. */
+  renderConfig(desired: DesiredState): string {
+    return this.builder.build(desired).text;
   }
 
   /** The master's `show proc`, or null when HAProxy is not running. */
@@ -193,20 +198,21 @@ export class HaproxyBalancer implements Balancer {
     return this.proc.status();
   }
 
-  private build(desired: DesiredState): Built {
-    const { model, warnings } = buildModel(this.config, desired);
-    const w = warnings.join('\n');
-    if (w && w !== this.warnings) this.log.warn({ warnings }, 'config problems (rendered without them)');
-    this.warnings = w;
-    const render = this.renderer.render;
-    let text: string | undefined;
-    return {
-      model,
-      structure: render(maskMembership(model)),
-      get text() {
-        return (text ??= render(model));
-      },
-    };
+  /** Does the running HAProxy have `built`'s structure? An identity check while no cluster's
+   * section changed; else the masked renders are compared. */
+  private sameStructure(built: Built): boolean {
+    const shape = built.snap.shape;
+    if (!this.running) return false;
+    if (this.running.shape === shape) return true;
+    if (built.structure !== this.running.structure) return false;
+    this.running.shape = shape;
+    return true;
+  }
+
+  /** HAProxy started or reloaded with `b` */
+  private setRunning(b: Built | null): void {
+    this.running = b && { structure: b.structure, shape: b.snap.shape };
+    this.good = b && this.builder.thin(b);
   }
 
   private async writeNow(built: Built): Promise<void> {
@@ -222,16 +228,17 @@ export class HaproxyBalancer implements Balancer {
     const target = this.written;
     if (!target) return;
     const t0 = performance.now();
-    const kept = await this.view.saveServerState(target.model, this.config.server_state_file);
+    this.view.invalidate(); // read again after the reload: drop the old rows now (memory peak)
+    // (a thin target, the fallback config, has no backends: no server state carried)
+    const kept = await this.view.saveServerState(target.snap.backends, this.config.server_state_file);
     const previous = this.view.workerPid;
     const info = await this.proc.reload();
     this.reloads++;
     this.masterPid = info.masterPid;
-    this.runningStructure = target.structure;
-    this.good = target;
+    this.setRunning(target);
     this.runtime.close(); // it still talks to the old worker (and keeps it alive)
     await this.view.resync();
-    if (this.latest) await this.view.converge(this.latest.model);
+    if (this.latest) await this.view.converge(this.latest.snap.backends);
     this.log.info({ workerPid: this.view.workerPid, previousWorkerPid: previous, reloads: this.reloads, serverStates: kept, ms: Math.round(performance.now() - t0) }, 'HAProxy reloaded');
   }
 
@@ -257,11 +264,10 @@ export class HaproxyBalancer implements Balancer {
       await this.writeNow(this.good);
       this.masterPid = (await this.proc.start()).masterPid;
     }
-    this.runningStructure = this.written?.structure ?? null;
-    this.good = this.written;
+    this.setRunning(this.written);
     this.view.invalidate();
     await this.view.resync();
-    if (this.latest) await this.view.converge(this.latest.model);
+    if (this.latest) await this.view.converge(this.latest.snap.backends);
     return true;
   }
 
@@ -279,7 +285,7 @@ export class HaproxyBalancer implements Balancer {
       this.log.warn({ workerPid: status.workers[0], knownWorkerPid: this.view.workerPid }, 'HAProxy reloaded by someone else: converging its servers');
       this.runtime.close();
       this.view.invalidate();
-      await this.view.converge(this.latest.model);
+      await this.view.converge(this.latest.snap.backends);
     }).then(
       () => {},
       (err) => this.log.error({ err }, `HAProxy liveness check failed: ${(err as Error).message}`),

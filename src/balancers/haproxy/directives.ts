@@ -12,6 +12,12 @@
  *
  * Only the keyword is checked, not its arguments: `haproxy -c` on the rendered file stays the
  * final word, this check just names the offending line of the YAML before rendering.
+ *
+ * Severity follows HAProxy: a line HAProxy refuses is an error; a proxy keyword in a frontend or
+ * backend that lacks its capability (`maxconn` in a backend, `balance` in a frontend) is a
+ * warning, because HAProxy parses and ignores such a line with a warning of its own. Configs
+ * that ran before keep running (the Lighthouse documentation's own example puts `maxconn 500` in
+ * a cluster backend) and the user still learns that the line does nothing.
  */
 import table from './directives.json' with { type: 'json' };
 import type { Issue, Path } from '../../config/yaml.js';
@@ -29,6 +35,8 @@ interface Entry {
   removed?: Versioned;
   use?: string;
   hint?: Partial<Record<Section, string>>;
+  /** frontend/backend where HAProxy refuses the keyword instead of ignoring it */
+  refused?: Section[];
 }
 
 interface Table {
@@ -50,10 +58,14 @@ const FAMILIES = new Set(
     .filter((w) => !(w in TABLE.keywords)),
 );
 
+export type Severity = 'error' | 'warning';
+
 export interface DirectiveProblem {
   index: number;
   line: string;
   message: string;
+  /** error: HAProxy would refuse the line; warning: HAProxy would ignore it */
+  severity: Severity;
 }
 
 export interface ValidateOptions {
@@ -151,33 +163,47 @@ function suggestion(keyword: string, section: Section, version: [number, number]
   return best;
 }
 
+/** A proxy keyword in a frontend/backend without the capability: HAProxy ignores it (warning). */
+function ignoredThere(entry: Entry, section: Section): boolean {
+  return (section === 'frontend' || section === 'backend') && entry.in.includes('listen') && !entry.refused?.includes(section);
+}
+
+type Found = { message: string; severity: Severity };
+
 /** The problem with one line, if any. `given` is the configured version; `version` is that or,
  * without one, the oldest supported (so "removed in 2.5" passes, "removed in 2.1" does not). */
-function check(parsed: Parsed, section: Section, opts: ValidateOptions, given: [number, number] | undefined): string | undefined {
+function check(parsed: Parsed, section: Section, opts: ValidateOptions, given: [number, number] | undefined): Found | undefined {
+  const error = (message: string): Found => ({ message, severity: 'error' });
   const { keyword, prefix } = parsed;
   const version = given ?? parseVersion(TABLE.supported.min);
   const entry = lookup(keyword);
   if (!entry) {
     const near = suggestion(keyword, section, version);
-    return `'${keyword}' is not a valid keyword in a ${section} section${near ? `; did you mean '${near}'?` : ''}`;
+    return error(`'${keyword}' is not a valid keyword in a ${section} section${near ? `; did you mean '${near}'?` : ''}`);
   }
   // a keyword removed everywhere (reqadd) is reported as removed even in a section it never
   // had; one removed from some sections only (grace) just in those
   const removed = removedIn(entry, section, version);
   if (removed !== undefined) {
-    return `'${keyword}' was removed in HAProxy ${removed}${entry.use ? `; use '${entry.use}' instead` : ''}`;
+    return error(`'${keyword}' was removed in HAProxy ${removed}${entry.use ? `; use '${entry.use}' instead` : ''}`);
   }
   if (!entry.in.includes(section)) {
     const hint = entry.hint?.[section];
-    return `'${keyword}' is not valid in a ${section} section (valid in: ${validIn(entry, section, version).join(', ')})${hint ? `; ${hint}` : ''}`;
+    const valid = validIn(entry, section, version).join(', ');
+    if (ignoredThere(entry, section)) {
+      return { message: `'${keyword}' has no effect in a ${section} section, HAProxy ignores it there (valid in: ${valid})${hint ? `; ${hint}` : ''}`, severity: 'warning' };
+    }
+    return error(`'${keyword}' is not valid in a ${section} section (valid in: ${valid})${hint ? `; ${hint}` : ''}`);
   }
   const since = forSection(entry.since, section);
   if (given && since !== undefined && !atLeast(given, since)) {
-    return `'${keyword}' requires HAProxy ${since} or newer (configured: ${opts.haproxyVersion})`;
+    const message = `'${keyword}' requires HAProxy ${since} or newer (configured: ${opts.haproxyVersion})`;
+    // an older HAProxy treats it like any keyword without the capability there
+    return ignoredThere(entry, section) && forSection(entry.since, 'listen') === undefined ? { message: `${message}; older versions ignore it in a ${section} section`, severity: 'warning' } : error(message);
   }
-  if (prefix && !entry.no) return `'${keyword}' does not accept the '${prefix}' prefix`;
+  if (prefix && !entry.no) return error(`'${keyword}' does not accept the '${prefix}' prefix`);
   if (section === 'defaults' && entry.namedDefaults && !opts.namedDefaults) {
-    return `'${keyword}' is only allowed in a named defaults section`;
+    return error(`'${keyword}' is only allowed in a named defaults section`);
   }
   return undefined;
 }
@@ -188,13 +214,17 @@ export function validateLines(section: Section, lines: readonly string[], opts: 
   const problems: DirectiveProblem[] = [];
   lines.forEach((line, index) => {
     const parsed = parse(line);
-    const message = parsed && check(parsed, section, opts, given);
-    if (message) problems.push({ index, line, message });
+    const found = parsed && check(parsed, section, opts, given);
+    if (found) problems.push({ index, line, ...found });
   });
   return problems;
 }
 
-/** validateLines as config issues at `[...basePath, index]`, for a schema to place in the file. */
-export function directiveIssues(section: Section, lines: readonly string[], basePath: Path, opts: ValidateOptions = {}): Issue[] {
-  return validateLines(section, lines, opts).map((p) => ({ path: [...basePath, p.index], message: p.message }));
+/** validateLines as config issues at `[...basePath, index]`, for a schema to place in the file;
+ * only the problems of one severity (errors reject the file, warnings are only reported). */
+export function directiveIssues(section: Section, lines: readonly string[], basePath: Path, opts: ValidateOptions & { severity?: Severity } = {}): Issue[] {
+  const severity = opts.severity ?? 'error';
+  return validateLines(section, lines, opts)
+    .filter((p) => p.severity === severity)
+    .map((p) => ({ path: [...basePath, p.index], message: p.message }));
 }

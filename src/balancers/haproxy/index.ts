@@ -5,13 +5,17 @@
 import { resolve } from 'node:path';
 import type { BalancerPlugin } from '../../core/plugin.js';
 import { HaproxyBalancer } from './balancer.js';
-import { haproxyClusterSchema, haproxySchema, type HaproxyClusterConfig, type HaproxyConfig } from './schema.js';
+import {
+  haproxyClusterSchema, haproxyClusterWarnings, haproxyConfigWarnings, haproxySchema,
+  type HaproxyClusterConfig, type HaproxyConfig,
+} from './schema.js';
 
 export const haproxyBalancer = {
   kind: 'balancer',
   name: 'haproxy',
   schema: haproxySchema,
   clusterSchema: haproxyClusterSchema,
+  warnings: { config: haproxyConfigWarnings, cluster: haproxyClusterWarnings },
   create(config, deps) {
     const at = (p: string) => resolve(deps.configDir, p);
     return new HaproxyBalancer(

@@ -22,7 +22,7 @@ import { ADMIN, adminMode, type AdminMode, type ServerStateRow } from './runtime
 export interface RuntimePlan {
   commands: string[];
   unplaced: { backend: string; server: string; reason: string }[];
-  /** the rows as they will be once the commands ran: the caller's new view */
+  /** the rows as they will be once the commands ran: the caller's new view (planRuntime) */
   next: ServerStateRow[];
   /** backends with at least one command */
   changed: string[];
@@ -34,85 +34,112 @@ export function isSlot(name: string): boolean {
   return name.startsWith(SLOT_PREFIX) && /^\d+$/.test(name.slice(SLOT_PREFIX.length));
 }
 
+export interface BackendPlan {
+  /** ups first, then downs */
+  commands: string[];
+  unplaced: RuntimePlan['unplaced'];
+  /** the backend's rows as they will be once the commands ran (same order as given) */
+  next: ServerStateRow[];
+}
+
 export function planRuntime(rows: readonly ServerStateRow[], backends: readonly BackendModel[]): RuntimePlan {
+  const byBackend = groupRows(rows);
+  const plan: RuntimePlan = { commands: [], unplaced: [], next: [], changed: [] };
+  const updated = new Map<ServerStateRow, ServerStateRow>();
+  for (const b of backends) {
+    const entries = byBackend.get(b.name) ?? [];
+    const p = planBackend(entries, b);
+    entries.forEach((e, i) => p.next[i] !== e && updated.set(e, p.next[i]));
+    if (p.commands.length) plan.changed.push(b.name);
+    plan.commands.push(...p.commands);
+    plan.unplaced.push(...p.unplaced);
+  }
+  plan.next = rows.map((r) => updated.get(r) ?? r);
+  return plan;
+}
+
+/** `show servers state` rows by backend name, in their order. */
+export function groupRows(rows: readonly ServerStateRow[]): Map<string, ServerStateRow[]> {
   const byBackend = new Map<string, ServerStateRow[]>();
   for (const r of rows) {
     const list = byBackend.get(r.backend);
     if (list) list.push(r);
     else byBackend.set(r.backend, [r]);
   }
-  const plan: RuntimePlan = { commands: [], unplaced: [], next: [], changed: [] };
-  const updated = new Map<ServerStateRow, ServerStateRow>();
+  return byBackend;
+}
 
-  for (const b of backends) {
-    const entries = byBackend.get(b.name) ?? [];
-    const ups: string[] = [];
-    const downs: string[] = [];
-    const taken = new Set<ServerStateRow>();
-    const placements: [ServerModel, ServerStateRow][] = [];
-    const rest: ServerModel[] = [];
+/** One backend: its running entries + its model -> commands. Costs O(its servers). */
+export function planBackend(entries: readonly ServerStateRow[], b: BackendModel): BackendPlan {
+  const unplaced: BackendPlan['unplaced'] = [];
+  const ups: string[] = [];
+  const downs: string[] = [];
+  const taken = new Set<ServerStateRow>();
+  const placements: [ServerModel, ServerStateRow][] = [];
+  const rest: ServerModel[] = [];
 
-    const named = new Map(entries.filter((e) => !isSlot(e.name)).map((e) => [e.name, e]));
-    for (const s of b.servers) {
-      const e = named.get(s.name);
-      if (e) {
-        taken.add(e);
-        placements.push([s, e]);
-      } else rest.push(s);
-    }
-    const slots = entries.filter((e) => isSlot(e.name));
-    const unassigned: ServerModel[] = [];
-    for (const s of rest) {
-      const holding = slots.filter((e) => !taken.has(e) && e.addr === s.addr && e.port === s.port).sort((x, y) => Number(adminMode(x.adminState) === 'maint') - Number(adminMode(y.adminState) === 'maint'))[0];
-      if (holding) {
-        taken.add(holding);
-        placements.push([s, holding]);
-      } else unassigned.push(s);
-    }
-    const free = slots.filter((e) => !taken.has(e)).sort((x, y) => Number(adminMode(y.adminState) === 'maint') - Number(adminMode(x.adminState) === 'maint') || x.id - y.id);
-    for (const s of unassigned) {
-      if (!isIP(s.addr)) {
-        plan.unplaced.push({ backend: b.name, server: s.name, reason: `address ${s.addr} is not an IP` });
-        continue;
-      }
-      const e = free.shift();
-      if (!e) {
-        plan.unplaced.push({ backend: b.name, server: s.name, reason: 'no free slot' });
-        continue;
-      }
+  const named = new Map<string, ServerStateRow>();
+  const slots: ServerStateRow[] = [];
+  for (const e of entries) {
+    if (isSlot(e.name)) slots.push(e);
+    else named.set(e.name, e);
+  }
+  for (const s of b.servers) {
+    const e = named.get(s.name);
+    if (e) {
       taken.add(e);
       placements.push([s, e]);
-    }
-
-    for (const [s, e] of placements) {
-      const id = `${b.name}/${e.name}`;
-      const next = { ...e };
-      // a named server whose node has a hostname: HAProxy resolved it, leave the address be
-      if ((e.addr !== s.addr || e.port !== s.port) && isIP(s.addr)) {
-        ups.push(`set server ${id} addr ${s.addr} port ${s.port}`);
-        Object.assign(next, { addr: s.addr, port: s.port });
-      }
-      const weight = s.weight ?? e.iweight;
-      if (e.uweight !== weight) {
-        ups.push(`set server ${id} weight ${weight}`);
-        next.uweight = weight;
-      }
-      if (adminMode(e.adminState) !== s.state) {
-        (s.state === 'maint' ? downs : ups).push(`set server ${id} state ${STATE_CMD[s.state]}`);
-        next.adminState = withMode(e.adminState, s.state);
-      }
-      updated.set(e, next);
-    }
-    for (const e of entries) {
-      if (taken.has(e) || adminMode(e.adminState) === 'maint') continue;
-      downs.push(`set server ${b.name}/${e.name} state maint`);
-      updated.set(e, { ...e, adminState: withMode(e.adminState, 'maint') });
-    }
-    if (ups.length || downs.length) plan.changed.push(b.name);
-    plan.commands.push(...ups, ...downs);
+    } else rest.push(s);
   }
-  plan.next = rows.map((r) => updated.get(r) ?? r);
-  return plan;
+  const unassigned: ServerModel[] = [];
+  for (const s of rest) {
+    const holding = slots.filter((e) => !taken.has(e) && e.addr === s.addr && e.port === s.port).sort((x, y) => Number(adminMode(x.adminState) === 'maint') - Number(adminMode(y.adminState) === 'maint'))[0];
+    if (holding) {
+      taken.add(holding);
+      placements.push([s, holding]);
+    } else unassigned.push(s);
+  }
+  const free = unassigned.length ? slots.filter((e) => !taken.has(e)).sort((x, y) => Number(adminMode(y.adminState) === 'maint') - Number(adminMode(x.adminState) === 'maint') || x.id - y.id) : [];
+  for (const s of unassigned) {
+    if (!isIP(s.addr)) {
+      unplaced.push({ backend: b.name, server: s.name, reason: `address ${s.addr} is not an IP` });
+      continue;
+    }
+    const e = free.shift();
+    if (!e) {
+      unplaced.push({ backend: b.name, server: s.name, reason: 'no free slot' });
+      continue;
+    }
+    taken.add(e);
+    placements.push([s, e]);
+  }
+
+  const updated = new Map<ServerStateRow, ServerStateRow>();
+  for (const [s, e] of placements) {
+    const id = `${b.name}/${e.name}`;
+    let next: ServerStateRow | null = null;
+    // a named server whose node has a hostname: HAProxy resolved it, leave the address be
+    if ((e.addr !== s.addr || e.port !== s.port) && isIP(s.addr)) {
+      ups.push(`set server ${id} addr ${s.addr} port ${s.port}`);
+      next = { ...e, addr: s.addr, port: s.port };
+    }
+    const weight = s.weight ?? e.iweight;
+    if (e.uweight !== weight) {
+      ups.push(`set server ${id} weight ${weight}`);
+      next = { ...(next ?? e), uweight: weight };
+    }
+    if (adminMode(e.adminState) !== s.state) {
+      (s.state === 'maint' ? downs : ups).push(`set server ${id} state ${STATE_CMD[s.state]}`);
+      next = { ...(next ?? e), adminState: withMode(e.adminState, s.state) };
+    }
+    if (next) updated.set(e, next);
+  }
+  for (const e of entries) {
+    if (taken.has(e) || adminMode(e.adminState) === 'maint') continue;
+    downs.push(`set server ${b.name}/${e.name} state maint`);
+    updated.set(e, { ...e, adminState: withMode(e.adminState, 'maint') });
+  }
+  return { commands: [...ups, ...downs], unplaced, next: updated.size ? entries.map((e) => updated.get(e) ?? e) : [...entries] };
 }
 
 function withMode(adminState: number, mode: AdminMode): number {

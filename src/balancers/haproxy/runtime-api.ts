@@ -36,7 +36,11 @@ export interface RuntimeApiOptions {
 
 export class RuntimeApi {
   private socket: Socket | null = null;
-  private buffer = '';
+  /** data of the reply being read, in chunks: a 6 MB `show servers state` arrives in ~100
+   * chunks, and searching a growing string would copy it at every chunk */
+  private parts: string[] = [];
+  /** the last PROMPT.length - 1 characters of `parts` (a prompt may straddle two chunks) */
+  private tail = '';
   private pending: Pending[] = [];
 
   constructor(private readonly opts: RuntimeApiOptions) {}
@@ -123,7 +127,8 @@ export class RuntimeApi {
   private connect(): Socket {
     const socket = createConnection(this.opts.socketPath);
     this.socket = socket;
-    this.buffer = '';
+    this.parts = [];
+    this.tail = '';
     socket.setEncoding('utf8');
     // the reply to `prompt` itself is the first prompt: swallow it
     this.pending.push({ count: 1, replies: [], resolve: () => {}, reject: () => {} });
@@ -135,10 +140,18 @@ export class RuntimeApi {
   }
 
   private onData(chunk: string): void {
-    this.buffer += chunk;
-    for (let i = this.buffer.indexOf(PROMPT); i >= 0; i = this.buffer.indexOf(PROMPT)) {
-      const reply = this.buffer.slice(0, i);
-      this.buffer = this.buffer.slice(i + PROMPT.length);
+    for (let data = chunk; ; ) {
+      const i = (this.tail + data).indexOf(PROMPT) - this.tail.length; // in data; < 0: straddles
+      if (i < -this.tail.length) {
+        if (data) this.parts.push(data);
+        this.tail = (this.tail + data).slice(1 - PROMPT.length);
+        return;
+      }
+      let reply = this.parts.join('') + data.slice(0, Math.max(0, i));
+      if (i < 0) reply = reply.slice(0, i);
+      data = data.slice(i + PROMPT.length);
+      this.parts = [];
+      this.tail = '';
       const head = this.pending[0];
       if (!head) continue; // stray prompt: nothing waits for it
       head.replies.push(reply.replace(/^\n/, ''));
@@ -160,7 +173,8 @@ export class RuntimeApi {
   private fail(err: Error): void {
     const pending = this.pending;
     this.pending = [];
-    this.buffer = '';
+    this.parts = [];
+    this.tail = '';
     for (const p of pending) p.reject(err);
   }
 

@@ -47,42 +47,120 @@ export interface ServersState {
   rows: ServerStateRow[];
 }
 
-export function parseServersState(text: string): ServersState {
-  const lines = text.split('\n').filter((l) => l.trim() !== '');
+/** `raw: false`: rows without their line (`raw` = ''), for views that never write them back */
+export function parseServersState(text: string, opts: { raw?: boolean } = {}): ServersState {
+  const rows: ServerStateRow[] = [];
+  const names = new Map<string, string>(); // one string per backend name, not one per row
+  // V8 makes substrings of 13+ characters views into the whole reply (6 MB at 75,000 rows):
+  // rows kept without their line get copies, so the reply can be freed (names are ASCII)
+  const keep = opts.raw === false ? (x: string) => (x.length >= 13 ? Buffer.from(x, 'latin1').toString('latin1') : x) : (x: string) => x;
+  const { version, header } = scanServersState(text, (r) => {
+    const be = r.str('be_name');
+    let backend = names.get(be);
+    if (backend === undefined) names.set(be, (backend = be));
+    rows.push({
+      backendId: r.num('be_id'),
+      backend,
+      id: r.num('srv_id'),
+      name: keep(r.str('srv_name')),
+      addr: keep(r.str('srv_addr')),
+      port: r.num('srv_port'),
+      opState: r.num('srv_op_state'),
+      adminState: r.num('srv_admin_state'),
+      uweight: r.num('srv_uweight'),
+      iweight: r.num('srv_iweight'),
+      raw: opts.raw === false ? '' : r.line,
+    });
+  });
+  return { version, header, rows };
+}
+
+/** `show servers state` text -> a server-state file of the rows `keep` accepts, without making
+ * row objects (75,000 of them before a reload at 1,000 backends). */
+export function filterServersState(text: string, keep: (backend: string, name: string, addr: string, port: number) => boolean): { text: string; kept: number } {
+  const lines: string[] = [];
+  const { version, header } = scanServersState(text, (r) => {
+    if (keep(r.str('be_name'), r.str('srv_name'), r.str('srv_addr'), r.num('srv_port'))) lines.push(r.line);
+  });
+  return { text: [version, header, ...lines].join('\n') + '\n', kept: lines.length };
+}
+
+type Col = 'be_id' | 'be_name' | 'srv_id' | 'srv_name' | 'srv_addr' | 'srv_op_state' | 'srv_admin_state' | 'srv_uweight' | 'srv_iweight' | 'srv_port';
+
+/** One row while scanning: fields are located by offsets (no split into 25 strings per line);
+ * only the ones read become strings. */
+class Row {
+  line = '';
+  n = 0;
+  readonly at = new Int32Array(2 * 64);
+  col: Record<Col, number> = columns(STATE_HEADER);
+
+  str(c: Col): string {
+    const i = this.col[c];
+    return i < this.n ? this.line.slice(this.at[2 * i], this.at[2 * i + 1]) : '';
+  }
+
+  /** Number(str(c)) without making the string, for plain digits; 0 when missing */
+  num(c: Col): number {
+    const i = this.col[c];
+    if (i >= this.n) return 0;
+    const a = this.at[2 * i];
+    const b = this.at[2 * i + 1];
+    let v = 0;
+    for (let k = a; k < b; k++) {
+      const d = this.line.charCodeAt(k) - 48;
+      if (d < 0 || d > 9 || b - a > 15) return Number(this.line.slice(a, b));
+      v = v * 10 + d;
+    }
+    return v;
+  }
+}
+
+function scanServersState(text: string, onRow: (r: Row) => void): { version: string; header: string } {
   let version = '1';
   let header = `# ${STATE_HEADER.join(' ')}`;
-  let cols = new Map(STATE_HEADER.map((n, i) => [n, i]));
-  let portCol = 18;
-  const rows: ServerStateRow[] = [];
-  for (const line of lines) {
-    if (line.startsWith('#')) {
-      header = line;
-      const names = line.replace(/^#\s*/, '').split(/\s+/);
-      cols = new Map(names.map((n, i) => [n, i]));
-      portCol = cols.get('srv_port') ?? portCol;
+  let rows = 0;
+  const r = new Row();
+  for (let pos = 0; pos < text.length; ) {
+    let nl = text.indexOf('\n', pos);
+    if (nl < 0) nl = text.length;
+    r.line = text.slice(pos, nl);
+    pos = nl + 1;
+    if (r.line.startsWith('#')) {
+      header = r.line;
+      r.col = columns(r.line.replace(/^#\s*/, '').split(/\s+/));
       continue;
     }
-    const f = line.trim().split(/\s+/);
-    if (f.length === 1 && rows.length === 0) {
-      version = f[0];
+    r.n = fields(r.line, r.at);
+    if (r.n === 0) continue;
+    if (r.n === 1 && rows === 0) {
+      version = r.line.trim();
       continue;
     }
-    const at = (name: string) => f[cols.get(name) ?? -1] ?? '';
-    rows.push({
-      backendId: Number(at('be_id')),
-      backend: at('be_name'),
-      id: Number(at('srv_id')),
-      name: at('srv_name'),
-      addr: at('srv_addr'),
-      port: Number(f[portCol] ?? 0),
-      opState: Number(at('srv_op_state')),
-      adminState: Number(at('srv_admin_state')),
-      uweight: Number(at('srv_uweight')),
-      iweight: Number(at('srv_iweight')),
-      raw: line,
-    });
+    rows++;
+    onRow(r);
   }
-  return { version, header, rows };
+  return { version, header };
+}
+
+/** column of each field we read; srv_port is the 19th field when the header does not say */
+function columns(names: string[]): Record<Col, number> {
+  const i = (n: string, dflt = 999) => (names.indexOf(n) >= 0 ? names.indexOf(n) : dflt);
+  return { be_id: i('be_id'), be_name: i('be_name'), srv_id: i('srv_id'), srv_name: i('srv_name'), srv_addr: i('srv_addr'), srv_op_state: i('srv_op_state'), srv_admin_state: i('srv_admin_state'), srv_uweight: i('srv_uweight'), srv_iweight: i('srv_iweight'), srv_port: i('srv_port', 18) };
+}
+
+/** Start/end offsets of the whitespace-separated fields of `line` (at most at.length / 2). */
+function fields(line: string, at: Int32Array): number {
+  let n = 0;
+  for (let i = 0; i < line.length && n < at.length / 2; ) {
+    while (i < line.length && (line.charCodeAt(i) === 32 || line.charCodeAt(i) === 9 || line.charCodeAt(i) === 13)) i++;
+    if (i >= line.length) break;
+    at[2 * n] = i;
+    while (i < line.length && line.charCodeAt(i) !== 32 && line.charCodeAt(i) !== 9 && line.charCodeAt(i) !== 13) i++;
+    at[2 * n + 1] = i;
+    n++;
+  }
+  return n;
 }
 
 /** The server-state file HAProxy reads at start (`load-server-state-from-file global`). */
@@ -98,6 +176,15 @@ export function parseInfo(text: string): Record<string, string> {
     if (i > 0) out[line.slice(0, i).trim()] = line.slice(i + 1).trim();
   }
   return out;
+}
+
+/** One field of `show info` without parsing the rest (the hot path needs Pid and Stopping). */
+export function infoField(text: string, name: string): string | undefined {
+  const key = `${name}:`;
+  const at = text.startsWith(key) ? 0 : text.indexOf(`\n${key}`) + 1;
+  if (at === 0 && !text.startsWith(key)) return undefined;
+  const end = text.indexOf('\n', at);
+  return text.slice(at + key.length, end < 0 ? undefined : end).trim();
 }
 
 /** `show stat`: CSV whose first line is the `# pxname,svname,...` header. */

@@ -1,23 +1,31 @@
 /**
- * Our view of the running worker's servers (`show servers state` rows), kept current by
- * simulating the commands we send, and re-read whenever it may be stale: after a reload or
- * restart, when the worker we talk to is not the one the view is about (HAProxy reloaded or
- * restarted behind our back), or when HAProxy refuses a command.
+ * Our view of the running worker's servers (`show servers state` rows, by backend), kept
+ * current by simulating the commands we send, and re-read whenever it may be stale: after a
+ * reload or restart, when the worker we talk to is not the one the view is about (HAProxy
+ * reloaded or restarted behind our back), or when HAProxy refuses a command.
+ *
+ * Cost proportional to the change: the view remembers the backends array of its last converge
+ * and which of them the worker serves exactly (every server placed). Models are immutable and
+ * reused while a cluster is unchanged (snapshot.ts), so a converge plans only the backends that
+ * are not the same object at the same index (1,000 identity checks: a few microseconds).
  */
 import type { Logger } from 'pino';
 import { writeFile, rename } from 'node:fs/promises';
 import { LighthouseError } from '../../core/errors.js';
-import type { RenderModel } from './model.js';
-import { isSlot, planRuntime, type RuntimePlan } from './plan.js';
+import type { BackendModel } from './model.js';
+import { groupRows, isSlot, planBackend, type BackendPlan, type RuntimePlan } from './plan.js';
 import type { RuntimeApi } from './runtime-api.js';
-import { formatServersState, parseInfo, parseServersState, replyError, type ServerStateRow } from './runtime-parse.js';
+import { filterServersState, infoField, parseInfo, parseServersState, replyError, type ServerStateRow } from './runtime-parse.js';
 
 export class RuntimeView {
   /** the worker the view is about */
   workerPid: number | null = null;
   /** commands sent by the last converge */
   lastCommands: string[] = [];
-  private rows: ServerStateRow[] | null = null;
+  /** rows by backend; null = not read yet / stale */
+  private rows: Map<string, ServerStateRow[]> | null = null;
+  /** the last converge's backends, and whether the worker serves each exactly */
+  private last: { backends: readonly BackendModel[]; served: Uint8Array } | null = null;
 
   constructor(
     private readonly api: RuntimeApi,
@@ -27,11 +35,12 @@ export class RuntimeView {
   /** Forget the view: the next converge reads `show servers state` first. */
   invalidate(): void {
     this.rows = null;
+    this.last = null;
   }
 
   /** Dry run against the current view. */
-  plan(model: RenderModel): RuntimePlan {
-    return planRuntime(this.rows ?? [], model.backends);
+  plan(backends: readonly BackendModel[]): RuntimePlan {
+    return this.flatten(this.planChanged(backends).plans);
   }
 
   /** Read the worker's pid and servers (one batch). A worker that is stopping (a connection
@@ -46,7 +55,8 @@ export class RuntimeView {
         continue;
       }
       this.workerPid = Number(info.Pid);
-      this.rows = parseServersState(stateText).rows;
+      this.rows = groupRows(parseServersState(stateText, { raw: false }).rows);
+      this.last = null;
       return;
     }
   }
@@ -57,29 +67,35 @@ export class RuntimeView {
    * different or stopping worker, or a refused command, the view is read again and the plan
    * redone once.
    */
-  async converge(model: RenderModel): Promise<RuntimePlan> {
+  async converge(backends: readonly BackendModel[]): Promise<RuntimePlan> {
     for (let attempt = 0; ; attempt++) {
       if (!this.rows) await this.resync();
-      const plan = planRuntime(this.rows!, model.backends);
+      const { plans, served } = this.planChanged(backends);
+      const plan = this.flatten(plans);
       const t0 = performance.now();
       const replies = await this.api.execute(['show info', ...plan.commands]);
-      const info = parseInfo(replies[0]);
+      const pid = Number(infoField(replies[0], 'Pid'));
+      const stopping = infoField(replies[0], 'Stopping') === '1';
       const failures = plan.commands.flatMap((c, i) => {
         const e = replyError(c, replies[i + 1]);
         return e ? [`'${c}': ${e}`] : [];
       });
-      const moved = Number(info.Pid) !== this.workerPid || info.Stopping === '1';
-      if (!moved && !failures.length) {
-        this.rows = plan.next;
+      const moved = pid !== this.workerPid || stopping;
+      if (!moved && !failures.length && this.rows) {
+        for (const [i, b, p] of plans) {
+          this.rows.set(b.name, p.next);
+          served[i] = p.unplaced.length ? 0 : 1;
+        }
+        this.last = { backends, served };
         this.lastCommands = plan.commands;
         if (plan.commands.length) {
           this.log.info({ workerPid: this.workerPid, commands: plan.commands.length, backends: plan.changed, ms: +(performance.now() - t0).toFixed(2) }, 'servers updated via runtime API');
         }
         return plan;
       }
-      this.log.warn({ failures, workerPid: this.workerPid, seenPid: Number(info.Pid), stopping: info.Stopping === '1' }, 'runtime view out of date: reading server state again');
-      if (info.Stopping === '1') this.api.close();
-      this.rows = null;
+      this.log.warn({ failures, workerPid: this.workerPid, seenPid: pid, stopping }, 'runtime view out of date: reading server state again');
+      if (stopping) this.api.close();
+      this.invalidate();
       if (attempt >= 1) {
         const what = failures.length ? `commands refused after a fresh read: ${failures.join('; ')}` : 'the worker changed during the apply';
         throw new LighthouseError('LH_ERR_HAPROXY_SOCKET', `HAProxy runtime API ${this.api.socketPath}: ${what}`);
@@ -87,20 +103,45 @@ export class RuntimeView {
     }
   }
 
+  /** Plans of the backends the worker is not known to serve, by index; `served` starts as the
+   * known flags, for the caller to complete with the plans' outcome. */
+  private planChanged(backends: readonly BackendModel[]): { plans: [number, BackendModel, BackendPlan][]; served: Uint8Array } {
+    const last = this.last && this.last.backends.length === backends.length ? this.last : null;
+    const served = last ? last.served.slice() : new Uint8Array(backends.length);
+    const plans: [number, BackendModel, BackendPlan][] = [];
+    for (let i = 0; i < backends.length; i++) {
+      const b = backends[i];
+      if (last && b === last.backends[i] && served[i]) continue;
+      plans.push([i, b, planBackend(this.rows?.get(b.name) ?? [], b)]);
+    }
+    return { plans, served };
+  }
+
+  /** `next` stays empty: the view keeps its rows per backend */
+  private flatten(plans: readonly [number, BackendModel, BackendPlan][]): RuntimePlan {
+    const plan: RuntimePlan = { commands: [], unplaced: [], next: [], changed: [] };
+    for (const [, b, p] of plans) {
+      if (p.commands.length) plan.changed.push(b.name);
+      for (const c of p.commands) plan.commands.push(c);
+      for (const u of p.unplaced) plan.unplaced.push(u);
+    }
+    return plan;
+  }
+
   /**
    * `show servers state` -> the server-state file HAProxy loads at its next start, keeping only
    * servers `model` (the config about to be loaded) names at the same address: a slot's saved
    * state would bring the fresh slot up at 0.0.0.0 (HAProxy matches saved rows by name).
    */
-  async saveServerState(model: RenderModel, file: string): Promise<number> {
-    const want = new Map(model.backends.flatMap((b) => b.servers.map((s) => [`${b.name}/${s.name}`, s] as const)));
-    const state = await this.api.showServersState();
-    const keep = state.rows.filter((r) => {
-      const s = want.get(`${r.backend}/${r.name}`);
-      return !isSlot(r.name) && s !== undefined && s.addr === r.addr && s.port === r.port;
+  async saveServerState(backends: readonly BackendModel[], file: string): Promise<number> {
+    const want = new Map(backends.map((b) => [b.name, new Map(b.servers.map((s) => [s.name, s]))]));
+    const [reply] = await this.api.run(['show servers state']);
+    const { text, kept } = filterServersState(reply, (backend, name, addr, port) => {
+      const s = want.get(backend)?.get(name);
+      return !isSlot(name) && s !== undefined && s.addr === addr && s.port === port;
     });
-    await writeFile(`${file}.tmp`, formatServersState(state, keep));
+    await writeFile(`${file}.tmp`, text);
     await rename(`${file}.tmp`, file);
-    return keep.length;
+    return kept;
   }
 }

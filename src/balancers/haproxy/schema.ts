@@ -4,14 +4,27 @@
  * the Python Lighthouse (config_file, socket_file, pid_file, global, defaults, bind_address,
  * stats, proxies, meta_clusters, meta_cluster_ports); the rest is ours and marked as such.
  * Unknown keys are errors. Relative paths are resolved against the config directory.
+ *
+ * Directive lines are checked against HAProxy's keyword table per section (directives.ts), as
+ * the Python Lighthouse did: a keyword HAProxy would refuse there fails validation naming the
+ * line (`clusters/web.yaml:7:7 haproxy.backend.1: 'daemon' is not valid in a backend section`);
+ * one HAProxy would accept and ignore (`maxconn` in a backend) passes and is reported by
+ * `haproxyConfigWarnings` / `haproxyClusterWarnings`, logged with its position.
  */
 import { z } from 'zod';
 import { dirname, join } from 'node:path';
+import type { Issue } from '../../config/yaml.js';
+import { directiveIssues, type Section } from './directives.js';
 
 const port = z.number().int().min(1).max(65535);
 /** one HAProxy directive line: no line breaks (a newline would smuggle in a second directive) */
 const line = z.string().regex(/^[^\r\n]*$/, 'must be a single line');
 const lines = z.array(line);
+/** directive lines of one HAProxy section: lines HAProxy would refuse there are errors */
+const directives = (section: Section) =>
+  lines.superRefine((ls, ctx) => {
+    for (const i of directiveIssues(section, ls, [])) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
+  });
 /** HAProxy time: a number is milliseconds, a string carries its unit ("4s", "1m") */
 const duration = z.union([z.number().int().min(0), z.string().regex(/^\d+(us|ms|s|m|h|d)?$/, 'expected a time such as 4000, "4s" or "1m"')]);
 const path = z.string().min(1);
@@ -44,7 +57,7 @@ const proxySchema = z.strictObject({
     )
     .min(1),
   /** extra directive lines of the `listen` section; default none */
-  options: lines.default([]),
+  options: directives('listen').default([]),
   /** address to bind; default the top-level `bind_address` */
   bind_address: z.string().min(1).optional(),
 });
@@ -54,7 +67,7 @@ const metaClusterSchema = z.strictObject({
   /** the meta cluster's port; required here or in `meta_cluster_ports` */
   port: port.optional(),
   /** extra frontend lines (e.g. "mode http", needed by path_beg ACLs); default none */
-  frontend: lines.default([]),
+  frontend: directives('frontend').default([]),
 });
 
 export const haproxySchema = z
@@ -63,8 +76,10 @@ export const haproxySchema = z
     config_file: path,
     /** required: the admin runtime socket (rendered as `stats socket ... level admin`) */
     socket_file: path,
-    /** required: HAProxy's pid file (the master's pid in master-worker mode) */
-    pid_file: path,
+    /** HAProxy's pid file (the master's pid in master-worker mode); default
+     * `<config_file dir>/haproxy.pid`. The Python Lighthouse documents it as required, yet its own
+     * example configs/haproxy.yaml has none: optional, so that file works unchanged. */
+    pid_file: path.optional(),
     /** ours: master CLI socket (`-S`); default `<config_file dir>/haproxy-master.sock` */
     master_socket: path.optional(),
     /** ours: where server state is saved before each reload; default `<config_file dir>/haproxy-server-state` */
@@ -76,11 +91,11 @@ export const haproxySchema = z
     template_dir: path.optional(),
     /** directive lines of `global`; default none. Lighthouse adds the admin socket and
      * server-state-file lines itself. */
-    global: lines.default([]),
+    global: directives('global').default([]),
     /** directive lines of `defaults`; default three timeouts (connect 5s, client/server 1m) so
      * an empty config does not run with infinite timeouts. Lighthouse adds
      * `load-server-state-from-file global`. */
-    defaults: lines.default(['timeout connect 5s', 'timeout client 1m', 'timeout server 1m']),
+    defaults: directives('defaults').default(['timeout connect 5s', 'timeout client 1m', 'timeout server 1m']),
     /** address every frontend, the stats page and proxies bind to. Default "127.0.0.1", not the
      * Python Lighthouse's "localhost": HAProxy resolves "localhost" through /etc/hosts, which on
      * some hosts yields only ::1, and clients dialing 127.0.0.1 then get refused. Set
@@ -112,6 +127,7 @@ export const haproxySchema = z
     const dir = dirname(c.config_file);
     return {
       ...c,
+      pid_file: c.pid_file ?? join(dir, 'haproxy.pid'),
       master_socket: c.master_socket ?? join(dir, 'haproxy-master.sock'),
       server_state_file: c.server_state_file ?? join(dir, 'haproxy-server-state'),
     };
@@ -126,12 +142,30 @@ export const haproxyClusterSchema = z.strictObject({
   /** ACL condition routing a meta cluster's traffic here (e.g. "path_beg /api/widgets") */
   acl: line.optional(),
   /** extra lines of the cluster's frontend; default none */
-  frontend: lines.default([]),
-  /** extra lines of the cluster's backend (e.g. "mode http", "balance leastconn"); default none */
-  backend: lines.default([]),
+  frontend: directives('frontend').default([]),
+  /** extra lines of the cluster's backend (e.g. "mode http", "balance leastconn"); default none.
+   * A `mode http` here also gives every server a `cookie NAME` (as the Python Lighthouse did), so
+   * a `cookie SERVERID insert ...` line is all cookie persistence needs. */
+  backend: directives('backend').default([]),
   /** extra keywords of every server line (e.g. "check inter 2s slowstart 10s"); a string or a
    * list of strings (joined by spaces); default none */
   server_options: z.union([line, lines]).default([]).transform((v) => (Array.isArray(v) ? v : [v]).join(' ').trim()),
 });
 
 export type HaproxyClusterConfig = z.output<typeof haproxyClusterSchema>;
+
+/** Lines HAProxy would accept but ignore (a warning, not an error): of balancers/haproxy.yaml. */
+export function haproxyConfigWarnings(c: HaproxyConfig): Issue[] {
+  const warn = (section: Section, ls: readonly string[], path: Issue['path']) => directiveIssues(section, ls, path, { severity: 'warning' });
+  return [
+    ...warn('global', c.global, ['global']),
+    ...warn('defaults', c.defaults, ['defaults']),
+    ...Object.entries(c.meta_clusters).flatMap(([name, m]) => warn('frontend', m.frontend, ['meta_clusters', name, 'frontend'])),
+    ...Object.entries(c.proxies).flatMap(([name, p]) => warn('listen', p.options, ['proxies', name, 'options'])),
+  ];
+}
+
+/** Lines HAProxy would accept but ignore: of a cluster's `haproxy:` section (paths inside it). */
+export function haproxyClusterWarnings(c: HaproxyClusterConfig): Issue[] {
+  return [...directiveIssues('frontend', c.frontend, ['frontend'], { severity: 'warning' }), ...directiveIssues('backend', c.backend, ['backend'], { severity: 'warning' })];
+}

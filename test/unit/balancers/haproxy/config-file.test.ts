@@ -51,11 +51,15 @@ describe('config file', () => {
     const dir = tmp();
     try {
       const path = join(dir, 'haproxy.cfg');
-      const f = new ConfigFile(path, 'haproxy');
+      const f = new ConfigFile(path, 'haproxy', () => {}, 60_000);
       const done: number[] = [];
-      for (let i = 1; i <= 5; i++) f.writeLater(() => VALID + `# ${i}\n`, () => done.push(i));
-      await f.flush();
-      assert.deepEqual(done, [1, 5], 'the first started at once; 2-4 were superseded by 5');
+      const rendered: number[] = [];
+      const text = (i: number) => () => (rendered.push(i), VALID + `# ${i}\n`);
+      for (let i = 1; i <= 5; i++) f.writeLater(text(i), () => done.push(i));
+      assert.deepEqual(rendered, [], 'nothing rendered in the caller\'s tick');
+      await f.flush(); // does the delayed write now
+      assert.deepEqual(done, [5], 'a burst renders and writes once, the latest');
+      assert.deepEqual(rendered, [5]);
       assert.ok(readFileSync(path, 'utf8').endsWith('# 5\n'));
       const errors: unknown[] = [];
       const g = new ConfigFile(path, 'haproxy', (e) => errors.push(e));

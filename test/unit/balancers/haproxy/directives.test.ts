@@ -55,11 +55,17 @@ describe('directives: valid lines pass', () => {
     it(`Lighthouse docs example: ${section}`, () => assert.deepEqual(validateLines(section, lines), []));
   }
 
-  it("Lighthouse docs example 'maxconn 500' in a backend: HAProxy ignores it there, so it fails", () => {
+  it("Lighthouse docs example 'maxconn 500' in a backend: HAProxy ignores it there, so a warning", () => {
     // haproxy 2.6: "'maxconn' ignored because backend 'b' has no frontend capability. Maybe you
-    // want 'fullconn' instead ?"; the Python table had no backend maxconn either
+    // want 'fullconn' instead ?"; the Python Lighthouse dropped the line (its table had no
+    // backend maxconn): the config works either way, so it must not be an error
     assert.deepEqual(validateLines('backend', ['mode http', 'maxconn 500']), [
-      { index: 1, line: 'maxconn 500', message: "'maxconn' is not valid in a backend section (valid in: defaults, frontend, listen); use 'fullconn', or 'maxconn' on the server lines" },
+      {
+        index: 1,
+        line: 'maxconn 500',
+        message: "'maxconn' has no effect in a backend section, HAProxy ignores it there (valid in: defaults, frontend, listen); use 'fullconn', or 'maxconn' on the server lines",
+        severity: 'warning',
+      },
     ]);
   });
 
@@ -112,7 +118,7 @@ describe('directives: valid lines pass', () => {
 describe('directives: invalid lines fail with a clear message', () => {
   it('unknown keyword', () => {
     assert.deepEqual(validateLines('backend', ['mode http', 'bogus 1']), [
-      { index: 1, line: 'bogus 1', message: "'bogus' is not a valid keyword in a backend section" },
+      { index: 1, line: 'bogus 1', message: "'bogus' is not a valid keyword in a backend section", severity: 'error' },
     ]);
     assert.equal(validateLines('frontend', ['option bogus'])[0].message, "'option bogus' is not a valid keyword in a frontend section");
   });
@@ -123,19 +129,34 @@ describe('directives: invalid lines fail with a clear message', () => {
   });
 
   it('keyword of another section', () => {
-    assert.deepEqual(validateLines('backend', ['bind :80']), [
-      { index: 0, line: 'bind :80', message: "'bind' is not valid in a backend section (valid in: frontend, listen)" },
+    assert.deepEqual(validateLines('frontend', ['server a 1.2.3.4:80']), [
+      { index: 0, line: 'server a 1.2.3.4:80', message: "'server' is not valid in a frontend section (valid in: listen, backend)", severity: 'error' },
     ]);
-    assert.equal(validateLines('frontend', ['server a 1.2.3.4:80'])[0].message, "'server' is not valid in a frontend section (valid in: listen, backend)");
     assert.equal(validateLines('backend', ['daemon'])[0].message, "'daemon' is not valid in a backend section (valid in: global)");
     assert.equal(validateLines('global', ['mode http'])[0].message, "'mode' is not valid in a global section (valid in: defaults, frontend, listen, backend)");
     assert.equal(validateLines('peers', ['timeout connect 1s'])[0].message, "'timeout connect' is not valid in a peers section (valid in: defaults, listen, backend)");
     assert.equal(validateLines('defaults', ['use_backend x'])[0].message, "'use_backend' is not valid in a defaults section (valid in: frontend, listen)");
   });
 
+  it('a proxy keyword without the capability of its frontend/backend is a warning, as in HAProxy', () => {
+    assert.deepEqual(validateLines('backend', ['bind :80']), [
+      { index: 0, line: 'bind :80', message: "'bind' has no effect in a backend section, HAProxy ignores it there (valid in: frontend, listen)", severity: 'warning' },
+    ]);
+    assert.equal(validateLines('frontend', ['balance roundrobin'])[0].severity, 'warning');
+    assert.equal(validateLines('backend', ['option httplog'])[0].severity, 'warning');
+    // what HAProxy refuses stays an error
+    for (const [section, line] of [['frontend', 'server a 1.2.3.4:80'], ['frontend', 'default-server inter 1s'], ['backend', 'tcp-request connection reject'], ['backend', 'declare capture request len 10']] as const) {
+      assert.equal(validateLines(section, [line])[0].severity, 'error', `${section}: ${line}`);
+    }
+    // other sections never ignore: unknown there is refused
+    assert.equal(validateLines('defaults', ['use_backend x'])[0].severity, 'error');
+    assert.equal(validateLines('global', ['mode http'])[0].severity, 'error');
+    assert.equal(validateLines('backend', ['daemon'])[0].severity, 'error');
+  });
+
   it('removed keywords name the version', () => {
     assert.deepEqual(validateLines('backend', ['reqadd X-Foo:\\ bar']), [
-      { index: 0, line: 'reqadd X-Foo:\\ bar', message: "'reqadd' was removed in HAProxy 2.1; use 'http-request add-header' instead" },
+      { index: 0, line: 'reqadd X-Foo:\\ bar', message: "'reqadd' was removed in HAProxy 2.1; use 'http-request add-header' instead", severity: 'error' },
     ]);
     assert.match(validateLines('frontend', ['rspadd X-Foo:\\ bar'])[0].message, /^'rspadd' was removed in HAProxy 2\.1/);
     assert.match(validateLines('frontend', ['block if TRUE'])[0].message, /^'block' was removed in HAProxy 2\.1/);
@@ -176,9 +197,13 @@ describe('directives: invalid lines fail with a clear message', () => {
     assert.deepEqual(validateLines('defaults', ['http-request deny', 'acl a src 10.0.0.0/8'], { namedDefaults: true }), []);
   });
 
-  it('directiveIssues: paths point at the offending list item', () => {
-    assert.deepEqual(directiveIssues('backend', ['mode http', 'bind :80'], ['haproxy', 'backend']), [
-      { path: ['haproxy', 'backend', 1], message: "'bind' is not valid in a backend section (valid in: frontend, listen)" },
+  it('directiveIssues: paths point at the offending list item, one severity at a time', () => {
+    const lines = ['mode http', 'bind :80', 'daemon'];
+    assert.deepEqual(directiveIssues('backend', lines, ['haproxy', 'backend']), [
+      { path: ['haproxy', 'backend', 2], message: "'daemon' is not valid in a backend section (valid in: global)" },
+    ]);
+    assert.deepEqual(directiveIssues('backend', lines, ['haproxy', 'backend'], { severity: 'warning' }), [
+      { path: ['haproxy', 'backend', 1], message: "'bind' has no effect in a backend section, HAProxy ignores it there (valid in: frontend, listen)" },
     ]);
   });
 });
@@ -411,6 +436,21 @@ describe('directives: the table agrees with haproxy -c (2.6)', { skip: haveHapro
         .filter(([n, e]) => !manualOnly.includes(`${e.section}: ${keywordOf(e.line)}`) && !(diag.get(n) ?? []).some((d) => placement.test(d)))
         .map(([, e]) => `${e.section}: ${e.line}`);
       assert.deepEqual(silent, [], 'the table rejects these lines but haproxy 2.6 takes them without a word about the section');
+      // severity: an error is a line HAProxy refuses (ALERT), a warning one it ignores (WARNING)
+      const anonymous = { haproxyVersion: '2.6.12' };
+      // HAProxy only warns on the line itself but then fails: the server a use-server names is
+      // not in a frontend; option external-check needs an external-check command, which a
+      // frontend ignores; 2.6.12 warns about option httpslog in a backend, then crashes
+      const refusedLater = ['frontend: use-server', 'frontend: option external-check', 'backend: option httpslog'];
+      const disagree = negatives
+        .filter(([, e]) => !refusedLater.includes(`${e.section}: ${keywordOf(e.line)}`))
+        .filter(([n, e]) => {
+          const severity = validateLines(e.section, [e.line], anonymous)[0].severity;
+          const d = diag.get(n) ?? [];
+          return severity === 'error' ? !d.some((x) => /ALERT/.test(x)) : d.some((x) => /ALERT/.test(x));
+        })
+        .map(([n, e]) => `${e.section}: ${e.line} (table: ${validateLines(e.section, [e.line], anonymous)[0].severity}; haproxy: ${(diag.get(n) ?? ['silent']).join(' / ')})`);
+      assert.deepEqual(disagree, [], 'severity differs from what haproxy 2.6 does with the line');
     });
   });
 });

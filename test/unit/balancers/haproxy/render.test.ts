@@ -109,6 +109,52 @@ describe('render', () => {
   });
 });
 
+describe('render: fast path', () => {
+  const handlebars = createRenderer({ fast: false });
+
+  it('the shipped templates run as closures, byte-identical to Handlebars', () => {
+    const renderer = createRenderer();
+    assert.deepEqual(renderer.slow, []);
+    assert.deepEqual(handlebars.slow.length, handlebars.files.length);
+    const odd = [node(1, { weight: 0 }), node(2, { weight: 256, state: 'drain' }), node(3, { host: '::1', state: 'maint' }), node(4, { host: 'a b' })];
+    for (const d of [state(), state([]), state(odd, []), { clusters: [] }]) {
+      const { model } = buildModel(config, d);
+      assert.equal(renderer.render(model), handlebars.render(model));
+      assert.equal(renderer.render(maskMembership(model)), handlebars.render(maskMembership(model)));
+    }
+    const bare = buildModel(haproxySchema.parse({ config_file: '/tmp/x.cfg', socket_file: '/tmp/x.sock', pid_file: '/tmp/x.pid', defaults: [] }), state()).model;
+    assert.equal(renderer.render(bare), handlebars.render(bare), 'no stats, no proxies, no defaults');
+  });
+
+  it('a backend is rendered again only as a new object (models are immutable)', () => {
+    const renderer = createRenderer();
+    const { model } = buildModel(config, state());
+    const first = renderer.render(model);
+    const web = model.backends.findIndex((b) => b.name === 'web');
+    const changed = { ...model, backends: model.backends.map((b, i) => (i === web ? { ...b, servers: b.servers.slice(1) } : b)) };
+    const second = renderer.render(changed);
+    assert.notEqual(second, first);
+    assert.equal(second, handlebars.render(changed));
+    assert.equal(renderer.render(model), first);
+  });
+
+  it('a template outside the subset runs through Handlebars, the others stay fast', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lh-tpl-'));
+    try {
+      mkdirSync(join(dir, 'partials'));
+      const file = join(dir, 'partials', 'backend.hbs');
+      writeFileSync(file, 'backend {{name}}\n{{#each servers}}\n  {{> server}}{{#if @last}}  # {{@index}} {{lookup ../this "cluster"}}\n{{/if}}\n{{/each}}\n');
+      const r = createRenderer({ templateDir: dir });
+      assert.deepEqual(r.slow, [file]);
+      const text = r.render(buildModel(config, state()).model);
+      assert.match(text, /\nbackend web\n {2}server 127\.0\.0\.1:9001 127\.0\.0\.1:9001 check inter 2s\n(.*\n){2} {2}# 2 web\n/);
+      assert.equal(text, createRenderer({ templateDir: dir, fast: false }).render(buildModel(config, state()).model));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('render: user templates', () => {
   it('a template_dir partial overrides the shipped one', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lh-tpl-'));

@@ -83,4 +83,30 @@ describe('runtime API client', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('reads replies whatever the chunking: big ones, prompts split across chunks, several per chunk', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lh-rt-'));
+    const path = join(dir, 'admin.sock');
+    const big = Array.from({ length: 20000 }, (_, i) => `row ${i} > x`).join('\n');
+    const server = createServer((socket) => {
+      socket.setEncoding('utf8').once('data', async () => {
+        // prompt's reply, then: big reply in pieces, prompt split as "\n" | ">" | " ", then two
+        // replies and the start of a third's prompt in one piece
+        const pieces = ['\n> ', big.slice(0, 70000), big.slice(70000) + '\n', '>', ' one\n\n> two\n\n', '> ', 'three\n\n> '];
+        for (const p of pieces) {
+          socket.write(p);
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      });
+    });
+    await new Promise<void>((r) => server.listen(path, r));
+    const api = new RuntimeApi({ socketPath: path });
+    try {
+      assert.deepEqual(await api.execute(['show servers state', 'a', 'b', 'c']), [big, 'one\n', 'two\n', 'three\n']);
+    } finally {
+      api.close();
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { adminMode, formatServersState, parseInfo, parseServersState, parseStat, replyError } from '../../../../src/balancers/haproxy/runtime-parse.js';
+import { adminMode, filterServersState, formatServersState, infoField, parseInfo, parseServersState, parseStat, replyError } from '../../../../src/balancers/haproxy/runtime-parse.js';
 import { parseShowProc } from '../../../../src/balancers/haproxy/process.js';
 
 // captured from HAProxy 2.6.12
@@ -27,6 +27,13 @@ describe('runtime API parsers', () => {
     assert.deepEqual(s.rows.map((r) => adminMode(r.adminState)), ['drain', 'up', 'maint'], 'CMAINT alone (disabled in config, set ready since) is up');
     assert.equal(formatServersState(s, s.rows.slice(0, 1)), STATE.split('\n').slice(0, 3).join('\n') + '\n');
     assert.deepEqual(parseServersState('').rows, []);
+    const loose = parseServersState(STATE.replace(/ (?=3 b1 1 )/, '').replace('3 b1 1 a:1', '  3\tb1  1 a:1').replace(/\n/g, '\r\n'), { raw: false });
+    assert.deepEqual(loose.rows.map((r) => [r.backend, r.name, r.port, r.adminState, r.raw]), s.rows.map((r) => [r.backend, r.name, r.port, r.adminState, '']), 'runs of blanks, tabs, CRLF');
+    assert.equal(loose.rows[0].backend, loose.rows[2].backend);
+    const seen: string[] = [];
+    const f = filterServersState(STATE, (be, name, addr, port) => (seen.push(`${be}/${name}@${addr}:${port}`), name !== 'lh_slot1'));
+    assert.deepEqual(seen, ['b1/a:1@127.0.0.1:19001', 'b1/lh_slot1@127.0.0.1:19002', 'b1/lh_slot2@0.0.0.0:0']);
+    assert.deepEqual(f, { text: formatServersState(s, [s.rows[0], s.rows[2]]), kept: 2 });
   });
 
   it('parses show info and show stat', () => {
@@ -34,6 +41,9 @@ describe('runtime API parsers', () => {
     assert.equal(info.Version, '2.6.12-1+deb12u4');
     assert.equal(info.Pid, '7557');
     assert.equal(info.Stopping, '1');
+    const text = 'Name: HAProxy\nVersion: 2.6.12-1+deb12u4\nPid: 7557\nStopping: 1\n';
+    assert.deepEqual(['Name', 'Pid', 'Stopping', 'Nope', 'Stop'].map((k) => infoField(text, k)), ['HAProxy', '7557', '1', undefined, undefined]);
+    assert.equal(infoField('Pid: 5', 'Pid'), '5');
     const stat = parseStat('# pxname,svname,qcur,status,\nweb,FRONTEND,,OPEN,\nweb,a:1,0,UP,\n');
     assert.deepEqual(stat[1], { pxname: 'web', svname: 'a:1', qcur: '0', status: 'UP' });
   });

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { haproxyClusterSchema, haproxySchema } from '../../../../src/balancers/haproxy/schema.js';
+import { haproxyClusterSchema, haproxyClusterWarnings, haproxyConfigWarnings, haproxySchema } from '../../../../src/balancers/haproxy/schema.js';
 
 const required = { config_file: '/etc/haproxy/haproxy.cfg', socket_file: '/run/haproxy.sock', pid_file: '/run/haproxy.pid' };
 
@@ -49,5 +49,55 @@ describe('haproxy balancer schema', () => {
     const d = haproxyClusterSchema.parse({});
     assert.deepEqual(d, { frontend: [], backend: [], server_options: '' });
     assert.equal(haproxyClusterSchema.safeParse({ port: 8000, nope: 1 }).success, false);
+  });
+
+  it("pid_file is optional: the Python Lighthouse's own examples/configs/haproxy.yaml has none", () => {
+    const c = haproxySchema.parse({
+      config_file: '/etc/haproxy.cfg',
+      socket_file: '/var/run/haproxy.sock',
+      meta_clusters: { stuff_api: { port: 8080, frontend: ['mode http'] } },
+      global: ['daemon', 'maxconn 4000', 'log /dev/log local0', 'log /dev/log local1 notice'],
+      defaults: ['balance roundrobin', 'timeout connect 10s', 'timeout client 20s', 'timeout server 20s'],
+      stats: { port: 9009, uri: '/haproxy', timeouts: { connect: 4000, server: 30000 } },
+    });
+    assert.equal(c.pid_file, '/etc/haproxy.pid');
+    assert.equal(haproxySchema.parse(required).pid_file, '/run/haproxy.pid', 'a given one is kept');
+  });
+});
+
+describe('haproxy schema: directive lines per section', () => {
+  const issues = (r: { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } }) =>
+    (r.error?.issues ?? []).map((i) => `${i.path.join('.')}: ${i.message}`);
+
+  it('a keyword HAProxy refuses in its section is an error at the line', () => {
+    assert.deepEqual(issues(haproxyClusterSchema.safeParse({ port: 8000, backend: ['mode http', 'daemon'], frontend: ['server a 10.0.0.1:80'] })), [
+      "frontend.0: 'server' is not valid in a frontend section (valid in: listen, backend)",
+      "backend.1: 'daemon' is not valid in a backend section (valid in: global)",
+    ]);
+    assert.deepEqual(
+      issues(haproxySchema.safeParse({
+        ...required,
+        global: ['daemon', 'mode http'],
+        defaults: ['http-request deny'],
+        meta_clusters: { api: { port: 8080, frontend: ['stick-tabel type ip size 1m'] } },
+        proxies: { p: { port: 7777, upstreams: [{ host: 'x', port: 1 }], options: ['mode http', 'nbthread 4'] } },
+      })),
+      [
+        "global.1: 'mode' is not valid in a global section (valid in: defaults, frontend, listen, backend)",
+        "defaults.0: 'http-request' is only allowed in a named defaults section",
+        "proxies.p.options.1: 'nbthread' is not valid in a listen section (valid in: global)",
+        "meta_clusters.api.frontend.0: 'stick-tabel' is not a valid keyword in a frontend section; did you mean 'stick-table'?",
+      ],
+    );
+  });
+
+  it("a keyword HAProxy ignores there is a warning: the Lighthouse docs' 'maxconn 500' in a backend loads", () => {
+    const section = haproxyClusterSchema.parse({ acl: 'path_beg /api/sprockets', backend: ['mode http', 'maxconn 500'] });
+    assert.deepEqual(haproxyClusterWarnings(section), [
+      { path: ['backend', 1], message: "'maxconn' has no effect in a backend section, HAProxy ignores it there (valid in: defaults, frontend, listen); use 'fullconn', or 'maxconn' on the server lines" },
+    ]);
+    const config = haproxySchema.parse({ ...required, proxies: { p: { port: 7777, upstreams: [{ host: 'x', port: 1 }] } }, meta_clusters: { api: { port: 8080, frontend: ['mode http', 'balance roundrobin'] } } });
+    assert.deepEqual(haproxyConfigWarnings(config).map((w) => w.path), [['meta_clusters', 'api', 'frontend', 1]]);
+    assert.deepEqual(haproxyClusterWarnings(haproxyClusterSchema.parse({ port: 1, backend: ['mode http'] })), []);
   });
 });

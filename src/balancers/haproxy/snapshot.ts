@@ -1,0 +1,173 @@
+/**
+ * Incremental models: DesiredState -> Snapshot at a cost proportional to what changed.
+ *
+ * The writer passes whole states, but a cluster it did not touch keeps its objects (its
+ * `balancer` section and its `nodes` array, usually its ClusterModel too). Per cluster this
+ * remembers the section and nodes it last saw, with the BackendModel built from them: an
+ * untouched cluster costs two identity checks and yields the SAME BackendModel object, which
+ * lets the runtime view skip its plan (runtime-view.ts) and the renderer reuse its text
+ * (render.ts). A cluster with new nodes gets a new BackendModel (O(its nodes)).
+ *
+ * Structure: everything but membership is a pure function of (config, clusters' names, meta
+ * clusters and sections), keyed per cluster by `key` (the section as JSON, computed only when the
+ * section object changes). While no key changes and no cluster comes or goes, the Shape (the
+ * model without backends, the masked backends, the warnings) is the same object as before, so
+ * "structure unchanged" is an identity check, and `structure` (the masked render) is computed
+ * once per Shape, only when something asks.
+ *
+ * Builder wraps it for the balancer: DesiredState -> Built, whose full text is rendered on first
+ * use (membership-only applies leave that to the background file write).
+ */
+import type { ClusterModel, DesiredState } from '../../core/plugin.js';
+import type { ServiceNode } from '../../core/node.js';
+import { backendModel, buildShape, byName, clusterSection, maskBackend, type BackendModel, type RenderModel, type ShapeModel } from './model.js';
+import type { Renderer } from './render.js';
+import type { HaproxyClusterConfig, HaproxyConfig } from './schema.js';
+
+export interface Shape {
+  model: ShapeModel;
+  /** one per cluster, by name, servers and slots blanked */
+  masked: BackendModel[];
+  warnings: string[];
+}
+
+export interface Snapshot {
+  shape: Shape;
+  /** one per cluster, by name */
+  backends: BackendModel[];
+}
+
+interface Entry {
+  section: unknown;
+  metaCluster: string | undefined;
+  hc: HaproxyClusterConfig;
+  key: string;
+  masked: BackendModel;
+  nodes: readonly ServiceNode[] | null;
+  backend: BackendModel | null;
+}
+
+export class ModelCache {
+  private entries = new Map<string, Entry>();
+  private shape: Shape | null = null;
+  /** the last update's clusters as given, their positions by name, and the backends built */
+  private last: { input: readonly ClusterModel[]; rank: Int32Array; backends: BackendModel[] } = { input: [], rank: new Int32Array(0), backends: [] };
+
+  constructor(private readonly config: HaproxyConfig) {}
+
+  update(desired: DesiredState): Snapshot {
+    const input = desired.clusters;
+    const last = this.last;
+    // the same clusters in the same order as last time (the writer's case): no sort, and an
+    // untouched ClusterModel object is one identity check
+    let same = input.length === last.input.length;
+    for (let i = 0; same && i < input.length; i++) same = input[i] === last.input[i] || input[i].name === last.input[i].name;
+    const rank = same ? last.rank : ranks(input);
+
+    let structural = this.shape === null || input.length !== this.entries.size;
+    const backends: BackendModel[] = new Array(input.length);
+    for (let i = 0; i < input.length; i++) {
+      const c = input[i];
+      if (same && c === last.input[i]) {
+        backends[rank[i]] = last.backends[rank[i]];
+        continue;
+      }
+      let e = this.entries.get(c.name);
+      if (!e || e.section !== c.balancer || e.metaCluster !== c.metaCluster) {
+        const hc = clusterSection(c);
+        const key = JSON.stringify([c.metaCluster ?? null, hc]);
+        if (e?.key !== key) {
+          structural = true;
+          e = { section: c.balancer, metaCluster: c.metaCluster, hc, key, masked: maskBackend(backendModel(this.config, { ...c, nodes: [] }, hc)), nodes: null, backend: null };
+        } else e = { ...e, section: c.balancer }; // an equal section, new object (config re-read)
+        this.entries.set(c.name, e);
+      }
+      if (e.nodes !== c.nodes || !e.backend) {
+        e.nodes = c.nodes;
+        e.backend = backendModel(this.config, c, e.hc);
+      }
+      backends[rank[i]] = e.backend;
+    }
+    if (structural || !this.shape) {
+      const clusters: ClusterModel[] = new Array(input.length);
+      input.forEach((c, i) => (clusters[rank[i]] = c));
+      const entries = clusters.map((c) => this.entries.get(c.name)!);
+      this.entries = new Map(clusters.map((c, i) => [c.name, entries[i]]));
+      const { shape, warnings } = buildShape(this.config, clusters, entries.map((e) => e.hc));
+      this.shape = { model: shape, masked: entries.map((e) => e.masked), warnings };
+    }
+    this.last = { input: [...input], rank, backends };
+    return { shape: this.shape, backends };
+  }
+}
+
+/** rank[i] = the position of clusters[i] once sorted by name */
+function ranks(clusters: readonly ClusterModel[]): Int32Array {
+  const order = clusters.map((_, i) => i).sort((a, b) => byName(clusters[a], clusters[b]) || a - b);
+  const rank = new Int32Array(clusters.length);
+  order.forEach((i, k) => (rank[i] = k));
+  return rank;
+}
+
+/** The full model of a snapshot. */
+export function fullModel(s: Snapshot): RenderModel {
+  return { ...s.shape.model, backends: s.backends };
+}
+
+/** The model with membership blanked. */
+export function maskedModel(shape: Shape): RenderModel {
+  return { ...shape.model, backends: shape.masked };
+}
+
+export interface Built {
+  snap: Snapshot;
+  /** the full config, rendered on first use */
+  readonly text: string;
+  /** the config with membership blanked, rendered once per shape */
+  readonly structure: string;
+}
+
+export class Builder {
+  private readonly models: ModelCache;
+  private readonly structures = new WeakMap<Shape, string>();
+  private lastShape: Shape | null = null;
+
+  constructor(
+    config: HaproxyConfig,
+    private readonly renderer: Renderer,
+    /** the config problems of a new shape (rendered without them) */
+    private readonly onWarnings: (warnings: string[]) => void,
+  ) {
+    this.models = new ModelCache(config);
+  }
+
+  build(desired: DesiredState): Built {
+    const snap = this.models.update(desired);
+    if (snap.shape !== this.lastShape && snap.shape.warnings.join() !== this.lastShape?.warnings.join() && snap.shape.warnings.length) this.onWarnings(snap.shape.warnings);
+    this.lastShape = snap.shape;
+    return this.built(snap);
+  }
+
+  /** `b` without its backends (its text and structure only): what a fallback config needs, at a
+   * fraction of the memory (a full set of models for 50,000 servers weighs ~10 MB) */
+  thin(b: Built): Built {
+    const text = b.text;
+    return { snap: { shape: b.snap.shape, backends: [] }, text, structure: b.structure };
+  }
+
+  private built(snap: Snapshot): Built {
+    const { renderer, structures } = this;
+    let text: string | undefined;
+    return {
+      snap,
+      get text() {
+        return (text ??= renderer.render(fullModel(snap)));
+      },
+      get structure() {
+        let s = structures.get(snap.shape);
+        if (s === undefined) structures.set(snap.shape, (s = renderer.render(maskedModel(snap.shape))));
+        return s;
+      },
+    };
+  }
+}

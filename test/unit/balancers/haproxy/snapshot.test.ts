@@ -1,0 +1,72 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildModel } from '../../../../src/balancers/haproxy/model.js';
+import { createRenderer } from '../../../../src/balancers/haproxy/render.js';
+import { haproxySchema } from '../../../../src/balancers/haproxy/schema.js';
+import { Builder, fullModel, ModelCache } from '../../../../src/balancers/haproxy/snapshot.js';
+import type { ClusterModel } from '../../../../src/core/plugin.js';
+import { cluster, node } from '../../../helpers/haproxy.js';
+
+const config = haproxySchema.parse({
+  config_file: '/tmp/lh-snap/haproxy.cfg',
+  socket_file: '/tmp/lh-snap/admin.sock',
+  pid_file: '/tmp/lh-snap/haproxy.pid',
+  meta_clusters: { webapi: { port: 8888 } },
+});
+
+const clusters = (): ClusterModel[] => [
+  cluster('web', { port: 8000, backend: ['balance roundrobin'] }, [node(9001), node(9002)]),
+  cluster('api', { port: 8001 }, [node(9101)]),
+  cluster('widgets', { acl: 'path_beg /w' }, [node(9201)], 'webapi'),
+];
+
+describe('incremental models', () => {
+  it('equals buildModel, whatever the order of the clusters', () => {
+    const cs = clusters();
+    const cache = new ModelCache(config);
+    assert.deepEqual(fullModel(cache.update({ clusters: cs })), buildModel(config, { clusters: cs }).model);
+    const again = [cs[2], cs[0], cs[1]];
+    const snap = cache.update({ clusters: again });
+    assert.deepEqual(fullModel(snap), buildModel(config, { clusters: again }).model);
+    assert.deepEqual(snap.backends.map((b) => b.name), ['api', 'web', 'widgets']);
+  });
+
+  it('an untouched cluster keeps its BackendModel; membership keeps the shape; a section change does not', () => {
+    const cs = clusters();
+    const cache = new ModelCache(config);
+    const a = cache.update({ clusters: cs });
+    // one cluster's members change (a new ClusterModel and nodes array, as the writer makes)
+    const b = cache.update({ clusters: [cs[0], { ...cs[1], nodes: [node(9101), node(9102)] }, cs[2]] });
+    assert.equal(b.shape, a.shape, 'structure unchanged: same shape object');
+    assert.equal(b.backends[1], a.backends[1], 'web untouched');
+    assert.equal(b.backends[2], a.backends[2], 'widgets untouched');
+    assert.notEqual(b.backends[0], a.backends[0], 'api rebuilt');
+    assert.deepEqual(b.backends[0].servers.map((s) => s.name), ['127.0.0.1:9101', '127.0.0.1:9102']);
+    // the same ClusterModel passed again in new objects (a re-read config: equal section, new object)
+    const c = cache.update({ clusters: cs.map((x) => ({ ...x, balancer: structuredClone(x.balancer) })) });
+    assert.equal(c.shape, b.shape, 'an equal section is no structural change');
+    // a directive, a new cluster, a removed one: new shape
+    const d = cache.update({ clusters: [cs[0], cluster('api', { port: 8001, backend: ['timeout server 5s'] }, cs[1].nodes), cs[2]] });
+    assert.notEqual(d.shape, c.shape);
+    const e = cache.update({ clusters: [...cs, cluster('zeta', { port: 8002 }, [])] });
+    assert.notEqual(e.shape, d.shape);
+    assert.equal(e.backends.length, 4);
+    const f = cache.update({ clusters: cs.slice(0, 2) });
+    assert.notEqual(f.shape, e.shape);
+    assert.deepEqual(fullModel(f), buildModel(config, { clusters: cs.slice(0, 2) }).model);
+  });
+
+  it('Builder: structure rendered once per shape; thin keeps text and structure only', () => {
+    const warnings: string[][] = [];
+    const builder = new Builder(config, createRenderer(), (w) => warnings.push(w));
+    const cs = clusters();
+    cs[2] = cluster('widgets', {}, [node(9201)], 'webapi'); // no acl: a warning
+    const a = builder.build({ clusters: cs });
+    const b = builder.build({ clusters: [cs[0], { ...cs[1], nodes: [] }, cs[2]] });
+    assert.equal(a.structure, b.structure);
+    assert.notEqual(a.text, b.text);
+    assert.deepEqual(warnings, [['cluster widgets: member of meta cluster webapi without haproxy.acl: not routed']], 'once per new set of warnings');
+    const thin = builder.thin(b);
+    assert.deepEqual([thin.text, thin.structure, thin.snap.backends], [b.text, b.structure, []]);
+  });
+});
