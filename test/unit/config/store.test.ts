@@ -135,3 +135,34 @@ test('watch: add, change, remove apply live; a broken edit keeps the last good v
     await rm(dir, { recursive: true });
   }
 });
+
+test('haproxy directive lines: refused ones reject the file at the line, ignored ones load as warnings, logged once', async () => {
+  const { builtinRegistry } = await import('../../../src/core/builtins.js');
+  const { createLogger } = await import('../../../src/core/logger.js');
+  const logged: { level: number; msg: string }[] = [];
+  const destination = { write: (line: string) => void logged.push(JSON.parse(line)) };
+  const dir = await dirWith({
+    // the Lighthouse docs' sprockets cluster: HAProxy ignores `maxconn` in a backend
+    'clusters/sprockets.yaml': 'discovery: zookeeper\nmeta_cluster: webapi\nhaproxy:\n  acl: "path_beg /api/sprockets"\n  backend:\n    - "mode http"\n    - "maxconn 500"\n',
+    'clusters/bad.yaml': 'discovery: zookeeper\nhaproxy:\n  port: 8001\n  backend:\n    - "mode http"\n    - "daemon"\n',
+  });
+  const s = new ConfigStore({ dir, registry: builtinRegistry(), logger: createLogger({ destination, level: 'info' }), debounceMs: 20 });
+  try {
+    const { snapshot, problems, warnings } = await s.load();
+    assert.deepEqual(problems.map(formatProblem), ["clusters/bad.yaml:6:7 haproxy.backend.1: 'daemon' is not valid in a backend section (valid in: global)"]);
+    assert.deepEqual([...snapshot.clusters.keys()], ['sprockets']);
+    assert.deepEqual(warnings.map(formatProblem), [
+      "clusters/sprockets.yaml:7:7 haproxy.backend.1: warning: 'maxconn' has no effect in a backend section, HAProxy ignores it there (valid in: defaults, frontend, listen); use 'fullconn', or 'maxconn' on the server lines",
+    ]);
+    const warned = () => logged.filter((l) => l.level === 40 && l.msg.startsWith('config warning: clusters/sprockets.yaml:7:7')).length;
+    assert.equal(warned(), 1);
+    await s.reload();
+    assert.equal(warned(), 1, 'the same file again: not logged again');
+    await writeFile(join(dir, 'clusters/sprockets.yaml'), 'discovery: zookeeper\nmeta_cluster: webapi\nhaproxy:\n  acl: "path_beg /api/sprockets"\n  backend: ["mode http", "fullconn 500"]\n');
+    await s.reload();
+    assert.deepEqual(s.warnings(), [], 'fixed: no warning left');
+  } finally {
+    await s.close();
+    await rm(dir, { recursive: true });
+  }
+});
