@@ -13,6 +13,7 @@ import type { ClusterModel, DesiredState } from '../../src/core/plugin.js';
 import type { NodeState, ServiceNode } from '../../src/core/node.js';
 import { masterCommand, parseShowProc, pidAlive } from '../../src/balancers/haproxy/process.js';
 import { haproxyClusterSchema } from '../../src/balancers/haproxy/schema.js';
+import { freePort } from './backends.js';
 
 // The one piece of module state: pid files to kill from when the test process exits.
 const leaks = new Set<string>();
@@ -27,13 +28,8 @@ process.on('exit', () => {
   }
 });
 
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
+export { freePort };
+export { waitFor as until } from './wait.js';
 
 export interface HaproxyEnv {
   dir: string;
@@ -169,22 +165,6 @@ export async function traffic(port: number, n: number, concurrency = 4): Promise
     }),
   );
   return t;
-}
-
-/** Bounded poll: resolves with the first truthy value, throws after `ms`. */
-export async function until<T>(fn: () => T | null | undefined | false | Promise<T | null | undefined | false>, what: string, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 export function node(port: number, extra: { weight?: number; state?: NodeState; host?: string } = {}): ServiceNode {

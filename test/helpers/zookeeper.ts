@@ -16,6 +16,7 @@ import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './backends.js';
 
 export interface ZkServer {
   readonly port: number;
@@ -164,17 +165,7 @@ export async function startZooKeeper(opts: ZkServerOptions = {}): Promise<ZkServ
   };
 }
 
-/** A port nobody listens on now (the kernel picks it; we release it for ZooKeeper). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 function fourLetter(port: number, cmd: string, timeoutMs = 1_000): Promise<string> {
   return new Promise((resolve, reject) => {
