@@ -3,6 +3,11 @@
  * exception as a failure, but the operator then sees a stack instead of a reason), so every
  * error becomes one short line naming what failed.
  */
+import type { CheckResult } from '../core/plugin.js';
+
+/** The result of every passing probe without a note: one shared object, nothing allocated per
+ * probe (a fresh `{ ok: true }` per probe was tenured by V8 and piled up in the old generation). */
+export const PASS: CheckResult = Object.freeze({ ok: true });
 
 /** Why `signal` aborted, phrased for a failure detail. The scheduler aborts with an Error whose
  * message is already "timed out after N ms"; AbortSignal.timeout() uses a DOMException named

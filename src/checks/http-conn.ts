@@ -4,6 +4,12 @@
  * per-probe closures, one prebuilt request buffer, one socket reused for as long as the server
  * keeps it open.
  *
+ * The abort listener stays on a signal from probe to probe (the loop reuses one signal until it
+ * fires) and moves when the signal changes: adding and removing it per probe changed the
+ * signal's listener table each time, and as that table lives in the old generation every
+ * change left ~400 bytes of old-space garbage (measured: ~0.4 MB/s at 1,000 checks/s, the
+ * main growth of the reporter's heap between major GCs).
+ *
  * A server may close an idle keep-alive connection just as we send on it. That race is told
  * apart from a real failure the way browsers do it: a request on a *reused* connection that
  * gets no byte back before the connection drops is sent once more on a fresh connection.
@@ -35,7 +41,10 @@ export class HttpConnection {
   private reused = false;
   private received = 0;
   private retried = false;
+  /** the signal of the probe in flight */
   private signal: AbortSignal | null = null;
+  /** the signal our abort listener is on (kept across probes, see above) */
+  private listening: AbortSignal | null = null;
   private resolve: ((status: number) => void) | null = null;
   private reject: ((err: Error) => void) | null = null;
 
@@ -52,7 +61,11 @@ export class HttpConnection {
       this.reject = reject;
       this.signal = signal;
       this.retried = false;
-      signal.addEventListener('abort', this);
+      if (signal !== this.listening) {
+        this.listening?.removeEventListener('abort', this);
+        signal.addEventListener('abort', this);
+        this.listening = signal;
+      }
       this.send();
     });
   }
@@ -60,11 +73,14 @@ export class HttpConnection {
   close(): void {
     this.dropSocket();
     if (this.reject) this.fail(new Error('check closed'));
+    this.listening?.removeEventListener('abort', this);
+    this.listening = null;
   }
 
-  /** The abort listener (an EventListener object: no closure per probe). */
-  handleEvent(): void {
-    if (!this.signal) return;
+  /** The abort listener (an EventListener object: no closure per probe). Only the signal of
+   * the probe in flight counts: between probes, or from an older signal, nothing to do. */
+  handleEvent(event: Event): void {
+    if (!this.signal || event.target !== this.signal) return;
     const detail = abortDetail(this.signal);
     // the response in flight cannot be resynchronised: this connection is done
     this.dropSocket();
@@ -148,7 +164,6 @@ export class HttpConnection {
   }
 
   private settle(): void {
-    this.signal?.removeEventListener('abort', this);
     this.signal = null;
     this.resolve = null;
     this.reject = null;

@@ -7,11 +7,13 @@
  * through CheckLoop): undici Client + dispatch ~15% of a core and ~120 MB RSS; the small
  * HTTP/1.1 client in http-conn.ts ~10% and ~65 MB; bare sockets plus timers, the floor, ~7%.
  * A health probe needs only a status line and message framing, so the small client is enough.
+ * `https` goes through node:tls, the same TLS stack undici uses, with the same keep-alive reuse
+ * (one handshake per connection, not per probe): TLS is no reason to switch clients either.
  */
 import net from 'node:net';
 import { z } from 'zod';
 import type { Check, CheckPlugin, CheckResult, CheckTarget } from '../core/plugin.js';
-import { errorDetail } from './detail.js';
+import { errorDetail, PASS } from './detail.js';
 import { HttpConnection } from './http-conn.js';
 
 /** "200", "200-399", "200,204,300-399" -> inclusive ranges; anything else is a config error. */
@@ -95,7 +97,7 @@ export function createHttpCheck(config: HttpConfig, target: CheckTarget): Check 
     // an IP is not a valid TLS server name (RFC 6066); Node warns if given one
     tls: config.https ? { rejectUnauthorized: config.tls_verify, ...(tlsName && !net.isIP(tlsName) ? { servername: tlsName } : {}) } : undefined,
   });
-  const onStatus = (status: number): CheckResult => (expected(config.expect, status) ? { ok: true } : { ok: false, detail: `${label}: status ${status}` });
+  const onStatus = (status: number): CheckResult => (expected(config.expect, status) ? PASS : { ok: false, detail: `${label}: status ${status}` });
   const onError = (err: unknown): CheckResult => ({ ok: false, detail: `${label}: ${errorDetail(err)}` });
   return {
     run: (signal) => conn.request(signal).then(onStatus, onError),

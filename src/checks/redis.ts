@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { Check, CheckPlugin, CheckResult, CheckTarget } from '../core/plugin.js';
-import { errorDetail, quote } from './detail.js';
+import { errorDetail, PASS, quote } from './detail.js';
 import { exchangeLine } from './tcp.js';
 
 /** redis check keys: none (`rise`, `fall`, `timeout` are common and handled by the reporter). */
@@ -18,7 +18,7 @@ export function createRedisCheck(target: CheckTarget): Check {
     async run(signal: AbortSignal): Promise<CheckResult> {
       try {
         const line = ((await exchangeLine(target, { send: 'PING\r\n', readLine: true, signal })) ?? '').trim();
-        if (line === '+PONG') return { ok: true };
+        if (line === '+PONG') return PASS;
         return { ok: false, detail: `${where}: expected '+PONG', got ${quote(line)}` };
       } catch (err) {
         return { ok: false, detail: `${where}: ${errorDetail(err)}` };

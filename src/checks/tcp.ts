@@ -7,7 +7,7 @@
 import net from 'node:net';
 import { z } from 'zod';
 import type { Check, CheckPlugin, CheckResult, CheckTarget } from '../core/plugin.js';
-import { abortDetail, errorDetail, quote } from './detail.js';
+import { abortDetail, errorDetail, PASS, quote } from './detail.js';
 
 /**
  * tcp check keys (`rise`, `fall`, `timeout` are common and handled by the reporter):
@@ -85,9 +85,9 @@ export function createTcpCheck(config: TcpConfig, target: CheckTarget): Check {
     async run(signal: AbortSignal): Promise<CheckResult> {
       try {
         const line = await exchangeLine(target, { send: config.query, readLine, signal });
-        if (!readLine) return { ok: true };
+        if (!readLine) return PASS;
         const got = (line ?? '').trim();
-        if (got === expected) return { ok: true };
+        if (got === expected) return PASS;
         return { ok: false, detail: `${where}: expected ${quote(expected)}, got ${quote(got)}` };
       } catch (err) {
         return { ok: false, detail: `${where}: ${errorDetail(err)}` };

@@ -9,6 +9,7 @@ import type { Registry } from '../core/registry.js';
 import type { CheckResult } from '../core/plugin.js';
 import type { ServiceConfig } from '../config/schema.js';
 import { CheckLoop } from '../checks/scheduler.js';
+import type { CheckTimers } from '../checks/timers.js';
 import { FlapDamper } from './flap.js';
 
 export interface InstanceOptions {
@@ -17,6 +18,8 @@ export interface InstanceOptions {
   registry: Registry;
   logger: Logger;
   clock: Clock;
+  /** the reporter's timer queue, shared by every check loop */
+  timers?: CheckTimers;
   /** state to start from: a reconfigured instance inherits the old one's, a new one starts down */
   initialUp: boolean;
   onChange(up: boolean): void;
@@ -59,6 +62,7 @@ export class ServiceInstance {
         fall: c.fall,
         initialPassing: opts.initialUp,
         clock: opts.clock,
+        timers: opts.timers,
         onResult: (result, state) => {
           entry.last = result;
           if (state.changed) {

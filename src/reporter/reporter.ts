@@ -12,6 +12,7 @@ import { DiscoveryPool } from '../discovery/pool.js';
 import { nodeName, type ServiceNode } from '../core/node.js';
 import type { ConfigSnapshot } from '../config/store.js';
 import type { ServiceConfig } from '../config/schema.js';
+import { CheckTimers } from '../checks/timers.js';
 import { ServiceInstance } from './instance.js';
 import type { Identity } from './identity.js';
 
@@ -20,18 +21,27 @@ export interface ReporterOptions {
   logger: Logger;
   clock: Clock;
   identity: Identity;
+  /** check wake-ups are rounded up to multiples of this (ms): probes due in one slot run in one
+   * wake-up; default CHECK_TIMER_RESOLUTION_MS */
+  checkTimerResolutionMs?: number;
 }
+
+/** A probe may start up to this much late; next to intervals of a second or more, nothing. */
+export const CHECK_TIMER_RESOLUTION_MS = 5;
 
 export class Reporter {
   private readonly pool: DiscoveryPool;
   private readonly instances = new Map<string, ServiceInstance>();
   private readonly log: Logger;
   private identity: Identity;
+  /** one timer queue for every check loop of this reporter */
+  private readonly timers: CheckTimers;
 
   constructor(private readonly opts: ReporterOptions) {
     this.log = opts.logger.child({ component: 'reporter' });
     this.identity = opts.identity;
     this.pool = new DiscoveryPool(opts);
+    this.timers = new CheckTimers(opts.clock, { resolutionMs: opts.checkTimerResolutionMs ?? CHECK_TIMER_RESOLUTION_MS });
   }
 
   /** Apply a config snapshot: discovery connections first, then instances. */
@@ -69,6 +79,7 @@ export class Reporter {
   async stop(): Promise<void> {
     for (const inst of this.instances.values()) inst.stop();
     this.instances.clear();
+    this.timers.clear();
     await this.pool.stop();
   }
 
@@ -79,6 +90,7 @@ export class Reporter {
       registry: this.opts.registry,
       logger: this.log,
       clock: this.opts.clock,
+      timers: this.timers,
       initialUp,
       onChange: (up) => this.publish(svc, port, up),
     });

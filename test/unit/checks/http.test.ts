@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import { getEventListeners } from 'node:events';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -144,11 +145,46 @@ test('an already-aborted signal fails without a request', async () => {
   assert.equal(seen.length, before);
 });
 
+test('one abort listener per signal, kept across probes and moved when the signal changes', async () => {
+  const c = make({ uri: '/health' });
+  const first = new AbortController();
+  for (let i = 0; i < 5; i++) assert.deepEqual(await c.run(first.signal), { ok: true });
+  assert.equal(getEventListeners(first.signal, 'abort').length, 1);
+  const second = new AbortController();
+  assert.deepEqual(await c.run(second.signal), { ok: true });
+  assert.equal(getEventListeners(first.signal, 'abort').length, 0, 'moved off the old signal');
+  assert.equal(getEventListeners(second.signal, 'abort').length, 1);
+  // an abort between probes fails nothing and keeps the connection
+  const before = connections;
+  second.abort(new Error('stopped'));
+  assert.deepEqual(await c.run(new AbortController().signal), { ok: true });
+  assert.equal(connections, before, 'same connection');
+  c.close!();
+  assert.equal(getEventListeners(second.signal, 'abort').length, 0, 'close removes it');
+});
+
 test('https: self-signed passes by default, fails with tls_verify', async () => {
   assert.deepEqual(await make({ uri: '/health', https: true }, tlsPort).run(within()), { ok: true });
   const r = await make({ uri: '/health', https: true, tls_verify: true, host: 'localhost' }, tlsPort).run(within());
   assert.equal(r.ok, false);
   assert.match(r.detail!, /^http GET https:\/\/127\.0\.0\.1:\d+\/health: .*(self[- ]signed|certificate)/i);
+});
+
+test('https: probes reuse one TLS connection; a host name is sent as the TLS server name', async () => {
+  const names: (string | false)[] = [];
+  const onSecure = (sock: import('node:tls').TLSSocket) => names.push(sock.servername ?? false);
+  tlsServer!.on('secureConnection', onSecure);
+  try {
+    const c = make({ uri: '/health', https: true, host: 'health.example' }, tlsPort);
+    for (let i = 0; i < 3; i++) assert.deepEqual(await c.run(within()), { ok: true });
+    assert.deepEqual(names, ['health.example'], 'one handshake, with SNI');
+    assert.equal(seen.at(-1)!.headers.host, 'health.example');
+    const byIp = make({ uri: '/health', https: true }, tlsPort);
+    assert.deepEqual(await byIp.run(within()), { ok: true });
+    assert.deepEqual(names, ['health.example', false], 'no SNI for an IP address');
+  } finally {
+    tlsServer!.off('secureConnection', onSecure);
+  }
 });
 
 /** A raw TCP server answering each connection's requests with `reply(n)` (n = request number on

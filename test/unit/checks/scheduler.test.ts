@@ -5,6 +5,7 @@ import type { Check, CheckResult } from '../../../src/core/plugin.js';
 import type { HysteresisState } from '../../../src/checks/hysteresis.js';
 import { CheckLoop, startOffset, type CheckLoopOptions } from '../../../src/checks/scheduler.js';
 import { abortDetail } from '../../../src/checks/detail.js';
+import { CheckTimers } from '../../../src/checks/timers.js';
 
 /** Let promise callbacks run after the fake clock fired timers (not a sleep: no time passes). */
 const flush = () => new Promise<void>((r) => setImmediate(r));
@@ -247,4 +248,25 @@ test('signals are reused while unaborted; after a timeout the next probe gets a 
   await flush();
   assert.deepEqual(seen.map((s) => s.result.ok), [true, true, false, true]);
   l.stop();
+});
+
+test('loops sharing one timer queue: probes of one slot run together; stopping one leaves the other', async () => {
+  const clock = new FakeClock();
+  const timers = new CheckTimers(clock, { resolutionMs: 5 });
+  const a = scripted([true], clock);
+  const b = scripted([true], clock);
+  const la = loop(clock, a.check, { key: 'a', jitter: 0, timers }).l;
+  const lb = loop(clock, b.check, { key: 'b', jitter: 0, timers }).l;
+  la.start();
+  lb.start();
+  await advance(clock, 3000, 1);
+  for (const at of [...a.at, ...b.at]) assert.equal(at % 5, 0, `probe at ${at} is on a 5 ms slot`);
+  assert.ok(a.at[0] >= startOffset('a', 1000) && a.at[0] < startOffset('a', 1000) + 5, `a starts at its offset: ${a.at[0]}`);
+  assert.equal(a.at.length, 3);
+  la.stop();
+  const [na, nb] = [a.at.length, b.at.length];
+  await advance(clock, 3000, 1);
+  assert.equal(a.at.length, na, 'the stopped loop probes no more');
+  assert.equal(b.at.length, nb + 3, 'the other loop goes on');
+  lb.stop();
 });
