@@ -11,7 +11,7 @@
  * - figures: `hrMs` (CLOCK_MONOTONIC, comparable across processes), `stats`, `fmt`.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -117,6 +117,27 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 export function procCpu(pid: number | 'self'): { self: number; children: number } {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return { self: (Number(f[11]) + Number(f[12])) * 10, children: (Number(f[13]) + Number(f[14])) * 10 };
+}
+
+/** CPU ms of the `haproxy -c` runs of process `pid`: they run under its long-lived checker shell
+ * (config-file.ts ConfigChecker), whose children are reaped by the shell, not by `pid`; plus
+ * any child `pid` reaped itself. */
+export function checkCpu(pid: number | 'self'): number {
+  const self = pid === 'self' ? process.pid : pid;
+  let ms = procCpu(pid).children;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const f = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+    if (Number(f[1]) === self && comm === 'sh') ms += (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 10;
+  }
+  return ms;
 }
 
 /** `node --import tsx FILE ARGS` with an IPC channel; SIGTERM then SIGKILL at cleanup. */

@@ -7,7 +7,8 @@
  * one transaction: a rolling deploy with new addresses), weight, state maint / drain / up,
  * down / up (znode removed, later the same node back: what a failing health check does), and
  * bursts of 3-5 of those in one transaction. Cluster `grow` also gains a node every 20th change,
- * so it outgrows the slot headroom it was rendered with (schema.ts `slots`: max(16, 50%)).
+ * so it outgrows the slot headroom it was rendered with (schema.ts `slots`: max(16, 50%)): then
+ * the entries of gone nodes and `add server` take the overflow (plan.ts).
  *
  * Each change waits until the writer applied exactly the expected membership of every cluster
  * (writer.onApplied, in-process writer built as lighthouse-writer builds it). A reload is

@@ -10,8 +10,9 @@
  *      change = process.cpuUsage delta / count, on the change path and then including the
  *      background config-file writes (their `haproxy -c` runs in child processes and is
  *      reported apart). Goal <= 1 ms.
- *  (c) writer RSS with that state loaded (after a GC, and peak). Goal <= 150 MB. HAProxy's own
- *      memory (~300 MB per worker) is not the writer's.
+ *  (c) writer RSS with that state loaded (after a GC, and peak), with the JS heap by space and
+ *      what is outside it. Goal <= 150 MB. HAProxy's own memory (~300 MB per worker) is not the
+ *      writer's. (a) runs after (c): its fresh full models would otherwise count in (c).
  *
  *   node --import tsx bench/writer-scale.ts [--clusters 1000] [--nodes 50] [--changes 50]
  *   node --cpu-prof --import tsx bench/writer-scale.ts     (where the time goes)
@@ -19,7 +20,7 @@
 import { writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { setFlagsFromString } from 'node:v8';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { z } from 'zod';
 import { systemClock } from '../src/core/clock.js';
@@ -35,7 +36,7 @@ import { haproxyClusterSchema, haproxySchema } from '../src/balancers/haproxy/sc
 import { planRuntime } from '../src/balancers/haproxy/plan.js';
 import { parseServersState } from '../src/balancers/haproxy/runtime-parse.js';
 import { haproxyEnv, freePort } from '../test/helpers/haproxy.js';
-import { adminCommand, benchNode, cleanup, fmt, fmtStats, instrumentedRegistry, nullLogger, procCpu, runBench, showProc, stats } from './lib.js';
+import { adminCommand, benchNode, checkCpu, cleanup, fmt, fmtStats, instrumentedRegistry, nullLogger, runBench, showProc, stats } from './lib.js';
 import type { HaproxyBalancer } from '../src/balancers/haproxy/balancer.js';
 
 const { values } = parseArgs({ options: { clusters: { type: 'string', default: '1000' }, nodes: { type: 'string', default: '50' }, changes: { type: 'string', default: '50' } } });
@@ -43,7 +44,7 @@ const CLUSTERS = Number(values.clusters);
 const NODES = Number(values.nodes);
 const CHANGES = Number(values.changes);
 
-const baseRss = process.memoryUsage().rss; // node + tsx + the modules above, no state yet
+const { rss: baseRss, heapUsed: baseHeap, heapTotal: baseHeapTotal } = process.memoryUsage(); // node + tsx + the modules above, no state yet
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MB`;
@@ -71,11 +72,12 @@ runBench(async () => {
   const members = new Map(names.map((n, c) => [n, Array.from({ length: NODES }, (_, i) => nodeOf(c, i))]));
   const desired = (): DesiredState => ({ clusters: names.map((n) => ({ name: n, discovery: 'fake', balancer: sections.get(n), nodes: members.get(n)! })) });
 
+
   // ------------------------------------------------------------ (a) render
   // Every measurement on fresh objects: the renderer may cache output per model object (a full
   // render must not hit that cache), and buildModel may reuse unchanged clusters' objects.
   const fresh = () => buildModel(config, { clusters: names.map((n) => ({ name: n, discovery: 'fake', balancer: { ...sections.get(n)! }, nodes: members.get(n)!.map((x) => ({ ...x })) })) }).model;
-  await (async () => {
+  const renderPart = async () => {
     const renderer = createRenderer({});
     const file = join(hap.dir, 'render-test.cfg');
     const x = { model: [] as number[], render: [] as number[], structure: [] as number[], write: [] as number[] };
@@ -106,7 +108,7 @@ runBench(async () => {
     console.log(`  render ${med(x.render)}; render + write to disk ${med(x.write)} (goal <= 50 ms); before it, buildModel ${med(x.model)}`);
     console.log(`  the structure render (membership blanked) an apply also does: ${med(x.structure)}`);
     console.log(`  haproxy -c of it (background, child process): ${fmt(tCheck, 0)} (${check.ok ? 'valid' : `INVALID: ${check.output.slice(0, 3).join(' | ')}`})`);
-  })();
+  };
 
   // ------------------------------------------------------------ (b) full writer, in-memory discovery
   const listeners = new Map<string, SnapshotListener>();
@@ -158,10 +160,11 @@ runBench(async () => {
   })();
 
   const removed = new Map<string, ServiceNode>();
-  const kids = () => procCpu('self').children; // reaped `haproxy -c` runs
+  const kids = () => checkCpu('self'); // `haproxy -c` runs
   let seq = 0;
   async function changes(n: number, spaced: boolean): Promise<void> {
     const lat: number[] = [];
+    const pathCpu: number[] = [];
     const kids0 = kids();
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
@@ -176,9 +179,12 @@ runBench(async () => {
       members.set(name, next);
       const done = applied();
       const ts = performance.now();
+      const c0 = process.cpuUsage();
       listeners.get(name)!(next);
       await done;
+      const c = process.cpuUsage(c0);
       lat.push(performance.now() - ts);
+      pathCpu.push((c.user + c.system) / 1000);
       if (spaced) await balancer!.flush();
     }
     await balancer!.flush();
@@ -187,6 +193,7 @@ runBench(async () => {
     const cpuMs = (cpu.user + cpu.system) / 1000;
     console.log(`  ${n} one-node changes, ${spaced ? 'one at a time (each waits for the background config write it queued)' : 'back to back (their background config writes coalesce)'}:`);
     console.log(`    listener call -> onApplied ${fmtStats(stats(lat))}`);
+    console.log(`    writer CPU on that path (listener call -> onApplied; ${spaced ? 'no background write runs meanwhile' : 'a background write may run meanwhile'}): ${fmtStats(stats(pathCpu))}`);
     console.log(`    writer CPU per change ${fmt(cpuMs / n, 1)} (goal <= 1 ms; process.cpuUsage incl. background writes, ${((100 * cpuMs) / wall).toFixed(0)}% of one core); + haproxy -c in child processes ${fmt((kids() - kids0) / n, 0)}`);
   }
   await changes(CHANGES, false);
@@ -200,4 +207,10 @@ runBench(async () => {
   console.log(`(c) writer memory with ${CLUSTERS * NODES} nodes loaded, after a GC (goal <= 150 MB); baseline, node + tsx + modules before any state: RSS ${mb(baseRss)} (the built writer, plain node: ~66 MB)`);
   console.log(`  after start: ${mem(loaded)}, +${mb(loaded.rss - baseRss)} over the baseline; peak RSS so far ${mb(rssLoaded)}`);
   console.log(`  after the changes: ${mem(after)}; peak RSS ${mb(process.resourceUsage().maxRSS * 1024)}`);
+  const spaces = getHeapSpaceStatistics().map((x) => `${x.space_name.replace(/_space$/, '')} ${mb(x.space_used_size)}/${mb(x.space_size)}`);
+  console.log(`  JS heap by space (used/committed): ${spaces.join(', ')}`);
+  console.log(`  writer state in the JS heap (used, over the baseline's ${mb(baseHeap)}): ${mb(after.heapUsed - baseHeap)}; RSS outside the JS heap and the baseline: ${mb(after.rss - baseRss - (after.heapTotal - baseHeapTotal))}`);
+
+  // (a) last: its fresh models (three full sets per run) would otherwise count in (c)
+  await renderPart();
 });

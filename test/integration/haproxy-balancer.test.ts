@@ -56,6 +56,10 @@ describe('haproxy balancer on a real HAProxy', { timeout: 120_000 }, () => {
     await Promise.all(Object.values(be ?? {}).map((b) => b.close()));
   });
 
+  it('renders option idle-close-on-response in mode http defaults (HAProxy >= 2.6)', () => {
+    assert.match(readFileSync(env.configFile, 'utf8'), /^defaults\n(  .*\n)*  option idle-close-on-response\n/m);
+  });
+
   it('sends traffic to every backend', async () => {
     assert.deepEqual(await hits(webPort, 30), { a: 10, b: 10, c: 10 });
     const stat = await lb.runtime.showStat();
@@ -244,21 +248,48 @@ describe('haproxy balancer: process lifecycle', { timeout: 120_000 }, () => {
     assert.deepEqual(await hits(port, 10), { a: 10 });
   });
 
-  it('reloads when a backend runs out of free slots', async () => {
+  it('out of free slots: a gone node\'s entry, then `add server`; a static algorithm reloads', async () => {
     const lb = balancers[1];
     await lb.stop();
     const tight = create(env, { slots: { min: 1, ratio: 0 } });
     balancers.push(tight);
-    await tight.apply(desired(cluster('web', { port }, [node(be.a.port)])));
-    const reloads = tight.reloads;
-    const c = await httpBackend('c');
+    const [c, d] = [await httpBackend('c'), await httpBackend('d')];
+    const web = (nodes: HttpBackend[], backend: string[] = []) => desired(cluster('web', { port, backend }, nodes.map((b) => node(b.port))));
     try {
-      const r = await tight.apply(desired(cluster('web', { port }, [node(be.a.port), node(be.b.port), node(c.port)])));
-      assert.equal(r.reloaded, true);
-      assert.equal(tight.reloads, reloads + 1);
+      await tight.apply(web([be.a]));
+      const [worker, reloads] = [tight.workerPid, tight.reloads];
+      let r = await tight.apply(web([be.a, be.b, c]));
+      assert.deepEqual(r, { runtimeCommands: 4, reloaded: false }, 'one of b, c takes the slot (addr, ready), the other is added (add, ready)');
+      const rows = async () => (await tight.runtime.showServersState('web')).rows.map((x) => `${x.name}=${x.port}`);
+      const added = (await rows()).filter((x) => !x.startsWith('lh_slot') && x !== `127.0.0.1:${be.a.port}=${be.a.port}`);
+      assert.ok(added.length === 1 && [be.b.port, c.port].some((p) => added[0] === `127.0.0.1:${p}=${p}`), `one of b, c added under its own name: ${added}`);
+      assert.deepEqual(await hits(port, 30), { a: 10, b: 10, c: 10 });
+      r = await tight.apply(web([be.b, c, d])); // a replaced by d: d takes a's entry
+      assert.equal(r.reloaded, false);
+      assert.ok((await rows()).includes(`127.0.0.1:${be.a.port}=${d.port}`), 'on the entry named after a');
+      assert.deepEqual(await hits(port, 30), { b: 10, c: 10, d: 10 });
+      assert.deepEqual([tight.workerPid, tight.reloads], [worker, reloads]);
+      await tight.flush();
+      const file = readFileSync(env.configFile, 'utf8');
+      for (const p of [be.b.port, c.port, d.port]) assert.match(file, new RegExp(`server 127.0.0.1:${p} 127.0.0.1:${p}`), 'the file names every server');
+
+      await tight.apply(web([be.a], ['balance static-rr']));
+      const before = tight.reloads;
+      r = await tight.apply(web([be.a, be.b, c], ['balance static-rr']));
+      assert.equal(r.reloaded, true, 'static-rr takes no dynamic servers');
+      assert.equal(tight.reloads, before + 1);
+      assert.deepEqual(await hits(port, 30), { a: 10, b: 10, c: 10 });
+
+      // a keyword HAProxy refuses for dynamic servers: the refused `add server` becomes a reload
+      const ck = (nodes: HttpBackend[]) => desired(cluster('web', { port, server_options: 'cookie same' }, nodes.map((b) => node(b.port))));
+      await tight.apply(ck([be.a]));
+      const n = tight.reloads;
+      r = await tight.apply(ck([be.a, be.b, c]));
+      assert.equal(r.reloaded, true, "'cookie' is refused for a dynamic server");
+      assert.equal(tight.reloads, n + 1);
       assert.deepEqual(await hits(port, 30), { a: 10, b: 10, c: 10 });
     } finally {
-      await c.close();
+      await Promise.all([c.close(), d.close()]);
     }
   });
 });
@@ -327,5 +358,19 @@ describe('haproxy balancer: server_options reach slot servers', { timeout: 60_00
     assert.deepEqual([...lb.lastCommands], [`set server chk/lh_slot1 addr 127.0.0.1 port ${dead}`, 'set server chk/lh_slot1 state ready']);
     await until(async () => (await lb.runtime.showStat()).find((s) => s.pxname === 'chk' && s.svname === 'lh_slot1')?.status === 'DOWN', 'the check to mark the dead node DOWN');
     assert.deepEqual(await hits(port, 6), { x: 6 });
+  });
+
+  it('a change of server_options alone is applied: one reload, the new options in force', async () => {
+    const port = await freePort();
+    const opts = (o: string) => desired(cluster('opt', { port, server_options: o }, [node(x.port)]));
+    await lb.apply(opts('check inter 100ms'));
+    const reloads = lb.reloads;
+    const r = await lb.apply(opts('weight 7'));
+    assert.equal(r.reloaded, true, 'server_options are structure');
+    assert.equal(lb.reloads, reloads + 1);
+    const row = (await lb.runtime.showStat()).find((s) => s.pxname === 'opt' && s.svname === `127.0.0.1:${x.port}`);
+    assert.deepEqual([row?.status, row?.weight], ['no check', '7']);
+    assert.match(readFileSync(env.configFile, 'utf8'), new RegExp(`server 127.0.0.1:${x.port} 127.0.0.1:${x.port} weight 7\\b`));
+    assert.deepEqual(await hits(port, 4), { x: 4 });
   });
 });

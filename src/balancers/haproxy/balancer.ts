@@ -15,14 +15,16 @@
  * models are reused per cluster and the structure compared by identity (snapshot.ts), the
  * runtime view plans changed backends only, the renderer reuses unchanged backends' text.
  *
- * Why server-template slots rather than `add server` / `del server`: slots are declared in the
- * config, so HAProxy applies `default-server`, the defaults section and the cluster's
- * `server_options` to them itself and `haproxy -c` validates them; they work with every
- * balance algorithm (dynamic servers refuse static ones such as static-rr or map-based hashing);
- * taking a node out is `state maint`, which cannot fail, where `del server` fails while
- * connections remain; and every command is idempotent, so a batch can be resent after a broken
- * connection. Cost: a few idle server structs per backend, nodes that joined at runtime show
- * as `lh_slotN` until the next reload, and a reload when a backend runs out of slots.
+ * Why server-template slots first, `add server` only as overflow, and never `del server`: slots
+ * are declared in the config, so HAProxy applies `default-server`, the defaults section and the
+ * cluster's `server_options` to them itself and `haproxy -c` validates them; they work with
+ * every balance algorithm (dynamic servers refuse static ones such as static-rr or map-based
+ * hashing); taking a node out is `state maint`, which cannot fail, where `del server` fails
+ * while connections remain; and `set server` commands are idempotent, so a batch can be resent
+ * after a broken connection. Once a backend's slots and the entries of gone nodes are all in
+ * use, a backend with a dynamic algorithm and no `default-server` gets `add server` (plan.ts);
+ * any other reloads. Cost: a few idle server structs per backend, and nodes that joined at
+ * runtime show as `lh_slotN` (or a gone node's name) until the next reload.
  *
  * Across reloads: just before one, `show servers state` is dumped to the server-state file
  * (only servers the new config names at the same address: a slot's saved state would bring it
@@ -38,7 +40,8 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../core/clock.js';
 import type { ApplyResult, Balancer, DesiredState, PluginDeps } from '../../core/plugin.js';
-import { ConfigFile } from './config-file.js';
+import { ConfigFile, haproxyVersion } from './config-file.js';
+import { localPeerName } from './local-peer.js';
 import { HaproxyProcess, pidAlive, type ProcInfo } from './process.js';
 import { ReloadScheduler } from './reload-scheduler.js';
 import { createRenderer, type Renderer } from './render.js';
@@ -88,11 +91,11 @@ export class HaproxyBalancer implements Balancer {
     this.log = deps.logger.child({ component: 'haproxy' });
     this.clock = deps.clock;
     this.renderer = createRenderer({ templateDir: config.template_dir });
-    this.builder = new Builder(config, this.renderer, (warnings) => this.log.warn({ warnings }, 'config problems (rendered without them)'));
+    this.builder = new Builder(withIdleClose(config, haproxyVersion(config.haproxy_bin)), this.renderer, (warnings) => this.log.warn({ warnings }, 'config problems (rendered without them)'));
     this.file = new ConfigFile(config.config_file, config.haproxy_bin, (err) => this.log.error({ err }, `config file not updated: ${(err as Error).message}`), WRITE_DELAY_MS);
-    this.proc = new HaproxyProcess({ bin: config.haproxy_bin, configFile: config.config_file, masterSocket: config.master_socket, pidFile: config.pid_file, logger: this.log });
+    this.proc = new HaproxyProcess({ bin: config.haproxy_bin, configFile: config.config_file, masterSocket: config.master_socket, pidFile: config.pid_file, localPeer: () => localPeerName(config.peer_name), logger: this.log });
     this.runtime = new RuntimeApi({ socketPath: config.socket_file, onClose: () => this.onConnectionLost() });
-    this.view = new RuntimeView(this.runtime, this.log);
+    this.view = new RuntimeView(this.runtime, this.log, config.defaults);
     this.scheduler = new ReloadScheduler(config.restart_interval * 1000, deps.clock, () => this.exclusive(() => this.reload()));
   }
 
@@ -172,6 +175,7 @@ export class HaproxyBalancer implements Balancer {
     this.scheduler.close();
     await this.lock;
     await this.file.flush();
+    this.file.close();
     this.runtime.close();
   }
 
@@ -305,4 +309,19 @@ export class HaproxyBalancer implements Balancer {
     this.lock = run.catch(() => {});
     return run;
   }
+}
+
+/**
+ * HAProxy >= 2.6 with `mode http` defaults: `option idle-close-on-response` added to `defaults`
+ * (unless the user sets it, or `no option idle-close-on-response`). On a reload the old worker
+ * then answers the requests in flight on idle keep-alive connections before closing them,
+ * instead of closing them under a client that is about to reuse them (a failed request).
+ * Not added for tcp defaults: HAProxy ignores it there with a warning per proxy.
+ */
+export function withIdleClose(config: HaproxyConfig, version: [number, number] | null): HaproxyConfig {
+  const words = (l: string) => l.trim().split(/\s+/);
+  const mode = config.defaults.findLast((l) => words(l)[0] === 'mode');
+  const set = config.defaults.some((l) => / idle-close-on-response$/.test(l.trim().replace(/\s+/g, ' ')));
+  if (!version || version[0] * 100 + version[1] < 206 || !mode || words(mode)[1] !== 'http' || set) return config;
+  return { ...config, defaults: [...config.defaults, 'option idle-close-on-response'] };
 }

@@ -4,7 +4,7 @@
  * `haproxy -c -f candidate` (exit 0 = valid, warnings allowed) and renamed over the target, so a
  * config HAProxy rejects is never put in place and a reader never sees half a file.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { LighthouseError } from '../../core/errors.js';
@@ -37,11 +37,132 @@ export function checkConfig(bin: string, file: string, timeoutMs = 30_000): Prom
       reject(new LighthouseError('LH_ERR_HAPROXY_PROCESS', `cannot run ${bin} -c -f ${file}: ${err.message}`, { cause: err })),
     );
     child.on('close', (code, signal) => {
-      const output = out.split('\n').filter((l) => l.trim() && !l.includes('[NOTICE]'));
+      const output = lines(out);
       if (signal) output.push(`${bin} -c killed by ${signal}`);
       resolve({ ok: code === 0, output });
     });
   });
+}
+
+const RC = '\x1erc '; // the shell's end-of-check marker: "\n\x1erc N\n" (RS: never in HAProxy's output)
+
+interface Check {
+  file: string;
+  resolve(r: CheckResult): void;
+  reject(err: Error): void;
+}
+
+/**
+ * `haproxy -c` through one long-lived /bin/sh that forks HAProxy for each check. Spawning from
+ * the writer itself blocks its event loop while it forks a process of its size (~3.5 ms at
+ * ~100 MB, more at scale), i.e. on the path of the next runtime change; forking from a small
+ * shell costs the writer a pipe write. Checks run one at a time, in order. The shell ends with
+ * the writer (stdin EOF) and is started again if it dies.
+ */
+export class ConfigChecker {
+  private sh: ChildProcess | null = null;
+  private out = '';
+  private readonly queue: Check[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  /** closed while a check ran: not used for the next one */
+  private ending: ChildProcess | null = null;
+
+  constructor(
+    private readonly bin: string,
+    private readonly timeoutMs = 30_000,
+  ) {}
+
+  check(file: string): Promise<CheckResult> {
+    if (/[\r\n]/.test(file)) return checkConfig(this.bin, file, this.timeoutMs);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ file, resolve, reject });
+      if (this.queue.length === 1) this.next();
+    });
+  }
+
+  /** End the shell once its current check is answered (a later check starts a new one). */
+  close(): void {
+    this.sh?.stdin?.end();
+    if (!this.queue.length) this.sh = null;
+    else this.ending = this.sh;
+  }
+
+  private next(): void {
+    const c = this.queue[0];
+    if (!c) return this.idle(true);
+    if (this.sh && this.sh === this.ending) this.sh = null;
+    const sh = this.sh ?? this.spawn();
+    this.idle(false);
+    this.timer = setTimeout(() => {
+      this.sh = null;
+      sh.kill('SIGKILL');
+      this.done({ ok: false, output: [...lines(this.out), `${this.bin} -c killed after ${this.timeoutMs} ms`] });
+    }, this.timeoutMs);
+    sh.stdin!.write(`${c.file}\n`);
+  }
+
+  private spawn(): ChildProcess {
+    const script = `while IFS= read -r f; do "$0" -c -f "$f" 2>&1 </dev/null; printf '\\n${RC}%s\\n' "$?"; done`;
+    const sh = spawn('/bin/sh', ['-c', script, this.bin], { stdio: ['pipe', 'pipe', 'ignore'] });
+    this.sh = sh;
+    this.out = '';
+    sh.stdout!.setEncoding('utf8');
+    sh.stdout!.on('data', (d: string) => {
+      this.out += d;
+      const at = this.out.indexOf(`\n${RC}`);
+      const end = at < 0 ? -1 : this.out.indexOf('\n', at + 1);
+      if (end < 0) return;
+      const code = Number(this.out.slice(at + 1 + RC.length, end));
+      const text = this.out.slice(0, at);
+      this.out = this.out.slice(end + 1);
+      if (code === 126 || code === 127) this.fail(new LighthouseError('LH_ERR_HAPROXY_PROCESS', `cannot run ${this.bin} -c: ${text.trim()}`));
+      else this.done({ ok: code === 0, output: lines(text) });
+    });
+    sh.stdin!.on('error', () => {}); // the exit handler answers
+    sh.on('error', (err) => this.gone(sh, err));
+    sh.on('exit', () => this.gone(sh, new Error('the shell running haproxy -c exited')));
+    return sh;
+  }
+
+  private gone(sh: ChildProcess, err: Error): void {
+    if (this.sh !== sh) return; // replaced already (timed out, closed)
+    this.sh = null;
+    if (this.queue.length) this.fail(new LighthouseError('LH_ERR_HAPROXY_PROCESS', `cannot run ${this.bin} -c: ${err.message}`, { cause: err }));
+  }
+
+  private done(r: CheckResult): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.queue.shift()?.resolve(r);
+    this.next();
+  }
+
+  private fail(err: Error): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.queue.shift()?.reject(err);
+    this.next();
+  }
+
+  /** An idle shell does not keep the process alive. */
+  private idle(yes: boolean): void {
+    const sh = this.sh;
+    if (!sh) return;
+    for (const h of [sh, sh.stdin, sh.stdout] as { ref?(): void; unref?(): void }[]) (yes ? h?.unref : h?.ref)?.call(h);
+  }
+}
+
+function lines(out: string): string[] {
+  return out.split('\n').filter((l) => l.trim() && !l.includes('[NOTICE]'));
+}
+
+/** `haproxy -v` -> [major, minor], or null when it cannot be run or read. Synchronous: run
+ * once, when the balancer is created. */
+export function haproxyVersion(bin: string): [number, number] | null {
+  try {
+    const m = /version (\d+)\.(\d+)/.exec(execFileSync(bin, ['-v'], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] }));
+    return m ? [Number(m[1]), Number(m[2])] : null;
+  } catch {
+    return null;
+  }
 }
 
 export class ConfigFile {
@@ -52,15 +173,18 @@ export class ConfigFile {
   /** ends the current pause between background writes at once */
   private hurry: (() => void) | null = null;
   private flushing = 0;
+  private readonly checker: ConfigChecker;
 
   constructor(
     readonly path: string,
-    private readonly haproxyBin: string,
+    haproxyBin: string,
     /** a background write HAProxy rejected (nobody awaits it) */
     private readonly onBackgroundError: (err: unknown) => void = () => {},
     /** background writes start at least this long after the request and after each other */
     private readonly delayMs = 0,
-  ) {}
+  ) {
+    this.checker = new ConfigChecker(haproxyBin);
+  }
 
   /** Write in the background, after `delayMs` (and never in the caller's tick): requests made
    * meanwhile, or while a write runs, coalesce to the latest, so a burst of changes renders and
@@ -133,7 +257,7 @@ export class ConfigFile {
     const candidate = join(dirname(this.path), `.${basename(this.path)}.candidate`);
     await writeFile(candidate, text, { mode: 0o644 });
     try {
-      const res = await checkConfig(this.haproxyBin, candidate);
+      const res = await this.checker.check(candidate);
       if (!res.ok) {
         const alerts = res.output.filter((l) => l.includes('[ALERT]'));
         throw new HaproxyConfigError(this.path, (alerts.length ? alerts : res.output).map((l) => l.split(candidate).join(this.path)));
@@ -148,6 +272,11 @@ export class ConfigFile {
 
   /** Check the file currently on disk. */
   check(): Promise<CheckResult> {
-    return checkConfig(this.haproxyBin, this.path);
+    return this.checker.check(this.path);
+  }
+
+  /** End the `haproxy -c` shell (started again if needed). */
+  close(): void {
+    this.checker.close();
   }
 }

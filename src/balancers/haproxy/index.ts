@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import type { BalancerPlugin } from '../../core/plugin.js';
 import { HaproxyBalancer } from './balancer.js';
+import { configuredPeerName } from './local-peer.js';
 import {
   haproxyClusterSchema, haproxyClusterWarnings, haproxyConfigWarnings, haproxySchema,
   type HaproxyClusterConfig, type HaproxyConfig,
@@ -27,6 +28,7 @@ export const haproxyBalancer = {
         master_socket: at(config.master_socket),
         server_state_file: at(config.server_state_file),
         template_dir: config.template_dir === undefined ? undefined : at(config.template_dir),
+        peer_name: configuredPeerName(config.peer_name, deps.configDir),
       },
       deps,
     );

@@ -25,7 +25,8 @@ export const MAX_SERVERS = 4095;
 export interface RenderModel {
   /** one comment line saying the file is generated */
   header: string;
-  /** admin runtime socket path (rendered `stats socket PATH level admin expose-fd listeners`) */
+  /** admin runtime socket path (rendered `stats socket PATH mode 600 level admin expose-fd listeners`,
+   * then `stats timeout 2m`) */
   socketFile: string;
   /** rendered `server-state-file PATH` in global; dumped to before every reload */
   serverStateFile: string;
@@ -74,6 +75,20 @@ export interface BackendModel {
   servers: ServerModel[];
   /** membership: free slots for nodes that join between reloads; null when none */
   slots: SlotsModel | null;
+  /** the distinct HAProxy peers of the cluster's nodes (the reporters' `peer`), by name;
+   * rendered as a `peers NAME` section when not empty */
+  peers: PeerModel[];
+  /** a `stick-table ... peers NAME` of the cluster's frontend or backend lines uses that
+   * section. Only then is a new peer structural (a reload): HAProxy uses a peers section for
+   * nothing but the stick tables that name it. */
+  peersInUse: boolean;
+}
+
+export interface PeerModel {
+  /** the reporter's peer name (its advertised host); HAProxy is started with `-L` = ours */
+  name: string;
+  /** "IP:PORT" */
+  address: string;
 }
 
 export interface ServerModel {
@@ -89,6 +104,9 @@ export interface ServerModel {
   state: NodeState;
   /** true when `state` is maint: rendered `disabled` so a reload starts it in maintenance */
   disabled: boolean;
+  /** the server's cookie value (its name) when the backend lines say `mode http`, as the Python
+   * Lighthouse wrote it; null otherwise */
+  cookie: string | null;
   /** = backend serverOptions */
   options: string;
 }
@@ -209,9 +227,9 @@ export function buildShape(config: HaproxyConfig, clusters: readonly ClusterMode
   };
 }
 
-/** A cluster's backend: its section's lines, its nodes as servers, and free slots. */
+/** A cluster's backend: its section's lines, its nodes as servers, free slots, its peers. */
 export function backendModel(config: HaproxyConfig, c: ClusterModel, hc: HaproxyClusterConfig): BackendModel {
-  const servers = serverModels(c.nodes, hc.server_options);
+  const servers = serverModels(c.nodes, hc.server_options, httpMode(hc.backend));
   const free = Math.min(MAX_SERVERS - servers.length, Math.max(config.slots.min, Math.ceil(servers.length * config.slots.ratio)));
   return {
     name: haproxyName(c.name),
@@ -220,12 +238,63 @@ export function backendModel(config: HaproxyConfig, c: ClusterModel, hc: Haproxy
     serverOptions: hc.server_options,
     servers,
     slots: free > 0 ? { prefix: SLOT_PREFIX, count: free, range: `1-${free}`, options: hc.server_options } : null,
+    peers: peerModels(c.nodes),
+    peersInUse: usesPeers([...hc.frontend, ...hc.backend], haproxyName(c.name)),
   };
+}
+
+/** Does a `stick-table` line name the peers section `name`? */
+export function usesPeers(lines: readonly string[], name: string): boolean {
+  return lines.some((l) => {
+    const w = l.trim().split(/\s+/);
+    return w[0] === 'stick-table' && w.some((x, i) => x === 'peers' && w[i + 1] === name);
+  });
+}
+
+/** The peers that are structure: all of them when a stick table uses the section, else none. */
+export function structuralPeers(b: BackendModel): PeerModel[] {
+  return b.peersInUse ? b.peers : [];
+}
+
+/** The Python Lighthouse's rule for cookies: the backend lines say `mode http` (the last `mode`
+ * line wins; spacing and case do not matter). */
+export function httpMode(lines: readonly string[]): boolean {
+  const mode = lines.findLast((l) => /^mode\s/i.test(l.trim()));
+  return mode !== undefined && mode.trim().split(/\s+/)[1]?.toLowerCase() === 'http';
+}
+
+/** Distinct peers: one per IP:PORT (the Python Lighthouse's peer identity), then one per name
+ * (HAProxy refuses two peers of one name); sorted by name, so equal sets render equal. */
+export function peerModels(nodes: readonly ServiceNode[]): PeerModel[] {
+  const byAddress = new Map<string, PeerModel>();
+  for (const n of nodes) {
+    if (!n.peer) continue;
+    const address = hostPort(n.peer.ip, n.peer.port);
+    const name = haproxyName(n.peer.name);
+    const seen = byAddress.get(address);
+    if (!seen || name < seen.name) byAddress.set(address, { name, address });
+  }
+  const named = new Map<string, PeerModel>();
+  for (const p of byAddress.values()) {
+    const seen = named.get(p.name);
+    if (!seen || p.address < seen.address) named.set(p.name, p);
+  }
+  return [...named.values()].sort(byName);
+}
+
+/** Peer sets compare equal when they render equal. */
+export function samePeers(a: readonly PeerModel[], b: readonly PeerModel[]): boolean {
+  return a.length === b.length && a.every((p, i) => p.name === b[i].name && p.address === b[i].address);
+}
+
+/** Every peer of `a` is in `b`. */
+export function peersWithin(a: readonly PeerModel[], b: readonly PeerModel[]): boolean {
+  return a.every((p) => b.some((q) => q.name === p.name && q.address === p.address));
 }
 
 /** Stable, unique server names; a name collision after sanitizing gets `_2`, `_3`, ... in
  * node-name order, so the same node set always yields the same names. */
-export function serverModels(nodes: readonly ServiceNode[], options: string): ServerModel[] {
+export function serverModels(nodes: readonly ServiceNode[], options: string, cookies = false): ServerModel[] {
   const seen = new Set<string>();
   return sorted(nodes).map((n) => {
     let name = haproxyName(n.name);
@@ -233,7 +302,7 @@ export function serverModels(nodes: readonly ServiceNode[], options: string): Se
     seen.add(name);
     const addr = n.ip || n.host;
     const state = n.state ?? 'up';
-    return { name, address: hostPort(addr, n.port), addr, port: n.port, weight: n.weight ?? null, state, disabled: state === 'maint', options };
+    return { name, address: hostPort(addr, n.port), addr, port: n.port, weight: n.weight ?? null, state, disabled: state === 'maint', cookie: cookies ? name : null, options };
   });
 }
 
@@ -242,8 +311,14 @@ export function maskMembership(model: RenderModel): RenderModel {
   return { ...model, backends: model.backends.map(maskBackend) };
 }
 
+/** Membership blanked, but one placeholder server and slot line keep how server lines render
+ * (`server_options`, cookies): changing them is structural, not membership. Peers stay when a
+ * stick table uses them. */
 export function maskBackend(b: BackendModel): BackendModel {
-  return { ...b, servers: [], slots: null };
+  const options = b.serverOptions;
+  const name = `${SLOT_PREFIX}0`;
+  const server: ServerModel = { name, address: '0.0.0.0:0', addr: '0.0.0.0', port: 0, weight: null, state: 'up', disabled: false, cookie: httpMode(b.lines) ? name : null, options };
+  return { ...b, servers: [server], slots: { prefix: SLOT_PREFIX, count: 1, range: '1-1', options }, peers: structuralPeers(b) };
 }
 
 /** A cluster's `haproxy:` section; absent when the cluster has none (all defaults). */

@@ -4,12 +4,16 @@
  *
  * Each desired server is placed on one entry of its backend:
  *   1. the server of the same (stable) name, if the running config lists it;
- *   2. else a slot already holding its address (a node that joined earlier, or left and came
- *      back: the slot still has its address);
- *   3. else a free slot, in-maintenance ones first.
- * Entries left without a desired server are put in maintenance. A server that finds no entry
- * (out of slots, or an address that is a hostname: `set server addr` takes IPs only) is
- * "unplaced": the caller reloads, and the config file names it.
+ *   2. else a spare entry still holding its address (a node that joined earlier, or left and
+ *      came back: the entry keeps its address);
+ *   3. else a free slot, in-maintenance ones first;
+ *   4. else an entry named after a node that is gone (it serves under that name until the next
+ *      reload renames it);
+ *   5. else, when the backend allows dynamic servers, `add server` under its own name (what the
+ *      config file names it too, so a reload keeps it as is).
+ * Entries left without a desired server are put in maintenance (and stay, spare). A server that
+ * finds no entry (a static algorithm out of slots, or an address that is a hostname: `set server
+ * addr` takes IPs only) is "unplaced": the caller reloads, and the config file names it.
  *
  * Commands bring servers up before taking others down, so a backend whose members are all
  * replaced never has zero servers in between; and a slot gets its address and weight before it
@@ -38,23 +42,26 @@ export interface BackendPlan {
   /** ups first, then downs */
   commands: string[];
   unplaced: RuntimePlan['unplaced'];
-  /** the backend's rows as they will be once the commands ran (same order as given) */
+  /** the backend's rows as they will be once the commands ran (same order as given, then the
+   * servers added) */
   next: ServerStateRow[];
 }
 
-export function planRuntime(rows: readonly ServerStateRow[], backends: readonly BackendModel[]): RuntimePlan {
+export function planRuntime(rows: readonly ServerStateRow[], backends: readonly BackendModel[], dynamic: (b: BackendModel) => boolean = () => false): RuntimePlan {
   const byBackend = groupRows(rows);
   const plan: RuntimePlan = { commands: [], unplaced: [], next: [], changed: [] };
   const updated = new Map<ServerStateRow, ServerStateRow>();
+  const added: ServerStateRow[] = [];
   for (const b of backends) {
     const entries = byBackend.get(b.name) ?? [];
-    const p = planBackend(entries, b);
+    const p = planBackend(entries, b, dynamic(b));
     entries.forEach((e, i) => p.next[i] !== e && updated.set(e, p.next[i]));
+    added.push(...p.next.slice(entries.length));
     if (p.commands.length) plan.changed.push(b.name);
     plan.commands.push(...p.commands);
     plan.unplaced.push(...p.unplaced);
   }
-  plan.next = rows.map((r) => updated.get(r) ?? r);
+  plan.next = [...rows.map((r) => updated.get(r) ?? r), ...added];
   return plan;
 }
 
@@ -69,9 +76,12 @@ export function groupRows(rows: readonly ServerStateRow[]): Map<string, ServerSt
   return byBackend;
 }
 
-/** One backend: its running entries + its model -> commands. Costs O(its servers). */
-export function planBackend(entries: readonly ServerStateRow[], b: BackendModel): BackendPlan {
+/** One backend: its running entries + its model -> commands. Costs O(its servers).
+ * `dynamic`: the backend takes `add server` (allowsAddServer), the overflow once no entry is
+ * spare (not in a backend the worker does not have: that is a new structure, a reload). */
+export function planBackend(entries: readonly ServerStateRow[], b: BackendModel, dynamic = false): BackendPlan {
   const unplaced: BackendPlan['unplaced'] = [];
+  const adds: string[] = [];
   const ups: string[] = [];
   const downs: string[] = [];
   const taken = new Set<ServerStateRow>();
@@ -79,11 +89,7 @@ export function planBackend(entries: readonly ServerStateRow[], b: BackendModel)
   const rest: ServerModel[] = [];
 
   const named = new Map<string, ServerStateRow>();
-  const slots: ServerStateRow[] = [];
-  for (const e of entries) {
-    if (isSlot(e.name)) slots.push(e);
-    else named.set(e.name, e);
-  }
+  for (const e of entries) if (!isSlot(e.name)) named.set(e.name, e);
   for (const s of b.servers) {
     const e = named.get(s.name);
     if (e) {
@@ -91,21 +97,44 @@ export function planBackend(entries: readonly ServerStateRow[], b: BackendModel)
       placements.push([s, e]);
     } else rest.push(s);
   }
+  // spare: slots, and entries named after nodes that are gone (or servers added at runtime)
+  const spare = rest.length ? entries.filter((e) => !taken.has(e)) : [];
+  const byAddr = new Map<string, ServerStateRow[]>();
+  for (const e of spare) {
+    const k = `${e.addr}:${e.port}`;
+    const list = byAddr.get(k);
+    if (list) list.push(e);
+    else byAddr.set(k, [e]);
+  }
   const unassigned: ServerModel[] = [];
   for (const s of rest) {
-    const holding = slots.filter((e) => !taken.has(e) && e.addr === s.addr && e.port === s.port).sort((x, y) => Number(adminMode(x.adminState) === 'maint') - Number(adminMode(y.adminState) === 'maint'))[0];
+    // an entry still holding its address (it left and came back), a serving one first
+    const holding = byAddr.get(`${s.addr}:${s.port}`)?.filter((e) => !taken.has(e)).sort((x, y) => Number(isMaint(x)) - Number(isMaint(y)))[0];
     if (holding) {
       taken.add(holding);
       placements.push([s, holding]);
     } else unassigned.push(s);
   }
-  const free = unassigned.length ? slots.filter((e) => !taken.has(e)).sort((x, y) => Number(adminMode(y.adminState) === 'maint') - Number(adminMode(x.adminState) === 'maint') || x.id - y.id) : [];
+  // slots before named entries (a node that comes back finds its own), in maintenance first
+  const free = unassigned.length ? spare.filter((e) => !taken.has(e)).sort((x, y) => Number(isSlot(y.name)) - Number(isSlot(x.name)) || Number(isMaint(y)) - Number(isMaint(x)) || x.id - y.id) : [];
+  let nextId = entries.reduce((m, e) => Math.max(m, e.id), 0);
+  const added: ServerStateRow[] = [];
   for (const s of unassigned) {
     if (!isIP(s.addr)) {
       unplaced.push({ backend: b.name, server: s.name, reason: `address ${s.addr} is not an IP` });
       continue;
     }
-    const e = free.shift();
+    let e = free.shift();
+    if (!e && dynamic && entries.length) {
+      // starts in maintenance with the options' weight; the placement below sets weight and state
+      const id = `${b.name}/${s.name}`;
+      adds.push(`add server ${id} ${s.address}${s.options ? ` ${s.options}` : ''}`);
+      if (/(^|\s)check(\s|$)/.test(s.options)) adds.push(`enable health ${id}`);
+      if (/(^|\s)agent-check(\s|$)/.test(s.options)) adds.push(`enable agent ${id}`);
+      const w = Number(/(?:^|\s)weight\s+(\d+)/.exec(s.options)?.[1] ?? 1);
+      e = { backend: b.name, backendId: entries[0]?.backendId ?? 0, name: s.name, id: ++nextId, addr: s.addr, port: s.port, opState: 0, adminState: ADMIN.FMAINT, uweight: w, iweight: w, raw: '' };
+      added.push(e);
+    }
     if (!e) {
       unplaced.push({ backend: b.name, server: s.name, reason: 'no free slot' });
       continue;
@@ -135,11 +164,37 @@ export function planBackend(entries: readonly ServerStateRow[], b: BackendModel)
     if (next) updated.set(e, next);
   }
   for (const e of entries) {
-    if (taken.has(e) || adminMode(e.adminState) === 'maint') continue;
+    if (taken.has(e) || isMaint(e)) continue;
     downs.push(`set server ${b.name}/${e.name} state maint`);
     updated.set(e, { ...e, adminState: withMode(e.adminState, 'maint') });
   }
-  return { commands: [...ups, ...downs], unplaced, next: updated.size ? entries.map((e) => updated.get(e) ?? e) : [...entries] };
+  const next = updated.size ? entries.map((e) => updated.get(e) ?? e) : [...entries];
+  for (const e of added) next.push(updated.get(e) ?? e);
+  return { commands: [...adds, ...ups, ...downs], unplaced, next };
+}
+
+function isMaint(e: ServerStateRow): boolean {
+  return adminMode(e.adminState) === 'maint';
+}
+
+const DYNAMIC_ALGOS = new Set(['roundrobin', 'leastconn', 'first', 'random']);
+
+/**
+ * Can this backend take `add server`? HAProxy refuses dynamic servers in backends with a static
+ * algorithm (static-rr, or a hash with the default `hash-type map-based`), and does not apply
+ * `default-server` lines to them (they would differ from the config's servers). The last
+ * `balance` / `hash-type` line wins, the backend's over the defaults'. A refusal HAProxy still
+ * makes is handled by the caller (runtime-view.ts: the server is then left to a reload).
+ */
+export function allowsAddServer(backendLines: readonly string[], defaultsLines: readonly string[]): boolean {
+  const last = (kw: string) => {
+    const find = (lines: readonly string[]) => lines.findLast((l) => l.trim().split(/\s+/)[0] === kw)?.trim().split(/\s+/)[1];
+    return find(backendLines) ?? find(defaultsLines);
+  };
+  if ([...backendLines, ...defaultsLines].some((l) => l.trim().startsWith('default-server'))) return false;
+  const algo = (last('balance') ?? 'roundrobin').replace(/\(.*$/, '');
+  if (DYNAMIC_ALGOS.has(algo)) return true;
+  return algo !== 'static-rr' && last('hash-type') === 'consistent';
 }
 
 function withMode(adminState: number, mode: AdminMode): number {

@@ -1,5 +1,5 @@
 /**
- * The HAProxy processes, master-worker mode: `haproxy -W -S MASTER_SOCKET -f CONFIG -p PID -D`.
+ * The HAProxy processes, master-worker mode: `haproxy -W -S MASTER_SOCKET -f CONFIG -p PID -D -L PEER`.
  * The master survives reloads (it re-executes itself and forks a new worker that inherits the
  * listening sockets, so no connection is refused); Lighthouse talks to it over the master CLI
  * socket. That socket answers only after the client half-closes, hence `socket.end(cmd)`.
@@ -89,6 +89,8 @@ export interface ProcessOptions {
   configFile: string;
   masterSocket: string;
   pidFile: string;
+  /** this node's peer name (`-L`, see local-peer.ts); resolved once, at the first start */
+  localPeer?: () => Promise<string>;
   logger: Logger;
   /** bounded waits; defaults 15 s */
   startTimeoutMs?: number;
@@ -96,6 +98,8 @@ export interface ProcessOptions {
 }
 
 export class HaproxyProcess {
+  private peer: string | null | undefined;
+
   constructor(private readonly opts: ProcessOptions) {}
 
   async readPid(): Promise<number | null> {
@@ -121,7 +125,9 @@ export class HaproxyProcess {
 
   async start(): Promise<ProcInfo> {
     const { bin, configFile, masterSocket, pidFile } = this.opts;
-    const args = ['-W', '-S', masterSocket, '-f', configFile, '-p', pidFile, '-D'];
+    this.peer ??= this.opts.localPeer ? await this.opts.localPeer() : null;
+    // -L: the peer name HAProxy looks for in `peers` sections (the master keeps it across reloads)
+    const args = ['-W', '-S', masterSocket, '-f', configFile, '-p', pidFile, '-D', ...(this.peer ? ['-L', this.peer] : [])];
     const output = await new Promise<string>((resolve, reject) => {
       const child = spawn(bin, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
       let err = '';

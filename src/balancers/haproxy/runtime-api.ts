@@ -8,7 +8,8 @@
  * The connection is opened lazily and reopened after any error or close (HAProxy closes idle
  * CLI sessions after `stats timeout`, 10 s by default). A batch that fails because the
  * connection broke is retried once on a new connection: every command Lighthouse sends is
- * idempotent (set addr / state / weight, show).
+ * idempotent (set addr / state / weight, show) but `add server`, which when resent finds its
+ * server exists (the runtime view then reads the state again).
  *
  * After a reload this connection still talks to the OLD worker (and keeps it alive): the owner
  * must `close()` it; `show info` says `Stopping: 1` on such a worker.

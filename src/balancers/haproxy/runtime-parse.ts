@@ -206,11 +206,13 @@ const SHOW_ERROR = /^(Unknown command|Permission denied|No such|Can't find|Requi
 /**
  * The error sentence in `reply` to `command`, or null when it succeeded. The mutating commands
  * Lighthouse sends answer nothing on success, except `set server ... addr`, which reports the
- * change; `show` commands answer data and fail with a leading sentence.
+ * change, and `add server` ("New server registered."); `show` commands answer data and fail
+ * with a leading sentence.
  */
 export function replyError(command: string, reply: string): string | null {
   const text = reply.trim();
   if (/^show\s/.test(command) || command === 'help') return SHOW_ERROR.test(text) ? firstLine(text) : null;
+  if (command.startsWith('add server ')) return /New server registered/i.test(text) ? null : firstLine(text) || 'empty reply';
   if (/^set server \S+ addr /.test(command)) return /changed from|no need to change/i.test(text) ? null : firstLine(text) || 'empty reply';
   return text === '' ? null : firstLine(text);
 }

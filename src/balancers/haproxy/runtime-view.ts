@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import { writeFile, rename } from 'node:fs/promises';
 import { LighthouseError } from '../../core/errors.js';
 import type { BackendModel } from './model.js';
-import { groupRows, isSlot, planBackend, type BackendPlan, type RuntimePlan } from './plan.js';
+import { allowsAddServer, groupRows, isSlot, planBackend, type BackendPlan, type RuntimePlan } from './plan.js';
 import type { RuntimeApi } from './runtime-api.js';
 import { filterServersState, infoField, parseInfo, parseServersState, replyError, type ServerStateRow } from './runtime-parse.js';
 
@@ -26,10 +26,14 @@ export class RuntimeView {
   private rows: Map<string, ServerStateRow[]> | null = null;
   /** the last converge's backends, and whether the worker serves each exactly */
   private last: { backends: readonly BackendModel[]; served: Uint8Array } | null = null;
+  /** backends (by their lines and server options) where HAProxy refused an `add server` */
+  private readonly refusedAdd = new Set<string>();
 
   constructor(
     private readonly api: RuntimeApi,
     private readonly log: Logger,
+    /** the `defaults` lines (they decide the algorithm of a backend that sets none) */
+    private readonly defaults: readonly string[] = [],
   ) {}
 
   /** Forget the view: the next converge reads `show servers state` first. */
@@ -80,6 +84,16 @@ export class RuntimeView {
         const e = replyError(c, replies[i + 1]);
         return e ? [`'${c}': ${e}`] : [];
       });
+      // a backend refusing dynamic servers (an algorithm or keyword we did not foresee): its
+      // servers are left to a reload from now on
+      if (failures.length) {
+        plan.commands.forEach((c, i) => {
+          if (!c.startsWith('add server ') || !replyError(c, replies[i + 1]) || /already exists|no such backend/i.test(replies[i + 1])) return;
+          const name = c.slice('add server '.length, c.indexOf('/'));
+          const b = plans.find(([, x]) => x.name === name)?.[1];
+          if (b) this.refusedAdd.add(addKey(b));
+        });
+      }
       const moved = pid !== this.workerPid || stopping;
       if (!moved && !failures.length && this.rows) {
         for (const [i, b, p] of plans) {
@@ -112,7 +126,7 @@ export class RuntimeView {
     for (let i = 0; i < backends.length; i++) {
       const b = backends[i];
       if (last && b === last.backends[i] && served[i]) continue;
-      plans.push([i, b, planBackend(this.rows?.get(b.name) ?? [], b)]);
+      plans.push([i, b, planBackend(this.rows?.get(b.name) ?? [], b, allowsAddServer(b.lines, this.defaults) && !this.refusedAdd.has(addKey(b)))]);
     }
     return { plans, served };
   }
@@ -144,4 +158,8 @@ export class RuntimeView {
     await rename(`${file}.tmp`, file);
     return kept;
   }
+}
+
+function addKey(b: BackendModel): string {
+  return `${b.name}\n${b.serverOptions}\n${b.lines.join('\n')}`;
 }

@@ -84,6 +84,10 @@ export const haproxySchema = z
     master_socket: path.optional(),
     /** ours: where server state is saved before each reload; default `<config_file dir>/haproxy-server-state` */
     server_state_file: path.optional(),
+    /** ours: this node's HAProxy peer name (`haproxy -L`), which must equal the `peer` name the
+     * reporter here publishes. Default: as the reporter derives it (env
+     * LIGHTHOUSE_ADVERTISE_HOST, node.yaml `host`, the FQDN); see local-peer.ts. */
+    peer_name: z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'expected a peer name (letters, digits, _ . : -)').optional(),
     /** ours: the HAProxy binary; default "haproxy" (looked up in PATH) */
     haproxy_bin: z.string().min(1).default('haproxy'),
     /** ours: directory whose `haproxy.cfg.hbs` and `partials/*.hbs` override the shipped

@@ -9,8 +9,9 @@
  * (render.ts). A cluster with new nodes gets a new BackendModel (O(its nodes)).
  *
  * Structure: everything but membership is a pure function of (config, clusters' names, meta
- * clusters and sections), keyed per cluster by `key` (the section as JSON, computed only when the
- * section object changes). While no key changes and no cluster comes or goes, the Shape (the
+ * clusters, sections and the peer sets stick tables use), keyed per cluster by `key` (the
+ * section as JSON, computed only when the section object changes) and its peers (compared when
+ * its nodes change: only a peer not listed yet makes a new shape). While no key changes and no cluster comes or goes, the Shape (the
  * model without backends, the masked backends, the warnings) is the same object as before, so
  * "structure unchanged" is an identity check, and `structure` (the masked render) is computed
  * once per Shape, only when something asks.
@@ -20,7 +21,7 @@
  */
 import type { ClusterModel, DesiredState } from '../../core/plugin.js';
 import type { ServiceNode } from '../../core/node.js';
-import { backendModel, buildShape, byName, clusterSection, maskBackend, type BackendModel, type RenderModel, type ShapeModel } from './model.js';
+import { backendModel, buildShape, byName, clusterSection, maskBackend, peersWithin, samePeers, structuralPeers, type BackendModel, type RenderModel, type ShapeModel } from './model.js';
 import type { Renderer } from './render.js';
 import type { HaproxyClusterConfig, HaproxyConfig } from './schema.js';
 
@@ -85,6 +86,13 @@ export class ModelCache {
       if (e.nodes !== c.nodes || !e.backend) {
         e.nodes = c.nodes;
         e.backend = backendModel(this.config, c, e.hc);
+        // A new peer of a section a stick table uses is structure (HAProxy must list it to share
+        // the table with it). A peer gone is not: its line is harmless until the next reload
+        // drops it, and a cluster whose nodes all leave for a moment does not reload twice.
+        if (!peersWithin(structuralPeers(e.backend), e.masked.peers)) {
+          e.masked = maskBackend(e.backend);
+          structural = true;
+        }
       }
       backends[rank[i]] = e.backend;
     }
@@ -92,6 +100,8 @@ export class ModelCache {
       const clusters: ClusterModel[] = new Array(input.length);
       input.forEach((c, i) => (clusters[rank[i]] = c));
       const entries = clusters.map((c) => this.entries.get(c.name)!);
+      // a new shape may reload: then gone peers are dropped, so the structure lists current ones
+      for (const e of entries) if (e.backend && !samePeers(e.masked.peers, structuralPeers(e.backend))) e.masked = maskBackend(e.backend);
       this.entries = new Map(clusters.map((c, i) => [c.name, entries[i]]));
       const { shape, warnings } = buildShape(this.config, clusters, entries.map((e) => e.hc));
       this.shape = { model: shape, masked: entries.map((e) => e.masked), warnings };

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigFile, HaproxyConfigError } from '../../../../src/balancers/haproxy/config-file.js';
+import { ConfigChecker, ConfigFile, HaproxyConfigError, haproxyVersion } from '../../../../src/balancers/haproxy/config-file.js';
+import { withIdleClose } from '../../../../src/balancers/haproxy/balancer.js';
+import { haproxySchema } from '../../../../src/balancers/haproxy/schema.js';
 
 const VALID = 'global\n  stats socket /tmp/lh-cfgfile-test.sock level admin\ndefaults\n  timeout client 1s\n  timeout server 1s\n  timeout connect 1s\nbackend b\n  server s 127.0.0.1:1\n';
 const INVALID = 'defaults\n  timeout client 1s\nbackend b\n  bogus_directive 1\n';
@@ -70,5 +72,46 @@ describe('config file', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('haproxy -c through one shell', () => {
+  it('answers checks in order, with HAProxy\'s own lines; a binary that cannot run rejects', async () => {
+    const dir = tmp();
+    try {
+      const [good, bad] = [join(dir, 'good.cfg'), join(dir, 'bad.cfg')];
+      writeFileSync(good, VALID);
+      writeFileSync(bad, INVALID);
+      const c = new ConfigChecker('haproxy');
+      const rs = await Promise.all([good, bad, good, bad].map((f) => c.check(f)));
+      assert.deepEqual(rs.map((r) => r.ok), [true, false, true, false]);
+      assert.ok(rs[1].output.some((l) => l.includes('[ALERT]') && l.includes('bogus_directive')), rs[1].output.join('\n'));
+      assert.ok(!rs[1].output.some((l) => l.includes('[NOTICE]')));
+      c.close();
+      assert.equal((await c.check(good)).ok, true, 'a new shell after close');
+      c.close();
+      await assert.rejects(new ConfigChecker('/nonexistent/haproxy').check(good), /LH_ERR_HAPROXY_PROCESS|cannot run/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('version-dependent defaults', () => {
+  it('reads the HAProxy version', () => {
+    const v = haproxyVersion('haproxy');
+    assert.ok(v && v[0] >= 2, `version ${v}`);
+    assert.equal(haproxyVersion('/nonexistent/haproxy'), null);
+  });
+
+  it('option idle-close-on-response for mode http defaults on HAProxy >= 2.6 only, unless the user set it', () => {
+    const cfg = (defaults: string[]) => haproxySchema.parse({ config_file: '/tmp/x.cfg', socket_file: '/tmp/x.sock', pid_file: '/tmp/x.pid', defaults });
+    const idle = (defaults: string[], v: [number, number] | null) => withIdleClose(cfg(defaults), v).defaults.filter((l) => l.includes('idle-close')).join('|');
+    assert.equal(idle(['mode http'], [2, 6]), 'option idle-close-on-response');
+    assert.equal(idle(['mode http'], [3, 0]), 'option idle-close-on-response');
+    assert.equal(idle(['mode http'], [2, 4]), '', 'unknown before 2.6');
+    assert.equal(idle(['mode http'], null), '', 'version unknown');
+    assert.equal(idle(['mode tcp'], [2, 6]), '', 'ignored (with a warning) in tcp mode');
+    assert.equal(idle(['mode http', 'no option idle-close-on-response'], [2, 6]), 'no option idle-close-on-response', "the user's choice stays");
   });
 });

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { planRuntime } from '../../../../src/balancers/haproxy/plan.js';
+import { allowsAddServer, planRuntime } from '../../../../src/balancers/haproxy/plan.js';
 import { serverModels, type BackendModel } from '../../../../src/balancers/haproxy/model.js';
 import type { ServerStateRow } from '../../../../src/balancers/haproxy/runtime-parse.js';
 import type { ServiceNode } from '../../../../src/core/node.js';
@@ -12,7 +12,7 @@ function row(name: string, addr: string, port: number, adminState = 0, uweight =
 }
 const named = (port: number, admin = 0, w = 1) => row(`127.0.0.1:${port}`, '127.0.0.1', port, admin, w);
 const freeSlot = (n: number) => row(`lh_slot${n}`, '0.0.0.0', 0, 5);
-const backend = (nodes: ServiceNode[]): BackendModel[] => [{ name: 'web', cluster: 'web', lines: [], serverOptions: '', servers: serverModels(nodes, ''), slots: null }];
+const backend = (nodes: ServiceNode[]): BackendModel[] => [{ name: 'web', cluster: 'web', lines: [], serverOptions: '', servers: serverModels(nodes, ''), slots: null, peers: [], peersInUse: false }];
 
 describe('runtime plan', () => {
   it('nothing to do when the worker already serves the model', () => {
@@ -46,6 +46,45 @@ describe('runtime plan', () => {
       ['127.0.0.1:3', 'no free slot'],
       ['db.example:4', 'address db.example is not an IP'],
     ]);
+  });
+
+  it('out of slots: the entry of a gone node, then `add server` when the backend is dynamic', () => {
+    const rows = [named(1), named(2), freeSlot(1)];
+    const want = backend([node(1), node(3), node(4), node(5, { weight: 3 })]);
+    const p = planRuntime(rows, want);
+    assert.deepEqual(p.commands, [
+      'set server web/lh_slot1 addr 127.0.0.1 port 3', 'set server web/lh_slot1 state ready',
+      'set server web/127.0.0.1:2 addr 127.0.0.1 port 4',
+    ]);
+    assert.deepEqual(p.unplaced.map((u) => u.server), ['127.0.0.1:5'], 'static: left to a reload');
+    const d = planRuntime(rows, want, () => true);
+    assert.deepEqual(d.commands, [
+      'add server web/127.0.0.1:5 127.0.0.1:5', ...p.commands, 'set server web/127.0.0.1:5 weight 3', 'set server web/127.0.0.1:5 state ready',
+    ], 'added (in maintenance) first, then weight and state like any entry');
+    assert.deepEqual(d.unplaced, []);
+    assert.deepEqual(planRuntime(d.next, want, () => true).commands, [], 'next holds the added server');
+    // node 2 comes back: its entry is taken back, node 4 moves to where there is room
+    const back = planRuntime(d.next, backend([node(1), node(2), node(3), node(4), node(5, { weight: 3 })]), () => true);
+    assert.deepEqual(back.commands, ['add server web/127.0.0.1:4 127.0.0.1:4', 'set server web/127.0.0.1:2 addr 127.0.0.1 port 2', 'set server web/127.0.0.1:4 state ready']);
+  });
+
+  it('`add server` carries the server options and turns their checks on', () => {
+    const b = backend([]);
+    b[0] = { ...b[0], servers: serverModels([node(1), node(2)], 'check inter 1s weight 5') };
+    assert.deepEqual(planRuntime([named(1)], b, () => true).commands, [
+      'add server web/127.0.0.1:2 127.0.0.1:2 check inter 1s weight 5', 'enable health web/127.0.0.1:2', 'set server web/127.0.0.1:2 state ready',
+    ]);
+    assert.deepEqual(planRuntime([], b, () => true).unplaced.length, 2, 'a backend the worker does not have: a reload');
+  });
+
+  it('allowsAddServer: dynamic algorithms without default-server', () => {
+    assert.equal(allowsAddServer([], []), true, 'roundrobin by default');
+    assert.equal(allowsAddServer(['balance leastconn'], ['balance static-rr']), true, 'the backend wins');
+    assert.equal(allowsAddServer([], ['balance static-rr']), false);
+    assert.equal(allowsAddServer(['balance source'], []), false, 'map-based hashing by default');
+    assert.equal(allowsAddServer(['balance hdr(host)', 'hash-type consistent'], []), true);
+    assert.equal(allowsAddServer(['balance uri'], ['hash-type consistent']), true);
+    assert.equal(allowsAddServer([], ['default-server check']), false, 'default-server is not applied to dynamic servers');
   });
 
   it('touches only the backends of the model', () => {

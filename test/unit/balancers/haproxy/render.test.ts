@@ -3,11 +3,13 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildModel, maskMembership } from '../../../../src/balancers/haproxy/model.js';
+import { buildModel, httpMode, maskMembership, peerModels } from '../../../../src/balancers/haproxy/model.js';
+import { Builder } from '../../../../src/balancers/haproxy/snapshot.js';
 import { createRenderer } from '../../../../src/balancers/haproxy/render.js';
 import { haproxySchema } from '../../../../src/balancers/haproxy/schema.js';
 import { checkConfig } from '../../../../src/balancers/haproxy/config-file.js';
 import { LighthouseError } from '../../../../src/core/errors.js';
+import type { Peer, ServiceNode } from '../../../../src/core/node.js';
 import type { DesiredState } from '../../../../src/core/plugin.js';
 import { cluster, node } from '../../../helpers/haproxy.js';
 
@@ -39,7 +41,7 @@ describe('render', () => {
     const { model, warnings } = buildModel(config, state());
     const text = renderer.render(model);
     const has = (line: string) => assert.ok(text.includes(line), `missing: ${line}\n---\n${text}`);
-    has('global\n  stats socket /tmp/lh-render/admin.sock level admin expose-fd listeners\n  server-state-file /tmp/lh-render/haproxy-server-state\n  maxconn 4000\n');
+    has('global\n  stats socket /tmp/lh-render/admin.sock mode 600 level admin expose-fd listeners\n  stats timeout 2m\n  server-state-file /tmp/lh-render/haproxy-server-state\n  maxconn 4000\n');
     has('defaults\n  mode http\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n  load-server-state-from-file global\n');
     has('listen stats\n  bind 127.0.0.1:9009\n  mode http\n  stats enable\n  stats uri /haproxy\n  timeout connect 4000\n  timeout server 30s\n');
     has('frontend web\n  bind 127.0.0.1:8000\n  option httplog\n  default_backend web\n');
@@ -55,7 +57,7 @@ describe('render', () => {
         "  acl is_sprockets hdr(host) -i a&b.example && path_beg '/api/sprockets'\n  use_backend sprockets if is_sprockets\n" +
         '  acl is_widgets path_beg /api/widgets\n  use_backend widgets if is_widgets\n',
     );
-    has('backend sprockets\n  mode http\n  server ::1:9201 [::1]:9201\n');
+    has('backend sprockets\n  mode http\n  server ::1:9201 [::1]:9201 cookie ::1:9201\n');
     has('listen partner\n  bind 127.0.0.1:1100\n  mode tcp\n  server 127.0.0.1:88 127.0.0.1:88 maxconn 400\n');
     assert.doesNotMatch(text, /&amp;|&#x27;|\n\n\n/, 'no HTML escaping, no runs of blank lines');
     assert.deepEqual(warnings, ['meta cluster nometa: no port in meta_clusters or meta_cluster_ports: not rendered']);
@@ -109,6 +111,113 @@ describe('render', () => {
   });
 });
 
+describe('render: cookies and peers (as the Python Lighthouse writes them)', () => {
+  const renderer = createRenderer();
+  const peer = (name: string, ip: string, port = 1024): Peer => ({ name, ip, port });
+  const on = (n: ServiceNode, p: Peer | null): ServiceNode => ({ ...n, peer: p });
+  const web = (nodes: ServiceNode[], backend = ['mode http', 'cookie SERVERID insert indirect nocache']): DesiredState => ({
+    clusters: [cluster('web', { port: 8000, backend, server_options: 'check' }, nodes)],
+  });
+  const backendText = (d: DesiredState) => {
+    const text = renderer.render(buildModel(config, d).model);
+    return text.slice(text.indexOf('\nbackend web\n') + 1);
+  };
+
+  it('mode http: every named server gets `cookie NAME` (before its options); slots none', () => {
+    const text = backendText(web([node(9001), node(9002, { weight: 3 })]));
+    assert.ok(
+      text.startsWith(
+        'backend web\n  mode http\n  cookie SERVERID insert indirect nocache\n' +
+          '  server 127.0.0.1:9001 127.0.0.1:9001 cookie 127.0.0.1:9001 check\n' +
+          '  server 127.0.0.1:9002 127.0.0.1:9002 cookie 127.0.0.1:9002 check weight 3\n' +
+          '  server-template lh_slot 1-4 0.0.0.0:0 check disabled\n',
+      ),
+      text,
+    );
+  });
+
+  it('no cookie unless the backend lines say mode http (the last mode line wins)', () => {
+    assert.doesNotMatch(backendText(web([node(9001)], ['mode tcp'])), / cookie /);
+    assert.doesNotMatch(backendText(web([node(9001)], [])), / cookie /, 'a mode http of the defaults is not enough (as in Lighthouse)');
+    assert.equal(httpMode(['mode http', 'mode tcp']), false);
+    assert.equal(httpMode(['  MODE   HTTP ']), true);
+    assert.equal(httpMode(['option http-server-close']), false);
+  });
+
+  it('a cookie keeps to its node: the same name whatever the other members', () => {
+    const cookieOf = (nodes: ServiceNode[]) => buildModel(config, web(nodes)).model.backends[0].servers.find((s) => s.port === 9002)!.cookie;
+    assert.equal(cookieOf([node(9002)]), '127.0.0.1:9002');
+    assert.equal(cookieOf([node(9001), node(9002), node(9003)]), '127.0.0.1:9002');
+  });
+
+  it('peers: one `peers CLUSTER` section of the distinct peers, by name; none without peers', () => {
+    const a = peer('a.example', '10.0.0.1');
+    const b = peer('b.example', '10.0.0.2');
+    const text = backendText(web([on(node(9001), b), on(node(9002), a), on(node(9003), a), on(node(9004), null)]));
+    assert.match(text, /\n\npeers web\n {2}peer a\.example 10\.0\.0\.1:1024\n {2}peer b\.example 10\.0\.0\.2:1024\n\n/);
+    assert.doesNotMatch(backendText(web([node(9001)])), /peers/);
+    // the Python Lighthouse's peer identity is IP:PORT; HAProxy also wants unique names
+    assert.deepEqual(peerModels([on(node(1), a), on(node(2), peer('z.example', '10.0.0.1'))]), [{ name: 'a.example', address: '10.0.0.1:1024' }]);
+    assert.deepEqual(peerModels([on(node(1), peer('a.example', '10.0.0.9', 2000)), on(node(2), a)]), [{ name: 'a.example', address: '10.0.0.1:1024' }]);
+    assert.deepEqual(peerModels([on(node(1), peer('a b', '::1'))]), [{ name: 'a_b', address: '[::1]:1024' }]);
+  });
+
+  it('a new peer of a section a stick table uses is structural; the same peers, or fewer, are not', () => {
+    const a = peer('a.example', '10.0.0.1');
+    const b = peer('b.example', '10.0.0.2');
+    const sticky = (nodes: ServiceNode[]) => web(nodes, ['mode http', 'stick-table type ip size 1k peers web', 'stick on src']);
+    const structure = (d: DesiredState) => renderer.render(maskMembership(buildModel(config, d).model));
+    const base = structure(sticky([on(node(9001), a), on(node(9002), a)]));
+    assert.equal(structure(sticky([on(node(9001), a), on(node(9003), a), on(node(9004), a)])), base, 'members change, same peer');
+    assert.notEqual(structure(sticky([on(node(9001), a), on(node(9002), b)])), base, 'a new peer');
+    assert.notEqual(structure(sticky([])), base, 'peers gone');
+    // no stick table names the section: HAProxy uses it for nothing, a new peer waits for a reload
+    const plain = structure(web([on(node(9001), a)]));
+    assert.equal(structure(web([on(node(9001), a), on(node(9002), b)])), plain, 'unused peers section');
+    assert.equal(structure(web([])), plain);
+    const unused = new Builder(config, renderer, () => {});
+    const u1 = unused.build(web([on(node(9001), a)]));
+    const u2 = unused.build(web([on(node(9001), a), on(node(9002), b)]));
+    assert.equal(u2.snap.shape, u1.snap.shape, 'unused peers section: no new shape');
+    assert.match(u2.text, /\npeers web\n {2}peer a\.example 10\.0\.0\.1:1024\n {2}peer b\.example/, 'but the file lists the peers');
+
+    // the incremental builder the balancer uses agrees, and keeps the shape object when it can
+    const builder = new Builder(config, renderer, () => {});
+    const first = builder.build(sticky([on(node(9001), a), on(node(9002), a)]));
+    const same = builder.build(sticky([on(node(9001), a), on(node(9003), a)]));
+    assert.equal(same.snap.shape, first.snap.shape, 'membership only: same shape');
+    const more = builder.build(sticky([on(node(9001), a), on(node(9003), b)]));
+    assert.notEqual(more.snap.shape, first.snap.shape, 'peer set changed: new shape');
+    assert.notEqual(more.structure, first.structure);
+    assert.match(more.structure, /\npeers web\n {2}peer a\.example 10\.0\.0\.1:1024\n {2}peer b\.example 10\.0\.0\.2:1024\n/);
+    assert.equal(more.text, renderer.render(buildModel(config, sticky([on(node(9001), a), on(node(9003), b)])).model), 'incremental = full build');
+    // a peer gone is not structure (its line is harmless until a reload drops it), nor a
+    // cluster whose nodes all leave for a moment
+    const fewer = builder.build(sticky([on(node(9001), a), on(node(9004), a)]));
+    assert.equal(fewer.snap.shape, more.snap.shape, 'a peer gone: same shape');
+    assert.doesNotMatch(fewer.text, /peer b\.example/, 'the file lists current peers');
+    assert.equal(builder.build(sticky([])).snap.shape, more.snap.shape, 'all nodes gone: same shape');
+    assert.equal(builder.build(sticky([on(node(9005), b)])).snap.shape, more.snap.shape, 'a known peer back: same shape');
+    // a structural change drops the gone peers from the structure (the reload it causes does)
+    const other = builder.build({ clusters: [...sticky([on(node(9001), a)]).clusters, cluster('api', { port: 8001 }, [])] });
+    assert.notEqual(other.snap.shape, more.snap.shape);
+    assert.doesNotMatch(other.structure, /peer b\.example/);
+  });
+
+  it('mode http with cookies and a stick table shared over peers passes haproxy -c', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lh-render-'));
+    try {
+      const file = join(dir, 'haproxy.cfg');
+      const nodes = [on(node(9001), peer('a.example', '127.0.0.1', 10240)), on(node(9002), peer('b.example', '127.0.0.2', 10240))];
+      writeFileSync(file, renderer.render(buildModel(config, web(nodes, ['mode http', 'cookie SERVERID insert indirect nocache', 'stick-table type ip size 1m peers web', 'stick on src'])).model));
+      const res = await checkConfig('haproxy', file);
+      assert.equal(res.ok, true, res.output.join('\n'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('render: fast path', () => {
   const handlebars = createRenderer({ fast: false });
 
@@ -117,7 +226,8 @@ describe('render: fast path', () => {
     assert.deepEqual(renderer.slow, []);
     assert.deepEqual(handlebars.slow.length, handlebars.files.length);
     const odd = [node(1, { weight: 0 }), node(2, { weight: 256, state: 'drain' }), node(3, { host: '::1', state: 'maint' }), node(4, { host: 'a b' })];
-    for (const d of [state(), state([]), state(odd, []), { clusters: [] }]) {
+    const peered = odd.map((n, i) => ({ ...n, peer: { name: `p${i % 2}`, ip: '10.0.0.1', port: 1024 + (i % 2) } }));
+    for (const d of [state(), state([]), state(odd, []), state(peered, ['mode http']), { clusters: [] }]) {
       const { model } = buildModel(config, d);
       assert.equal(renderer.render(model), handlebars.render(model));
       assert.equal(renderer.render(maskMembership(model)), handlebars.render(maskMembership(model)));

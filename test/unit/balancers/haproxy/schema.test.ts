@@ -18,6 +18,14 @@ describe('haproxy balancer schema', () => {
     assert.deepEqual(c.proxies, {});
     assert.deepEqual(c.meta_clusters, {});
     assert.equal(c.stats, undefined);
+    assert.equal(c.peer_name, undefined, 'derived at start (local-peer.ts)');
+  });
+
+  it('peer_name: a name HAProxy takes for -L', () => {
+    assert.equal(haproxySchema.parse({ ...required, peer_name: 'app01.example.com' }).peer_name, 'app01.example.com');
+    const bad = haproxySchema.safeParse({ ...required, peer_name: 'a b' });
+    assert.equal(bad.success, false);
+    assert.match(String(bad.error), /peer name/);
   });
 
   it('accepts the Python Lighthouse example configs', () => {

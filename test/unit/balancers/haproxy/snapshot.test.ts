@@ -69,4 +69,16 @@ describe('incremental models', () => {
     const thin = builder.thin(b);
     assert.deepEqual([thin.text, thin.structure, thin.snap.backends], [b.text, b.structure, []]);
   });
+
+  it('a change of server_options or backend lines is structural, even with the same members', () => {
+    const builder = new Builder(config, createRenderer(), () => {});
+    const web = (section: Record<string, unknown>) => [cluster('web', { port: 8000, ...section }, [node(9001), node(9002)])];
+    const base = builder.build({ clusters: web({}) }).structure;
+    const opts = builder.build({ clusters: web({ server_options: 'check inter 2s' }) });
+    assert.notEqual(opts.structure, base, 'server_options added');
+    assert.match(opts.structure, /check inter 2s/);
+    assert.notEqual(builder.build({ clusters: web({ server_options: 'check inter 3s' }) }).structure, opts.structure, 'server_options changed');
+    assert.notEqual(builder.build({ clusters: web({ backend: ['balance leastconn'] }) }).structure, base, 'backend lines');
+    assert.equal(builder.build({ clusters: [cluster('web', { port: 8000 }, [node(9003)])] }).structure, base, 'members only');
+  });
 });
