@@ -4,7 +4,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { haproxyBalancer, type HaproxyBalancer } from '../../src/balancers/haproxy/index.js';
@@ -372,5 +372,60 @@ describe('haproxy balancer: server_options reach slot servers', { timeout: 60_00
     assert.deepEqual([row?.status, row?.weight], ['no check', '7']);
     assert.match(readFileSync(env.configFile, 'utf8'), new RegExp(`server 127.0.0.1:${x.port} 127.0.0.1:${x.port} weight 7\\b`));
     assert.deepEqual(await hits(port, 4), { x: 4 });
+  });
+});
+
+describe('haproxy balancer: which config writes run haproxy -c', { timeout: 60_000 }, () => {
+  let env: HaproxyEnv;
+  let lb: HaproxyBalancer;
+  let be: Record<string, HttpBackend>;
+  let port: number;
+  let log: string;
+  /** `haproxy -c` runs so far, by the wrapper's log */
+  const checks = () => readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('-c ')).length;
+  const web = (nodes: ServiceNode[]) => cluster('web', { port }, nodes);
+
+  before(async () => {
+    env = await haproxyEnv();
+    be = await backends(['a', 'b', 'c']);
+    port = await freePort();
+    // the real HAProxy behind a wrapper that notes every invocation's arguments
+    log = join(env.dir, 'invocations.log');
+    const bin = join(env.dir, 'haproxy-wrapper');
+    writeFileSync(log, '');
+    writeFileSync(bin, `#!/bin/sh\necho "$*" >> '${log}'\nexec ${process.env.HAPROXY_BIN ?? 'haproxy'} "$@"\n`, { mode: 0o755 });
+    lb = create(env, { haproxy_bin: bin });
+    await lb.apply(desired(web([node(be.a.port)])));
+  });
+  after(async () => {
+    await lb?.stopHaproxy();
+    await env?.cleanup();
+    await Promise.all(Object.values(be ?? {}).map((b) => b.close()));
+  });
+
+  it('a membership-only write of IP servers skips it (the structure passed it); a structural one runs it', async () => {
+    const n = checks();
+    assert.ok(n >= 1, 'the first config was checked');
+    const r = await lb.apply(desired(web([node(be.a.port), node(be.b.port)])));
+    assert.equal(r.reloaded, false);
+    await lb.flush();
+    assert.match(readFileSync(env.configFile, 'utf8'), new RegExp(`server 127\\.0\\.0\\.1:${be.b.port} `), 'the file names the new server');
+    assert.equal(checks(), n, 'no haproxy -c for it');
+    assert.deepEqual(await hits(port, 4), { a: 2, b: 2 });
+
+    const s = await lb.apply(desired(cluster('web', { port, backend: ['balance leastconn'] }, [node(be.a.port), node(be.b.port)])));
+    assert.equal(s.reloaded, true);
+    assert.equal(checks(), n + 1, 'a new structure is checked before it is put in place');
+  });
+
+  it('a membership write naming a host name runs it (the name may not resolve)', async () => {
+    const lines = ['balance leastconn'];
+    const r = await lb.apply(desired(cluster('web', { port, backend: lines }, [node(be.a.port), node(be.b.port), node(be.c.port, { host: 'localhost' })])));
+    assert.equal(r.reloaded, true, 'a host name has no runtime entry: a reload');
+    const n = checks();
+    const m = await lb.apply(desired(cluster('web', { port, backend: lines }, [node(be.a.port), node(be.c.port, { host: 'localhost' })])));
+    assert.equal(m.reloaded, false);
+    await lb.flush();
+    assert.equal(checks(), n + 1, 'checked');
   });
 });

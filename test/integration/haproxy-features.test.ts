@@ -70,17 +70,20 @@ describe('HAProxy features of the Python Lighthouse on a real HAProxy', { timeou
   let other: Peer;
 
   const web = (nodes: ServiceNode[]) =>
-    cluster('web', { port: webPort, backend: ['mode http', 'balance roundrobin', 'cookie SERVERID insert indirect nocache', 'stick-table type ip size 10k peers web'] }, nodes);
+    cluster('web', { port: webPort, backend: ['mode http', 'balance roundrobin', 'stick-table type ip size 10k peers web'] }, nodes);
+  const sprockets = (ids: string[]) =>
+    cluster('sprockets', { acl: 'path_beg /sprockets', backend: ['mode http', 'cookie SERVERID insert indirect nocache'] }, ids.map((id) => node(be[id].port)), 'shop');
   const on = (n: ServiceNode, p: Peer): ServiceNode => ({ ...n, peer: p });
+  let sprocketIds = ['s1', 's2'];
   const state = (webNodes: ServiceNode[]) =>
     desired(
       cluster('widgets', { acl: 'path_beg /widgets', backend: ['mode http'] }, [node(be.w1.port), node(be.w2.port)], 'shop'),
-      cluster('sprockets', { acl: 'path_beg /sprockets', backend: ['mode http'] }, [node(be.s1.port)], 'shop'),
+      sprockets(sprocketIds),
       web(webNodes),
     );
 
   before(async () => {
-    for (const id of ['w1', 'w2', 's1', 'a', 'b', 'c', 'partner']) be[id] = await httpBackend(id);
+    for (const id of ['w1', 'w2', 's1', 's2', 's3', 'a', 'b', 'c', 'partner']) be[id] = await httpBackend(id);
     [metaPort, proxyPort, webPort, peerPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     local = { name: LOCAL, ip: '127.0.0.1', port: peerPort };
     other = { name: 'other.example', ip: '127.0.0.2', port: peerPort };
@@ -103,24 +106,49 @@ describe('HAProxy features of the Python Lighthouse on a real HAProxy', { timeou
 
   it('meta cluster: two ACL-routed clusters behind one port, each path answered by its own backends', async () => {
     assert.deepEqual(await servedBy(metaPort, '/widgets/1', 10), ['w1', 'w2']);
-    assert.deepEqual(await servedBy(metaPort, '/sprockets?x=1', 6), ['s1']);
+    assert.deepEqual(await servedBy(metaPort, '/sprockets?x=1', 6), ['s1', 's2']);
     const none = await get(metaPort, '/gears');
     assert.equal(none.status, 503, 'no ACL matches and a meta frontend has no default backend');
   });
 
   it('proxy: traffic on the proxy port reaches its upstream', async () => {
     assert.deepEqual(await servedBy(proxyPort, '/anything', 5), ['partner']);
-    assert.match(readFileSync(env.configFile, 'utf8'), new RegExp(`\\nlisten partner\\n  bind 127\\.0\\.0\\.1:${proxyPort}\\n  mode http\\n  server 127\\.0\\.0\\.1:${be.partner.port} 127\\.0\\.0\\.1:${be.partner.port} maxconn 10\\n`));
+    // no bind_address: a proxy binds every interface, as the Python Lighthouse's did
+    assert.match(readFileSync(env.configFile, 'utf8'), new RegExp(`\\nlisten partner\\n  bind :${proxyPort}\\n  mode http\\n  server 127\\.0\\.0\\.1:${be.partner.port} 127\\.0\\.0\\.1:${be.partner.port} maxconn 10\\n`));
   });
 
+  /** the server a SERVERID cookie sends to, after checking HAProxy set it to the server name */
+  async function stickTo(id: string): Promise<string> {
+    for (let i = 0; i < 20; i++) {
+      const r = await get(metaPort, '/sprockets');
+      const cookie = r.setCookie.find((c) => c.startsWith('SERVERID='))?.split(';')[0];
+      assert.ok(cookie, `Set-Cookie: ${r.setCookie.join('; ')}`);
+      assert.equal(cookie, `SERVERID=127.0.0.1:${be[r.body].port}`, 'the cookie is the server name');
+      if (r.body === id) return cookie;
+    }
+    throw new Error(`no response from ${id} in 20 requests`);
+  }
+
   it('cookie persistence: HAProxy sets the server name as cookie and keeps a client on it', async () => {
-    assert.deepEqual(await servedBy(webPort, '/', 6), ['a', 'b'], 'both serve without a cookie');
-    const first = await get(webPort, '/');
-    const cookie = first.setCookie.find((c) => c.startsWith('SERVERID='));
-    assert.ok(cookie, `Set-Cookie: ${first.setCookie.join('; ')}`);
-    const id = first.body;
-    assert.equal(cookie.split(';')[0], `SERVERID=127.0.0.1:${be[id].port}`, 'the cookie is the server name');
-    assert.deepEqual(await servedBy(webPort, '/', 10, { cookie: cookie.split(';')[0] }), [id], 'sticky');
+    assert.deepEqual(await servedBy(metaPort, '/sprockets', 6), ['s1', 's2'], 'both serve without a cookie');
+    const cookie = await stickTo('s2');
+    assert.deepEqual(await servedBy(metaPort, '/sprockets', 10, { cookie }), ['s2'], 'sticky');
+  });
+
+  it('cookie persistence: a node joining at runtime serves at once and gets its cookie from the reload it asks for', async () => {
+    const reloads = lb.reloads;
+    sprocketIds = ['s1', 's2', 's3'];
+    const plan = lb.plan(state([on(node(be.a.port), local), on(node(be.b.port), local)]));
+    const slot = plan.commands.find((c) => c.startsWith('set server sprockets/lh_slot') && c.includes(`port ${be.s3.port}`));
+    assert.ok(slot && plan.reload, `placed in a slot through the runtime API first, then a reload: ${JSON.stringify(plan)}`);
+    const r = await lb.apply(state([on(node(be.a.port), local), on(node(be.b.port), local)]));
+    assert.equal(r.reloaded, true, 'then a reload names it (HAProxy takes no cookie at runtime)');
+    assert.equal(lb.reloads, reloads + 1);
+    assert.match(readFileSync(env.configFile, 'utf8'), new RegExp(`\\n  server 127\\.0\\.0\\.1:${be.s3.port} 127\\.0\\.0\\.1:${be.s3.port} cookie 127\\.0\\.0\\.1:${be.s3.port}\\n`));
+    const cookie = await stickTo('s3');
+    assert.deepEqual(await servedBy(metaPort, '/sprockets', 10, { cookie }), ['s3'], 'sticky to the new node');
+    const again = await lb.apply(state([on(node(be.a.port), local), on(node(be.b.port), local)]));
+    assert.deepEqual(again, { runtimeCommands: 0, reloaded: false }, 'settled: no further reload');
   });
 
   it('peers: a `peers web` section of the reporters, HAProxy started as the local peer (-L)', async () => {

@@ -12,6 +12,7 @@
  * Models are never mutated once built: the balancer reuses a cluster's objects while it is
  * unchanged (snapshot.ts) and the renderer caches partial output per object (render.ts).
  */
+import { isIP } from 'node:net';
 import type { ClusterModel, DesiredState } from '../../core/plugin.js';
 import type { NodeState, ServiceNode } from '../../core/node.js';
 import type { HaproxyClusterConfig, HaproxyConfig } from './schema.js';
@@ -21,6 +22,9 @@ import type { HaproxyClusterConfig, HaproxyConfig } from './schema.js';
 export const SLOT_PREFIX = 'lh_slot';
 /** HAProxy's limit of servers per backend (roundrobin). */
 export const MAX_SERVERS = 4095;
+
+/** where cluster frontends bind when `bind_address` is unset */
+export const LOCAL_BIND = '127.0.0.1';
 
 export interface RenderModel {
   /** one comment line saying the file is generated */
@@ -82,6 +86,14 @@ export interface BackendModel {
    * section. Only then is a new peer structural (a reload): HAProxy uses a peers section for
    * nothing but the stick tables that name it. */
   peersInUse: boolean;
+  /** cookie persistence: the servers carry cookies (`mode http`) and a `cookie` line of the
+   * backend or the defaults uses them. A node placed at runtime on an entry of another name
+   * (a slot, a gone node's entry, `add server`: HAProxy 2.6 accepts no `cookie` for those) has
+   * no cookie of its own until a reload names it, so such a placement asks for one. */
+  cookiePersistence: boolean;
+  /** a server address is a host name (HAProxy resolves it when it loads the config, and may
+   * fail to): a file naming it is validated by `haproxy -c` even when only membership changed */
+  hostnames: boolean;
 }
 
 export interface PeerModel {
@@ -157,7 +169,10 @@ export type ShapeModel = Omit<RenderModel, 'backends'>;
  * depends on no node, so it is built again only when the structure may have changed. */
 export function buildShape(config: HaproxyConfig, clusters: readonly ClusterModel[], sections: readonly HaproxyClusterConfig[]): { shape: ShapeModel; warnings: string[] } {
   const warnings: string[] = [];
-  const bind = (addr: string | undefined, port: number) => hostPort(addr ?? config.bind_address, port);
+  // unset bind_address: frontends on loopback, stats and proxies on every interface ('' ->
+  // `bind :PORT`), see schema.ts
+  const bind = (addr: string | undefined, port: number) => hostPort(addr ?? config.bind_address ?? LOCAL_BIND, port);
+  const open = (addr: string | undefined, port: number) => hostPort(addr ?? config.bind_address ?? '', port);
   const frontends: FrontendModel[] = [];
 
   clusters.forEach((c, i) => {
@@ -197,14 +212,14 @@ export function buildShape(config: HaproxyConfig, clusters: readonly ClusterMode
     .sort(([a], [b]) => cmp(a, b))
     .map(([name, p]) => ({
       name,
-      bind: bind(p.bind_address, p.port),
+      bind: open(p.bind_address, p.port),
       lines: p.options,
       servers: p.upstreams.map((u) => ({ name: haproxyName(`${u.host}:${u.port}`), address: hostPort(u.host, u.port), maxconn: u.max_conn ?? null })),
     }));
 
   const stats: StatsModel | null = config.stats
     ? {
-        bind: bind(undefined, config.stats.port),
+        bind: open(undefined, config.stats.port),
         uri: config.stats.uri,
         timeouts: (['connect', 'client', 'server'] as const)
           .filter((k) => config.stats!.timeouts[k] !== undefined)
@@ -240,6 +255,8 @@ export function backendModel(config: HaproxyConfig, c: ClusterModel, hc: Haproxy
     slots: free > 0 ? { prefix: SLOT_PREFIX, count: free, range: `1-${free}`, options: hc.server_options } : null,
     peers: peerModels(c.nodes),
     peersInUse: usesPeers([...hc.frontend, ...hc.backend], haproxyName(c.name)),
+    cookiePersistence: httpMode(hc.backend) && [...hc.backend, ...config.defaults].some((l) => /^cookie\s/i.test(l.trim())),
+    hostnames: servers.some((s) => !isIP(s.addr)),
   };
 }
 

@@ -26,6 +26,9 @@ import { ADMIN, adminMode, type AdminMode, type ServerStateRow } from './runtime
 export interface RuntimePlan {
   commands: string[];
   unplaced: { backend: string; server: string; reason: string }[];
+  /** servers serving under another entry's name in a backend with cookie persistence: they
+   * take traffic now, and get their own cookie at the next reload (which they ask for) */
+  cookieless: { backend: string; server: string; entry: string }[];
   /** the rows as they will be once the commands ran: the caller's new view (planRuntime) */
   next: ServerStateRow[];
   /** backends with at least one command */
@@ -42,6 +45,7 @@ export interface BackendPlan {
   /** ups first, then downs */
   commands: string[];
   unplaced: RuntimePlan['unplaced'];
+  cookieless: RuntimePlan['cookieless'];
   /** the backend's rows as they will be once the commands ran (same order as given, then the
    * servers added) */
   next: ServerStateRow[];
@@ -49,7 +53,7 @@ export interface BackendPlan {
 
 export function planRuntime(rows: readonly ServerStateRow[], backends: readonly BackendModel[], dynamic: (b: BackendModel) => boolean = () => false): RuntimePlan {
   const byBackend = groupRows(rows);
-  const plan: RuntimePlan = { commands: [], unplaced: [], next: [], changed: [] };
+  const plan: RuntimePlan = { commands: [], unplaced: [], cookieless: [], next: [], changed: [] };
   const updated = new Map<ServerStateRow, ServerStateRow>();
   const added: ServerStateRow[] = [];
   for (const b of backends) {
@@ -60,6 +64,7 @@ export function planRuntime(rows: readonly ServerStateRow[], backends: readonly 
     if (p.commands.length) plan.changed.push(b.name);
     plan.commands.push(...p.commands);
     plan.unplaced.push(...p.unplaced);
+    plan.cookieless.push(...p.cookieless);
   }
   plan.next = [...rows.map((r) => updated.get(r) ?? r), ...added];
   return plan;
@@ -143,8 +148,10 @@ export function planBackend(entries: readonly ServerStateRow[], b: BackendModel,
     placements.push([s, e]);
   }
 
+  const cookieless: BackendPlan['cookieless'] = [];
   const updated = new Map<ServerStateRow, ServerStateRow>();
   for (const [s, e] of placements) {
+    if (b.cookiePersistence && e.name !== s.name) cookieless.push({ backend: b.name, server: s.name, entry: e.name });
     const id = `${b.name}/${e.name}`;
     let next: ServerStateRow | null = null;
     // a named server whose node has a hostname: HAProxy resolved it, leave the address be
@@ -170,7 +177,7 @@ export function planBackend(entries: readonly ServerStateRow[], b: BackendModel,
   }
   const next = updated.size ? entries.map((e) => updated.get(e) ?? e) : [...entries];
   for (const e of added) next.push(updated.get(e) ?? e);
-  return { commands: [...adds, ...ups, ...downs], unplaced, next };
+  return { commands: [...adds, ...ups, ...downs], unplaced, cookieless, next };
 }
 
 function isMaint(e: ServerStateRow): boolean {

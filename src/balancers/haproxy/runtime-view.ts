@@ -98,7 +98,7 @@ export class RuntimeView {
       if (!moved && !failures.length && this.rows) {
         for (const [i, b, p] of plans) {
           this.rows.set(b.name, p.next);
-          served[i] = p.unplaced.length ? 0 : 1;
+          served[i] = p.unplaced.length || p.cookieless.length ? 0 : 1;
         }
         this.last = { backends, served };
         this.lastCommands = plan.commands;
@@ -133,11 +133,12 @@ export class RuntimeView {
 
   /** `next` stays empty: the view keeps its rows per backend */
   private flatten(plans: readonly [number, BackendModel, BackendPlan][]): RuntimePlan {
-    const plan: RuntimePlan = { commands: [], unplaced: [], next: [], changed: [] };
+    const plan: RuntimePlan = { commands: [], unplaced: [], cookieless: [], next: [], changed: [] };
     for (const [, b, p] of plans) {
       if (p.commands.length) plan.changed.push(b.name);
       for (const c of p.commands) plan.commands.push(c);
       for (const u of p.unplaced) plan.unplaced.push(u);
+      for (const u of p.cookieless) plan.cookieless.push(u);
     }
     return plan;
   }

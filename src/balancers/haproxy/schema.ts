@@ -100,11 +100,14 @@ export const haproxySchema = z
      * an empty config does not run with infinite timeouts. Lighthouse adds
      * `load-server-state-from-file global`. */
     defaults: directives('defaults').default(['timeout connect 5s', 'timeout client 1m', 'timeout server 1m']),
-    /** address every frontend, the stats page and proxies bind to. Default "127.0.0.1", not the
-     * Python Lighthouse's "localhost": HAProxy resolves "localhost" through /etc/hosts, which on
-     * some hosts yields only ::1, and clients dialing 127.0.0.1 then get refused. Set
-     * "localhost" explicitly for the old behaviour, "0.0.0.0" to serve other machines. */
-    bind_address: z.string().min(1).default('127.0.0.1'),
+    /** address the frontends, the stats page and the proxies bind to. Unset (the default):
+     * cluster and meta-cluster frontends bind 127.0.0.1 (they serve this node's applications;
+     * the Python Lighthouse documented "localhost", which HAProxy may resolve to ::1 only),
+     * while the stats page and `proxies` bind every interface, as the Python Lighthouse's
+     * `bind :PORT` did: those two exist to be reached from other machines (an operator, the
+     * consumers of a partner proxy). Set, it applies to all of them ("0.0.0.0" to serve other
+     * machines everywhere, "localhost" for the documented behaviour). */
+    bind_address: z.string().min(1).optional(),
     /** seconds: minimum time between two reloads; reload requests in between are coalesced
      * into one. Default 2. */
     restart_interval: z.number().min(0).default(2),

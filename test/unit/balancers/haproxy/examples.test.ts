@@ -93,7 +93,7 @@ function section(text: string, header: string): string {
   return text.slice(start + 1, end < 0 ? undefined : end + 1);
 }
 
-const STATS = 'listen stats\n  bind 127.0.0.1:19009\n  mode http\n  stats enable\n  stats uri /haproxy\n  timeout connect 4000\n  timeout server 30000\n';
+const STATS = 'listen stats\n  bind :19009\n  mode http\n  stats enable\n  stats uri /haproxy\n  timeout connect 4000\n  timeout server 30000\n';
 const CACHE_FRONTEND = 'frontend cache\n  bind 127.0.0.1:19999\n  option tcplog\n  log global\n  default_backend cache\n';
 const PEERS_OF = (cluster: string) => `peers ${cluster}\n  peer app01.example.com 127.0.0.1:11024\n  peer app02.example.com 127.0.0.2:11024\n`;
 /** server lines of the sample nodes of the cluster at position `i` (sorted by name) */
@@ -130,7 +130,7 @@ const EXPECT: Record<string, (r: Rendered) => void> = {
   },
   'partner-proxy': ({ text, snap }) => {
     assert.deepEqual([...snap.clusters.keys()], []);
-    assert.equal(section(text, 'listen business_partner'), 'listen business_partner\n  bind 127.0.0.1:17777\n  mode http\n  server 127.0.0.1:18888 127.0.0.1:18888 maxconn 400\n');
+    assert.equal(section(text, 'listen business_partner'), 'listen business_partner\n  bind :17777\n  mode http\n  server 127.0.0.1:18888 127.0.0.1:18888 maxconn 400\n');
   },
   client: ({ text }) => {
     assert.equal(

@@ -12,7 +12,7 @@ function row(name: string, addr: string, port: number, adminState = 0, uweight =
 }
 const named = (port: number, admin = 0, w = 1) => row(`127.0.0.1:${port}`, '127.0.0.1', port, admin, w);
 const freeSlot = (n: number) => row(`lh_slot${n}`, '0.0.0.0', 0, 5);
-const backend = (nodes: ServiceNode[]): BackendModel[] => [{ name: 'web', cluster: 'web', lines: [], serverOptions: '', servers: serverModels(nodes, ''), slots: null, peers: [], peersInUse: false }];
+const backend = (nodes: ServiceNode[], cookiePersistence = false): BackendModel[] => [{ name: 'web', cluster: 'web', lines: [], serverOptions: '', servers: serverModels(nodes, '', cookiePersistence), slots: null, peers: [], peersInUse: false, cookiePersistence, hostnames: false }];
 
 describe('runtime plan', () => {
   it('nothing to do when the worker already serves the model', () => {
@@ -25,6 +25,15 @@ describe('runtime plan', () => {
     const p = planRuntime([named(1), named(2), freeSlot(1), freeSlot(2)], backend([node(1), node(3)]));
     assert.deepEqual(p.commands, ['set server web/lh_slot1 addr 127.0.0.1 port 3', 'set server web/lh_slot1 state ready', 'set server web/127.0.0.1:2 state maint']);
     assert.deepEqual(planRuntime(p.next, backend([node(1), node(3)])).commands, [], 'next is the view after the commands');
+  });
+
+  it('cookie persistence: a node serving under a slot name is served now and asks for the reload that gives it its cookie', () => {
+    const rows = [named(1), named(2), freeSlot(1)];
+    const p = planRuntime(rows, backend([node(1), node(3)], true));
+    assert.deepEqual(p.commands, ['set server web/lh_slot1 addr 127.0.0.1 port 3', 'set server web/lh_slot1 state ready', 'set server web/127.0.0.1:2 state maint']);
+    assert.deepEqual(p.cookieless, [{ backend: 'web', server: '127.0.0.1:3', entry: 'lh_slot1' }]);
+    assert.deepEqual(planRuntime(rows, backend([node(1), node(3)])).cookieless, [], 'no persistence: nothing to ask');
+    assert.deepEqual(planRuntime([named(1), named(3)], backend([node(1), node(3)], true)).cookieless, [], 'named after a reload');
   });
 
   it('a node that comes back finds the slot that still holds its address', () => {

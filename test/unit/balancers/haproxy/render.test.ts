@@ -43,7 +43,7 @@ describe('render', () => {
     const has = (line: string) => assert.ok(text.includes(line), `missing: ${line}\n---\n${text}`);
     has('global\n  stats socket /tmp/lh-render/admin.sock mode 600 level admin expose-fd listeners\n  stats timeout 2m\n  server-state-file /tmp/lh-render/haproxy-server-state\n  maxconn 4000\n');
     has('defaults\n  mode http\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n  load-server-state-from-file global\n');
-    has('listen stats\n  bind 127.0.0.1:9009\n  mode http\n  stats enable\n  stats uri /haproxy\n  timeout connect 4000\n  timeout server 30s\n');
+    has('listen stats\n  bind :9009\n  mode http\n  stats enable\n  stats uri /haproxy\n  timeout connect 4000\n  timeout server 30s\n');
     has('frontend web\n  bind 127.0.0.1:8000\n  option httplog\n  default_backend web\n');
     has(
       'backend web\n  balance roundrobin\n' +
@@ -58,7 +58,7 @@ describe('render', () => {
         '  acl is_widgets path_beg /api/widgets\n  use_backend widgets if is_widgets\n',
     );
     has('backend sprockets\n  mode http\n  server ::1:9201 [::1]:9201 cookie ::1:9201\n');
-    has('listen partner\n  bind 127.0.0.1:1100\n  mode tcp\n  server 127.0.0.1:88 127.0.0.1:88 maxconn 400\n');
+    has('listen partner\n  bind :1100\n  mode tcp\n  server 127.0.0.1:88 127.0.0.1:88 maxconn 400\n');
     assert.doesNotMatch(text, /&amp;|&#x27;|\n\n\n/, 'no HTML escaping, no runs of blank lines');
     assert.deepEqual(warnings, ['meta cluster nometa: no port in meta_clusters or meta_cluster_ports: not rendered']);
   });

@@ -10,7 +10,7 @@ describe('haproxy balancer schema', () => {
     assert.equal(c.master_socket, '/etc/haproxy/haproxy-master.sock');
     assert.equal(c.server_state_file, '/etc/haproxy/haproxy-server-state');
     assert.equal(c.haproxy_bin, 'haproxy');
-    assert.equal(c.bind_address, '127.0.0.1');
+    assert.equal(c.bind_address, undefined); // frontends 127.0.0.1, stats and proxies every interface (model.ts)
     assert.equal(c.restart_interval, 2);
     assert.deepEqual(c.slots, { min: 16, ratio: 0.5 });
     assert.deepEqual(c.global, []);
