@@ -143,7 +143,7 @@ export class HaproxyBalancer implements Balancer {
     const built = this.builder.build(desired);
     const r = await this.exclusive(async () => {
       this.latest = built;
-      await this.ensureRunning();
+      await this.ensureRunning(true);
       const plan = await this.view.converge(built.snap.backends);
       const reasons = [
         ...(!this.sameStructure(built) ? [this.running === null ? 'running structure unknown' : 'structure changed'] : []),
@@ -254,8 +254,12 @@ export class HaproxyBalancer implements Balancer {
     this.log.info({ workerPid: this.view.workerPid, previousWorkerPid: previous, reloads: this.reloads, serverStates: kept, ms: Math.round(performance.now() - t0) }, 'HAProxy reloaded');
   }
 
-  /** Start HAProxy again if it died, from the full current config. Returns true when it had to. */
-  private async ensureRunning(): Promise<boolean> {
+  /** Start HAProxy again if it died, from the full current config. Returns true when it had to.
+   * `trustConnection`: an open runtime connection to the worker is proof enough (a worker exits
+   * with its master, and the connection's close triggers the full check at once), which keeps
+   * a /proc read (~0.3 ms when the path is cold) off the path of every membership change. */
+  private async ensureRunning(trustConnection = false): Promise<boolean> {
+    if (trustConnection && this.runtime.connected && this.masterPid !== null) return false;
     if (this.masterPid !== null && pidAlive(this.masterPid)) return false;
     const status = await this.proc.status();
     if (status) {
