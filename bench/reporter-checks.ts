@@ -28,11 +28,11 @@ const TICKS = 100; // USER_HZ on Linux
 
 const BIN = fileURLToPath(new URL('../bin/lighthouse-reporter.js', import.meta.url));
 
-async function procStat(pid: number): Promise<{ cpuTicks: number; rssKb: number; anonKb: number; fileKb: number }> {
+async function procStat(pid: number): Promise<{ cpuTicks: number; userTicks: number; rssKb: number; anonKb: number; fileKb: number }> {
   const stat = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)![1]);
-  return { cpuTicks: Number(stat[11]) + Number(stat[12]), rssKb: kb('VmRSS'), anonKb: kb('RssAnon'), fileKb: kb('RssFile') };
+  return { cpuTicks: Number(stat[11]) + Number(stat[12]), userTicks: Number(stat[11]), rssKb: kb('VmRSS'), anonKb: kb('RssAnon'), fileKb: kb('RssFile') };
 }
 
 const zk = await startZooKeeper({ tickTime: 500 });
@@ -55,20 +55,37 @@ try {
   await waitFor(async () => (await probe.children('/bench').catch(() => [])).length >= SERVICES, 'all services registered', 120_000);
   const probesAt = () => backends.reduce((n, b) => n + b.probes.ok + b.probes.failed, 0);
   await new Promise((r) => setTimeout(r, 5000)); // warm-up: JIT, connection pools
-  const s0 = await procStat(d.pid!);
+  // CPU in windows of 5 s: this VM shares its cores (noise of +-1.5% of a core between runs),
+  // and noise only adds, so the quietest window is the best estimate, the median the typical
+  const WINDOW_S = 5;
+  const windows: { cpu: number; user: number }[] = [];
+  const first = await procStat(d.pid!);
   const p0 = probesAt();
   const t0 = performance.now();
-  let peakRss = s0.rssKb;
+  let peakRss = first.rssKb;
+  let last = first;
+  let lastT = t0;
   for (let i = 0; i < SECONDS; i++) {
     await new Promise((r) => setTimeout(r, 1000));
-    peakRss = Math.max(peakRss, (await procStat(d.pid!)).rssKb);
+    const now = await procStat(d.pid!);
+    peakRss = Math.max(peakRss, now.rssKb);
+    if ((i + 1) % WINDOW_S === 0) {
+      const t = performance.now();
+      const secs = (t - lastT) / 1000;
+      windows.push({ cpu: ((now.cpuTicks - last.cpuTicks) / TICKS / secs) * 100, user: ((now.userTicks - last.userTicks) / TICKS / secs) * 100 });
+      last = now;
+      lastT = t;
+    }
   }
   const s1 = await procStat(d.pid!);
   const secs = (performance.now() - t0) / 1000;
   const rate = (probesAt() - p0) / secs;
-  const cpu = ((s1.cpuTicks - s0.cpuTicks) / TICKS / secs) * 100;
+  const cpu = ((s1.cpuTicks - first.cpuTicks) / TICKS / secs) * 100;
+  const user = ((s1.userTicks - first.userTicks) / TICKS / secs) * 100;
+  const sorted = windows.map((w) => w.cpu).sort((x, y) => x - y);
   console.log(`reporter: ${SERVICES} services, ${rate.toFixed(0)} HTTP checks/s over ${secs.toFixed(0)} s`);
-  console.log(`reporter CPU: ${cpu.toFixed(1)}% of one core (goal <= 5%)`);
+  console.log(`reporter CPU: ${cpu.toFixed(1)}% of one core over the run (goal <= 5%): user ${user.toFixed(1)}%, system (kernel: syscalls, loopback TCP) ${(cpu - user).toFixed(1)}%`);
+  if (sorted.length) console.log(`  per ${WINDOW_S} s window: min ${sorted[0].toFixed(1)}%  median ${sorted[sorted.length >> 1].toFixed(1)}%  max ${sorted.at(-1)!.toFixed(1)}%  (n=${sorted.length})`);
   const mb = (kb: number) => (kb / 1024).toFixed(1);
   console.log(`reporter RSS: ${mb(s1.rssKb)} MB now (anon ${mb(s1.anonKb)}, file ${mb(s1.fileKb)}), ${mb(peakRss)} MB peak (goal <= 80 MB)`);
 } finally {
