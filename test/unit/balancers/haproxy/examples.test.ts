@@ -9,43 +9,14 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { haproxyBalancer, type HaproxyBalancer } from '../../../../src/balancers/haproxy/index.js';
+import { join } from 'node:path';
 import { ConfigStore, type ConfigSnapshot } from '../../../../src/config/store.js';
 import { builtinRegistry } from '../../../../src/core/builtins.js';
-import { systemClock } from '../../../../src/core/clock.js';
 import { silentLogger } from '../../../../src/core/logger.js';
-import type { Peer, ServiceNode } from '../../../../src/core/node.js';
-import type { DesiredState } from '../../../../src/core/plugin.js';
+import { EXAMPLES_DIR, PEERS, renderExample } from '../../../helpers/examples.js';
 
-const ROOT = resolve(fileURLToPath(import.meta.url), '../../../../../config-examples');
+const ROOT = EXAMPLES_DIR;
 const HAPROXY = process.env.HAPROXY_BIN ?? 'haproxy';
-const PEERS: Peer[] = [
-  { name: 'app01.example.com', ip: '127.0.0.1', port: 11024 },
-  { name: 'app02.example.com', ip: '127.0.0.2', port: 11024 },
-];
-
-/** three nodes per cluster: two on the first peer host, one on the second */
-function sampleNodes(base: number): ServiceNode[] {
-  return [PEERS[0], PEERS[0], PEERS[1]].map((peer, i) => {
-    const ip = peer.ip;
-    const port = base + i;
-    return { name: `${ip}:${port}`, host: ip, ip, port, peer, metadata: {} };
-  });
-}
-
-function desiredOf(snap: ConfigSnapshot): DesiredState {
-  return {
-    clusters: [...snap.clusters.values()].map((c, i) => ({
-      name: c.name,
-      discovery: c.discovery,
-      metaCluster: c.meta_cluster,
-      balancer: c.balancers.haproxy,
-      nodes: sampleNodes(20000 + i * 10),
-    })),
-  };
-}
 
 /** `haproxy -c -f file [-L peer]`: exit code and what it printed */
 function haproxyCheck(file: string, peer?: string): Promise<{ code: number; output: string }> {
@@ -66,23 +37,10 @@ const tmp = mkdtempSync(join(tmpdir(), 'lh-examples-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 async function render(name: string): Promise<Rendered> {
-  const dir = join(ROOT, name);
-  const store = new ConfigStore({ dir, registry: builtinRegistry(), logger: silentLogger() });
-  const { snapshot: snap, problems, warnings } = await store.load();
-  await store.close();
-  assert.deepEqual(problems, [], `${name}: problems`);
-  assert.deepEqual(warnings, [], `${name}: warnings`);
-  const config = snap.balancers.get('haproxy');
-  assert.ok(config, `${name}: a haproxy balancer config`);
-  const lb = haproxyBalancer.create(config as never, { logger: silentLogger(), clock: systemClock, configDir: dir }) as HaproxyBalancer;
-  try {
-    const text = lb.renderConfig(desiredOf(snap));
-    const file = join(tmp, `${name}.cfg`);
-    writeFileSync(file, text);
-    return { snap, text, file };
-  } finally {
-    await lb.stop();
-  }
+  const { snap, text } = await renderExample(name);
+  const file = join(tmp, `${name}.cfg`);
+  writeFileSync(file, text);
+  return { snap, text, file };
 }
 
 /** the section starting with `header`, up to the next blank line */
