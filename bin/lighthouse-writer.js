@@ -1,2 +1,2 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --optimize-for-size
 import "../dist/cli/lighthouse-writer.js";

@@ -6,6 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { startZooKeeper, type ZkServer } from '../helpers/zookeeper.js';
 import { zkProbe, type ZkProbe } from '../helpers/zk-probe.js';
@@ -280,5 +281,56 @@ describe('sessions', () => {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
     assert.equal(await probe.get(path), null, 'stop() removed it');
+  });
+});
+
+describe('the connection', () => {
+  test('a connection cut in the middle of a reply: the next connection is framed afresh and the session goes on', async () => {
+    // a TCP proxy in front of ZooKeeper that can forward part of one reply, then cut
+    const [zkHost, zkPort] = zk.connectString.split(':');
+    let cutNext = false;
+    let cuts = 0;
+    const sockets = new Set<Socket>();
+    const proxy = createServer((client) => {
+      const server = connect(Number(zkPort), zkHost);
+      sockets.add(client).add(server);
+      client.on('data', (d) => server.write(d));
+      server.on('data', (d) => {
+        if (cutNext && d.length > 16) {
+          cutNext = false;
+          cuts++;
+          client.write(d.subarray(0, d.length - 8)); // all of the reply but its last 8 bytes
+          client.destroy();
+          server.destroy();
+          return;
+        }
+        client.write(d);
+      });
+      for (const s of [client, server]) s.on('error', () => {}).on('close', () => (client.destroy(), server.destroy()));
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    cleanup.push(async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => proxy.close(r));
+    });
+    const { d, logs } = discovery('/conn/a');
+    // point the plugin's session at the proxy
+    const config = zookeeperDiscovery.schema.parse({ hosts: [`127.0.0.1:${(proxy.address() as AddressInfo).port}`], path: '/conn/a', session_timeout: 2000, connect_timeout: 10 });
+    const logger = createLogger({ level: 'debug', destination: { write: (s: string) => void logs.push(JSON.parse(s)) } });
+    const viaProxy = zookeeperDiscovery.create(config, { logger, clock: systemClock });
+    cleanup.push(() => viaProxy.stop());
+    await Promise.all([d.start(), viaProxy.start()]);
+    await d.register('web', node(9000, { blob: 'x'.repeat(2000) }));
+    const w = collect(viaProxy, 'web');
+    await w.until('app01.example.com:9000');
+    const session = viaProxy.session.sessionId;
+
+    cutNext = true; // the reply to the next read (the data of the changed znode) is cut short
+    await d.register('web', node(9000, { blob: 'y'.repeat(2000) }));
+    await waitFor(() => cuts === 1, 'the proxy cut a reply', 5_000);
+    await waitFor(() => w.snaps.at(-1)?.[0]?.metadata.blob === 'y'.repeat(2000), 'the change read again on a fresh connection', 10_000);
+    assert.equal(viaProxy.session.sessionId, session, 'same session');
+    await d.register('web', node(9001));
+    await w.until('app01.example.com:9000,app01.example.com:9001', 'later changes keep flowing');
   });
 });

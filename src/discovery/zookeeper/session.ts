@@ -62,6 +62,9 @@ export class ZkSession extends EventEmitter<Events> {
 
   constructor(private readonly opts: ZkSessionOptions) {
     super();
+    // one 'session' and one 'connected' listener per watched cluster (watcher.ts): thousands
+    // of clusters are thousands of listeners by design, not a leak
+    this.setMaxListeners(0);
     this.log = opts.logger;
   }
 
@@ -180,7 +183,9 @@ export class ZkSession extends EventEmitter<Events> {
   private spawn(): void {
     const gen = ++this.gen;
     const o = this.opts;
-    const client = (o.createClient ?? createZkClient)(o.hosts.join(','), o.sessionTimeout, o.spinDelay ?? 500);
+    const client = (o.createClient ?? createZkClient)(o.hosts.join(','), o.sessionTimeout, o.spinDelay ?? 500, (err) =>
+      this.log.warn({ err }, `ZooKeeper reply could not be decoded (${err.message}): reconnecting, the session is kept`),
+    );
     this.client = client;
     if (o.auth) client.addAuthInfo('digest', Buffer.from(o.auth));
     const live = (fn: () => void) => () => void (gen === this.gen && !this.closed && fn());

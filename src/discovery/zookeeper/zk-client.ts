@@ -73,9 +73,51 @@ export const ZK_ERR = zk.Exception;
 export const CreateMode = zk.CreateMode;
 export const ZkEventType = zk.Event;
 
-export function createZkClient(connectString: string, sessionTimeout: number, spinDelay: number): ZkClient {
+export function createZkClient(connectString: string, sessionTimeout: number, spinDelay: number, onProtocolError: (err: Error) => void = () => {}): ZkClient {
   // retries: 0 -- retrying is ours to decide (publisher / watcher reconcile), not the library's.
-  return zk.createClient(connectString, { sessionTimeout, spinDelay, retries: 0 });
+  const client = zk.createClient(connectString, { sessionTimeout, spinDelay, retries: 0 });
+  guardFraming(client, onProtocolError);
+  return client;
+}
+
+interface FramingInternals {
+  pendingBuffer: Buffer | null;
+  socket?: { destroy(): void } | null;
+  onSocketData(buffer: Buffer): void;
+  onSocketClosed(...args: unknown[]): void;
+}
+
+/**
+ * Two defects of node-zookeeper-client 1.1.3 that kill the process (its issues #39, #89):
+ *  - the bytes of a half-received reply (`pendingBuffer`) are kept when the connection closes,
+ *    and put in front of the next connection's bytes: every reply after a reconnect that
+ *    happened mid-reply is misframed;
+ *  - a reply it cannot decode throws from the socket's 'data' handler: an uncaught exception.
+ * Seen here: a writer loading 50,000 znodes had its connection dropped mid-reply (our own
+ * no-answer timer, the event loop busy decoding) and crashed on the next connection. The
+ * handlers are bound when a socket is opened, so replacing them on the instance (before
+ * connect) covers every connection: stale bytes are dropped with their socket, and a reply
+ * that does not decode drops the connection (the session survives a reconnect) instead of
+ * the process.
+ */
+function guardFraming(client: ZkClient, onError: (err: Error) => void): void {
+  const cm = (client as unknown as { connectionManager?: FramingInternals }).connectionManager;
+  if (!cm || typeof cm.onSocketData !== 'function' || typeof cm.onSocketClosed !== 'function') return;
+  const onData = cm.onSocketData;
+  const onClosed = cm.onSocketClosed;
+  cm.onSocketData = function (this: FramingInternals, buffer: Buffer) {
+    try {
+      onData.call(this, buffer);
+    } catch (err) {
+      this.pendingBuffer = null;
+      this.socket?.destroy();
+      onError(err as Error);
+    }
+  };
+  cm.onSocketClosed = function (this: FramingInternals, ...args: unknown[]) {
+    this.pendingBuffer = null;
+    return onClosed.apply(this, args);
+  };
 }
 
 export function errCode(err: unknown): number | undefined {

@@ -1,0 +1,133 @@
+/**
+ * The writer at scale as deployed (issue 3, scale): the built `bin/lighthouse-writer.js` (its
+ * shebang's V8 flags apply) in its own process, a real ZooKeeper holding --clusters (1,000) x
+ * --nodes (50) ephemeral znodes, a real HAProxy. Where bench/writer-scale.ts and
+ * bench/haproxy-scale.ts measure the balancer inside the bench process (tsx and the bench's own
+ * state included), this prints what the writer process itself costs, from /proc:
+ *  - RSS (and its anonymous / file-backed split) once HAProxy serves every node, and its peak
+ *    (VmHWM) over the load. Goal <= 150 MB.
+ *  - --changes one-node weight changes (setData on a random node), one at a time, --gap ms
+ *    apart, each waited for on HAProxy (`show servers state BACKEND` on a connection of our
+ *    own, polled every 1 ms): writer CPU per change (user + system ticks over the phase,
+ *    background config-file writes included) and znode write -> HAProxy state latency (poll
+ *    period included). Goal <= 1 ms of writer CPU per change.
+ * Prints figures, asserts nothing timed.
+ *
+ *   node --import tsx bench/writer-process-scale.ts [--clusters 1000] [--nodes 50] [--changes 200] [--gap 20]
+ */
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { haproxyEnv, freePort } from '../test/helpers/haproxy.js';
+import { startZooKeeper } from '../test/helpers/zookeeper.js';
+import { adminCommand, benchNode, benchZk, cleanup, fmtStats, hrMs, runBench, serverRows, sleep, stats, writeConfigDir, znodeData, znodePath, type ZkOp } from './lib.js';
+
+const { values } = parseArgs({
+  options: {
+    clusters: { type: 'string', default: '1000' },
+    nodes: { type: 'string', default: '50' },
+    changes: { type: 'string', default: '200' },
+    gap: { type: 'string', default: '20' },
+  },
+});
+const CLUSTERS = Number(values.clusters);
+const NODES = Number(values.nodes);
+const CHANGES = Number(values.changes);
+const GAP = Number(values.gap);
+const ZK_PATH = '/bench';
+const TICKS = 100; // USER_HZ
+const BIN = fileURLToPath(new URL('../bin/lighthouse-writer.js', import.meta.url));
+
+async function proc(pid: number): Promise<{ ticks: number; rss: number; anon: number; file: number; hwm: number }> {
+  const stat = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)![1]) / 1024;
+  return { ticks: Number(stat[11]) + Number(stat[12]), rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile'), hwm: kb('VmHWM') };
+}
+
+const mb = (x: number) => `${x.toFixed(0)} MB`;
+
+runBench(async () => {
+  const zk = await startZooKeeper({ tickTime: 500 });
+  cleanup.add(() => zk.stop());
+  const bz = await benchZk(zk.connectString);
+  const names = Array.from({ length: CLUSTERS }, (_, c) => `svc${String(c).padStart(4, '0')}`);
+  const nodeOf = (c: number, i: number, weight?: number) => benchNode(8080, { ip: `10.${c >> 8}.${c & 255}.${i + 1}`, host: `${names[c]}-${i}.bench`, ...(weight !== undefined && { weight }) });
+
+  const t0 = performance.now();
+  await bz.mkdirp(ZK_PATH);
+  for (let c = 0; c < CLUSTERS; c += 50) {
+    await Promise.all(names.slice(c, c + 50).map((n) => bz.create(`${ZK_PATH}/${n}`, '', false)));
+    await Promise.all(
+      names.slice(c, c + 50).map((_, k) => {
+        const ops: ZkOp[] = Array.from({ length: NODES }, (_, i) => ({ op: 'create', path: znodePath(ZK_PATH, names[c + k], nodeOf(c + k, i)), data: znodeData(nodeOf(c + k, i)) }));
+        return bz.multi(ops);
+      }),
+    );
+  }
+  console.log(`writer process at scale: ${CLUSTERS} clusters x ${NODES} nodes in ZooKeeper (written in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+
+  const hap = await haproxyEnv({ restart_interval: 2, liveness_interval: 1 });
+  cleanup.add(() => hap.cleanup());
+  const clusters: Record<string, Record<string, unknown>> = {};
+  for (const n of names) clusters[n] = { port: await freePort(), backend: ['mode http', 'balance roundrobin'] };
+  const dir = await writeConfigDir({ haproxy: hap.raw, zkConnect: zk.connectString, zkPath: ZK_PATH, clusters, level: 'warn' });
+
+  const tStart = performance.now();
+  const w = spawn(BIN, [dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  cleanup.pid(w.pid!);
+  const exited = new Promise((r) => w.once('exit', r));
+  cleanup.add(async () => {
+    if (w.exitCode === null) w.kill('SIGTERM');
+    await exited;
+    cleanup.forget(w.pid!);
+  });
+
+  // loaded: HAProxy serves every node (named servers not in maintenance)
+  const want = CLUSTERS * NODES;
+  let served = 0;
+  const end = Date.now() + 300_000;
+  while (Date.now() < end) {
+    const text = await adminCommand(hap.socketFile, 'show servers state').catch(() => '');
+    served = text.split('\n').filter((l) => /^\d+ svc\d+ \d+ svc\d+-\d+\.bench:8080 10\./.test(l) && l.split(' ')[6] === '0').length;
+    if (served >= want) break;
+    await sleep(500);
+  }
+  if (served < want) throw new Error(`HAProxy serves ${served} of ${want} nodes after 300 s`);
+  console.log(`  start to every node served by HAProxy: ${((performance.now() - tStart) / 1000).toFixed(1)} s`);
+  await sleep(3000); // background config write, GC settle
+  const loaded = await proc(w.pid!);
+  console.log(`  writer RSS with the state loaded: ${mb(loaded.rss)} (anon ${mb(loaded.anon)}, file ${mb(loaded.file)}); peak so far ${mb(loaded.hwm)} (goal <= 150 MB)`);
+
+  // one-node weight changes, one at a time
+  let seed = 7;
+  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+  const lat: number[] = [];
+  const p0 = await proc(w.pid!);
+  const tPhase = performance.now();
+  for (let k = 0; k < CHANGES; k++) {
+    const c = rand(CLUSTERS);
+    const i = rand(NODES);
+    const weight = 2 + (k % 50);
+    const n = nodeOf(c, i, weight);
+    const t = hrMs();
+    await bz.set(znodePath(ZK_PATH, names[c], n), znodeData(n));
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const rows = await serverRows(hap.socketFile, names[c]);
+      if (rows.some((r) => r.addr === n.ip && r.uweight === weight)) break;
+      if (Date.now() > deadline) throw new Error(`change ${k} (${n.name} weight ${weight}) not applied within 10 s`);
+      await sleep(1);
+    }
+    lat.push(hrMs() - t);
+    await sleep(GAP);
+  }
+  const wall = (performance.now() - tPhase) / 1000;
+  const p1 = await proc(w.pid!);
+  const cpuMs = ((p1.ticks - p0.ticks) / TICKS) * 1000;
+  console.log(`  ${CHANGES} one-node weight changes, ${GAP} ms apart (${wall.toFixed(1)} s):`);
+  console.log(`    writer CPU per change ${(cpuMs / CHANGES).toFixed(2)} ms (goal <= 1 ms; /proc ticks over the phase incl. background config writes: ${(cpuMs / wall / 10).toFixed(1)}% of a core)`);
+  console.log(`    znode write -> HAProxy state (1 ms poll included) ${fmtStats(stats(lat))}`);
+  console.log(`  writer RSS after the changes: ${mb(p1.rss)} (anon ${mb(p1.anon)}, file ${mb(p1.file)}); peak ${mb(p1.hwm)} (goal <= 150 MB)`);
+});
