@@ -16,7 +16,8 @@
  *   node --import tsx bench/writer-process-scale.ts [--clusters 1000] [--nodes 50] [--changes 200] [--gap 20]
  */
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { haproxyEnv, freePort } from '../test/helpers/haproxy.js';
@@ -75,7 +76,19 @@ runBench(async () => {
   const dir = await writeConfigDir({ haproxy: hap.raw, zkConnect: zk.connectString, zkPath: ZK_PATH, clusters, level: 'warn' });
 
   const tStart = performance.now();
-  const w = spawn(BIN, [dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const logFile = join(dir, 'writer.log');
+  const log = await open(logFile, 'w');
+  const w = spawn(BIN, [dir], { stdio: ['ignore', log.fd, 'inherit'] });
+  await log.close();
+  /** the writer's warnings and errors so far (it logs at warn), a count per message */
+  const problems = async () => {
+    const counts = new Map<string, number>();
+    for (const l of (await readFile(logFile, 'utf8')).split('\n').filter(Boolean)) {
+      const msg = String((JSON.parse(l) as { msg?: unknown }).msg).replace(/\d+/g, 'N').slice(0, 120);
+      counts.set(msg, (counts.get(msg) ?? 0) + 1);
+    }
+    return [...counts].map(([m, n]) => `${n} x ${m}`);
+  };
   cleanup.pid(w.pid!);
   const exited = new Promise((r) => w.once('exit', r));
   cleanup.add(async () => {
@@ -94,7 +107,7 @@ runBench(async () => {
     if (served >= want) break;
     await sleep(500);
   }
-  if (served < want) throw new Error(`HAProxy serves ${served} of ${want} nodes after 300 s`);
+  if (served < want) throw new Error(`HAProxy serves ${served} of ${want} nodes after 300 s; writer log:\n${(await problems()).join('\n')}`);
   console.log(`  start to every node served by HAProxy: ${((performance.now() - tStart) / 1000).toFixed(1)} s`);
   await sleep(3000); // background config write, GC settle
   const loaded = await proc(w.pid!);
@@ -117,7 +130,7 @@ runBench(async () => {
     for (;;) {
       const rows = await serverRows(hap.socketFile, names[c]);
       if (rows.some((r) => r.addr === n.ip && r.uweight === weight)) break;
-      if (Date.now() > deadline) throw new Error(`change ${k} (${n.name} weight ${weight}) not applied within 10 s`);
+      if (Date.now() > deadline) throw new Error(`change ${k} (${n.name} weight ${weight}) not applied within 10 s; writer log:\n${(await problems()).join('\n')}`);
       await sleep(1);
     }
     lat.push(hrMs() - t);
@@ -129,5 +142,7 @@ runBench(async () => {
   console.log(`  ${CHANGES} one-node weight changes, ${GAP} ms apart (${wall.toFixed(1)} s):`);
   console.log(`    writer CPU per change ${(cpuMs / CHANGES).toFixed(2)} ms (goal <= 1 ms; /proc ticks over the phase incl. background config writes: ${(cpuMs / wall / 10).toFixed(1)}% of a core)`);
   console.log(`    znode write -> HAProxy state (1 ms poll included) ${fmtStats(stats(lat))}`);
+  const logged = await problems();
+  console.log(`  writer warnings/errors logged: ${logged.length ? `\n    ${logged.join('\n    ')}` : 'none'}`);
   console.log(`  writer RSS after the changes: ${mb(p1.rss)} (anon ${mb(p1.anon)}, file ${mb(p1.file)}); peak ${mb(p1.hwm)} (goal <= 150 MB)`);
 });

@@ -1,2 +1,2 @@
-#!/usr/bin/env -S node --optimize-for-size
+#!/usr/bin/env node
 import "../dist/cli/lighthouse-writer.js";

@@ -24,7 +24,19 @@ export interface WriterOptions {
   logger: Logger;
   clock: Clock;
   configDir: string;
+  /** at start, the first apply waits until every cluster has sent its first snapshot, at most
+   * this long (ms); default STARTUP_WAIT_MS */
+  startupWaitMs?: number;
 }
+
+/**
+ * Why wait at start: applying as clusters trickle in means one structure per arrival, each a
+ * full render, `haproxy -c` and (rate-limited) reload: with 1,000 clusters, a dozen of them and
+ * hundreds of MB of garbage. Waiting for all (ZooKeeper answers in well under a second) makes it
+ * one. Bounded, so a discovery that does not answer never holds HAProxy back: past the wait the
+ * clusters known are applied and the others join as they come.
+ */
+export const STARTUP_WAIT_MS = 5_000;
 
 interface BalancerEntry {
   config: unknown;
@@ -54,6 +66,10 @@ export class Writer {
   /** observers (status API, benchmarks): called after every successful apply */
   readonly onApplied = new Set<(balancer: string, state: DesiredState) => void>();
 
+  /** until the first apply: when it may go ahead even with clusters still unheard */
+  private startupDeadline: number | null = null;
+  private startupTimer: { cancel(): void } | null = null;
+
   constructor(private readonly opts: WriterOptions) {
     this.log = opts.logger.child({ component: 'writer' });
     this.pool = new DiscoveryPool(opts);
@@ -71,7 +87,23 @@ export class Writer {
       if (!c) this.nodes.delete(name);
     }
     for (const c of snap.clusters.values()) if (!this.watches.has(c.name)) this.watch(c);
+    if (this.startupDeadline === null && !this.startupTimer) {
+      const wait = this.opts.startupWaitMs ?? STARTUP_WAIT_MS;
+      this.startupDeadline = this.opts.clock.now() + wait;
+      this.startupTimer = this.opts.clock.setTimeout(() => this.coalescer.trigger(), wait);
+    }
     this.coalescer.trigger();
+  }
+
+  /** Still waiting for some cluster's first snapshot at start (see STARTUP_WAIT_MS)? */
+  private holding(): boolean {
+    if (this.startupDeadline === null) return false;
+    const unheard = [...this.watches.keys()].filter((c) => !this.nodes.has(c));
+    if (unheard.length && this.opts.clock.now() < this.startupDeadline) return true;
+    if (unheard.length) this.log.warn({ clusters: unheard.slice(0, 10), count: unheard.length }, `no snapshot yet from ${unheard.length} clusters after ${this.opts.startupWaitMs ?? STARTUP_WAIT_MS} ms: applying the others, they join as they come`);
+    this.startupDeadline = null;
+    this.startupTimer?.cancel();
+    return false;
   }
 
   /** The members known per cluster (status, tests). */
@@ -84,6 +116,8 @@ export class Writer {
   }
 
   async stop(): Promise<void> {
+    this.startupTimer?.cancel();
+    this.startupDeadline = null;
     for (const w of this.watches.values()) w.unwatch();
     this.watches.clear();
     await this.coalescer.settled();
@@ -149,6 +183,7 @@ export class Writer {
   }
 
   private async flush(): Promise<void> {
+    if (this.holding()) return;
     for (const [name, e] of this.balancers) {
       const desired = this.desired(name);
       if (e.applied && isDeepStrictEqual(e.applied, desired)) continue;

@@ -333,4 +333,32 @@ describe('the connection', () => {
     await d.register('web', node(9001));
     await w.until('app01.example.com:9000,app01.example.com:9001', 'later changes keep flowing');
   });
+
+  test('a server that accepts the connection and never answers the handshake: the connection is dropped and tried again', async () => {
+    const [zkHost, zkPort] = zk.connectString.split(':');
+    let accepted = 0;
+    const sockets = new Set<Socket>();
+    const proxy = createServer((client) => {
+      sockets.add(client);
+      client.on('error', () => {});
+      if (++accepted === 1) return; // the first connection: accepted, read, never answered
+      const server = connect(Number(zkPort), zkHost);
+      sockets.add(server);
+      client.pipe(server).pipe(client);
+      server.on('error', () => {}).on('close', () => client.destroy());
+      client.on('close', () => server.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    cleanup.push(async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => proxy.close(r));
+    });
+    const config = zookeeperDiscovery.schema.parse({ hosts: [`127.0.0.1:${(proxy.address() as AddressInfo).port}`], path: '/conn/b', session_timeout: 1000, connect_timeout: 10 });
+    const d = zookeeperDiscovery.create(config, { logger: createLogger({ level: 'silent' }), clock: systemClock });
+    cleanup.push(() => d.stop());
+    await d.start(); // rejects after connect_timeout (10 s) if the first connection is never given up
+    assert.equal(accepted, 2, 'a second connection, after the silent first one');
+    assert.ok(d.session.sessionId);
+  });
 });
+

@@ -56,6 +56,8 @@ export class ZkSession extends EventEmitter<Events> {
   private closed = false;
   private lastContact = 0;
   private timer: { cancel(): void } | null = null;
+  /** a new client's handshake deadline (watchConnect) */
+  private connectTimer: { cancel(): void } | null = null;
   private pinging = false;
   private pending = new Set<(err: Error) => void>();
   private readonly log: Logger;
@@ -99,6 +101,7 @@ export class ZkSession extends EventEmitter<Events> {
     if (this.closed) return;
     this.closed = true;
     this.timer?.cancel();
+    this.connectTimer?.cancel();
     const client = this.client;
     this.client = null;
     this.failPending('session closed');
@@ -194,9 +197,30 @@ export class ZkSession extends EventEmitter<Events> {
     client.on('expired', live(() => this.lose('the server expired it')));
     client.on('authenticationFailed', live(() => this.lose('authentication failed')));
     client.connect();
+    this.watchConnect(client, gen);
+  }
+
+  /**
+   * Until a new client's first connection: the library has no connect timeout either, so a
+   * server that accepts the TCP connection and never answers the handshake (seen here: a
+   * ZooKeeper restarting on its port) would hold it forever, and no session timer runs before
+   * there is a session. Every session timeout without a handshake, the connection is dropped
+   * and the client tries again (the next server, after spinDelay).
+   */
+  private watchConnect(client: ZkClient, gen: number): void {
+    this.connectTimer?.cancel();
+    this.connectTimer = this.opts.clock.setTimeout(() => {
+      this.connectTimer = null;
+      if (gen !== this.gen || this.closed || this.id) return;
+      this.log.debug({ hosts: this.opts.hosts }, `no ZooKeeper handshake within ${this.opts.sessionTimeout} ms: trying again`);
+      dropConnection(client);
+      this.watchConnect(client, gen);
+    }, Math.max(1000, this.opts.sessionTimeout));
   }
 
   private onConnected(client: ZkClient): void {
+    this.connectTimer?.cancel();
+    this.connectTimer = null;
     const id = client.getSessionId();
     const fresh = !this.id || !this.id.equals(id);
     this.id = id;

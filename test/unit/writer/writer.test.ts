@@ -1,0 +1,91 @@
+/**
+ * The writer's own logic with an in-memory discovery plugin and a balancer that records what it
+ * is asked to apply (the real ones are exercised by test/integration/writer.test.ts).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { z } from 'zod';
+import { FakeClock } from '../../../src/core/clock.js';
+import { silentLogger } from '../../../src/core/logger.js';
+import { Registry } from '../../../src/core/registry.js';
+import type { BalancerPlugin, DesiredState, DiscoveryPlugin, SnapshotListener } from '../../../src/core/plugin.js';
+import type { ServiceNode } from '../../../src/core/node.js';
+import type { ConfigSnapshot } from '../../../src/config/store.js';
+import { STARTUP_WAIT_MS, Writer } from '../../../src/writer/writer.js';
+
+const node = (port: number): ServiceNode => ({ name: `127.0.0.1:${port}`, host: '127.0.0.1', ip: '127.0.0.1', port, peer: null, metadata: {} });
+
+function setup(clusters: string[]) {
+  const listeners = new Map<string, SnapshotListener>();
+  const applied: DesiredState[] = [];
+  const registry = new Registry([
+    {
+      kind: 'discovery',
+      name: 'mem',
+      schema: z.object({}),
+      create: () => ({
+        start: async () => {},
+        stop: async () => {},
+        register: async () => {},
+        unregister: async () => {},
+        watch: (cluster, listener) => (listeners.set(cluster, listener), () => listeners.delete(cluster)),
+        connected: true,
+      }),
+    } satisfies DiscoveryPlugin,
+    {
+      kind: 'balancer',
+      name: 'rec',
+      schema: z.object({}),
+      clusterSchema: z.object({}),
+      create: () => ({
+        start: async () => {},
+        stop: async () => {},
+        apply: async (d: DesiredState) => (applied.push(d), { runtimeCommands: 0, reloaded: false }),
+      }),
+    } satisfies BalancerPlugin,
+  ]);
+  const clock = new FakeClock();
+  const writer = new Writer({ registry, logger: silentLogger(), clock, configDir: '/nonexistent' });
+  const snapshot: ConfigSnapshot = {
+    node: { peer_port: 1024 },
+    plugins: [],
+    balancers: new Map([['rec', {}]]),
+    discovery: new Map([['mem', {}]]),
+    clusters: new Map(clusters.map((n) => [n, { name: n, discovery: 'mem', balancers: { rec: {} } }])),
+    services: new Map(),
+  };
+  const names = (d: DesiredState | undefined) => d?.clusters.map((c) => c.name).join(',');
+  return { writer, snapshot, listeners, applied, clock, names };
+}
+
+test('at start, the first apply waits for every cluster\'s first snapshot: one apply, not one per cluster', async () => {
+  const { writer, snapshot, listeners, applied, names } = setup(['a', 'b', 'c']);
+  await writer.apply(snapshot);
+  listeners.get('a')!([node(1)]);
+  await writer.settled();
+  listeners.get('b')!([node(2)]);
+  await writer.settled();
+  assert.equal(applied.length, 0, 'c not heard yet');
+  listeners.get('c')!([]);
+  await writer.settled();
+  assert.deepEqual(applied.map(names), ['a,b,c']);
+  listeners.get('a')!([node(1), node(3)]);
+  await writer.settled();
+  assert.equal(applied.length, 2, 'after start, every change applies at once');
+  await writer.stop();
+});
+
+test('the wait is bounded: a cluster never heard from does not hold the others back', async () => {
+  const { writer, snapshot, listeners, applied, clock, names } = setup(['a', 'b']);
+  await writer.apply(snapshot);
+  listeners.get('a')!([node(1)]);
+  await writer.settled();
+  assert.equal(applied.length, 0);
+  clock.advance(STARTUP_WAIT_MS);
+  await writer.settled();
+  assert.deepEqual(applied.map(names), ['a'], 'applied without b at the deadline');
+  listeners.get('b')!([node(2)]);
+  await writer.settled();
+  assert.deepEqual(applied.map(names), ['a', 'a,b'], 'b joins when it comes');
+  await writer.stop();
+});
