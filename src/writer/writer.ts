@@ -37,6 +37,10 @@ export interface WriterOptions {
  * clusters known are applied and the others join as they come.
  */
 export const STARTUP_WAIT_MS = 5_000;
+/** past STARTUP_WAIT_MS the wait goes on while first snapshots keep arriving (a large
+ * deployment still loading), each extending it this long, up to STARTUP_WAIT_MAX_MS */
+const STARTUP_PROGRESS_MS = 1_000;
+const STARTUP_WAIT_MAX_MS = 30_000;
 
 interface BalancerEntry {
   config: unknown;
@@ -68,6 +72,9 @@ export class Writer {
 
   /** until the first apply: when it may go ahead even with clusters still unheard */
   private startupDeadline: number | null = null;
+  private startupBegan = 0;
+  /** when the last cluster sent its first snapshot */
+  private lastFirstSnapshot = 0;
   private startupTimer: { cancel(): void } | null = null;
 
   constructor(private readonly opts: WriterOptions) {
@@ -89,7 +96,8 @@ export class Writer {
     for (const c of snap.clusters.values()) if (!this.watches.has(c.name)) this.watch(c);
     if (this.startupDeadline === null && !this.startupTimer) {
       const wait = this.opts.startupWaitMs ?? STARTUP_WAIT_MS;
-      this.startupDeadline = this.opts.clock.now() + wait;
+      this.startupBegan = this.opts.clock.now();
+      this.startupDeadline = this.startupBegan + wait;
       this.startupTimer = this.opts.clock.setTimeout(() => this.coalescer.trigger(), wait);
     }
     this.coalescer.trigger();
@@ -99,8 +107,16 @@ export class Writer {
   private holding(): boolean {
     if (this.startupDeadline === null) return false;
     const unheard = [...this.watches.keys()].filter((c) => !this.nodes.has(c));
-    if (unheard.length && this.opts.clock.now() < this.startupDeadline) return true;
-    if (unheard.length) this.log.warn({ clusters: unheard.slice(0, 10), count: unheard.length }, `no snapshot yet from ${unheard.length} clusters after ${this.opts.startupWaitMs ?? STARTUP_WAIT_MS} ms: applying the others, they join as they come`);
+    const now = this.opts.clock.now();
+    const until = Math.min(this.startupBegan + STARTUP_WAIT_MAX_MS, Math.max(this.startupDeadline, this.lastFirstSnapshot + STARTUP_PROGRESS_MS));
+    if (unheard.length && now < until) {
+      if (now >= this.startupDeadline) {
+        this.startupTimer?.cancel();
+        this.startupTimer = this.opts.clock.setTimeout(() => this.coalescer.trigger(), until - now);
+      }
+      return true;
+    }
+    if (unheard.length) this.log.warn({ clusters: unheard.slice(0, 10), count: unheard.length }, `no snapshot yet from ${unheard.length} clusters after ${Math.round(now - this.startupBegan)} ms: applying the others, they join as they come`);
     this.startupDeadline = null;
     this.startupTimer?.cancel();
     return false;
@@ -138,6 +154,7 @@ export class Writer {
       if (nodes.length === 0 && !discovery.connected) return; // fail-safe, belt and braces
       const sorted = sortNodes(nodes);
       if (isDeepStrictEqual(this.nodes.get(c.name), sorted)) return;
+      if (this.startupDeadline !== null && !this.nodes.has(c.name)) this.lastFirstSnapshot = this.opts.clock.now();
       this.nodes.set(c.name, sorted);
       this.log.debug({ cluster: c.name, members: sorted.length }, 'cluster membership changed');
       this.coalescer.trigger();
