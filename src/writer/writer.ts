@@ -70,9 +70,8 @@ export class Writer {
   /** observers (status API, benchmarks): called after every successful apply */
   readonly onApplied = new Set<(balancer: string, state: DesiredState) => void>();
 
-  /** until the first apply: when it may go ahead even with clusters still unheard */
-  private startupDeadline: number | null = null;
-  private startupBegan = 0;
+  /** when the start-up wait began; null once it is over (or before the first config) */
+  private startupBegan: number | null = null;
   /** when the last cluster sent its first snapshot */
   private lastFirstSnapshot = 0;
   private startupTimer: { cancel(): void } | null = null;
@@ -94,30 +93,33 @@ export class Writer {
       if (!c) this.nodes.delete(name);
     }
     for (const c of snap.clusters.values()) if (!this.watches.has(c.name)) this.watch(c);
-    if (this.startupDeadline === null && !this.startupTimer) {
-      const wait = this.opts.startupWaitMs ?? STARTUP_WAIT_MS;
+    if (this.startupBegan === null && !this.startupTimer) {
       this.startupBegan = this.opts.clock.now();
-      this.startupDeadline = this.startupBegan + wait;
-      this.startupTimer = this.opts.clock.setTimeout(() => this.coalescer.trigger(), wait);
+      this.startupTimer = this.opts.clock.setTimeout(() => this.coalescer.trigger(), this.startupWait);
     }
     this.coalescer.trigger();
   }
 
   /** Still waiting for some cluster's first snapshot at start (see STARTUP_WAIT_MS)? */
+  private get startupWait(): number {
+    return this.opts.startupWaitMs ?? STARTUP_WAIT_MS;
+  }
+
   private holding(): boolean {
-    if (this.startupDeadline === null) return false;
+    if (this.startupBegan === null) return false;
     const unheard = [...this.watches.keys()].filter((c) => !this.nodes.has(c));
     const now = this.opts.clock.now();
-    const until = Math.min(this.startupBegan + STARTUP_WAIT_MAX_MS, Math.max(this.startupDeadline, this.lastFirstSnapshot + STARTUP_PROGRESS_MS));
+    const deadline = this.startupBegan + this.startupWait;
+    const until = Math.min(this.startupBegan + STARTUP_WAIT_MAX_MS, Math.max(deadline, this.lastFirstSnapshot + STARTUP_PROGRESS_MS));
     if (unheard.length && now < until) {
-      if (now >= this.startupDeadline) {
+      if (now >= deadline) {
         this.startupTimer?.cancel();
         this.startupTimer = this.opts.clock.setTimeout(() => this.coalescer.trigger(), until - now);
       }
       return true;
     }
     if (unheard.length) this.log.warn({ clusters: unheard.slice(0, 10), count: unheard.length }, `no snapshot yet from ${unheard.length} clusters after ${Math.round(now - this.startupBegan)} ms: applying the others, they join as they come`);
-    this.startupDeadline = null;
+    this.startupBegan = null;
     this.startupTimer?.cancel();
     return false;
   }
@@ -133,7 +135,7 @@ export class Writer {
 
   async stop(): Promise<void> {
     this.startupTimer?.cancel();
-    this.startupDeadline = null;
+    this.startupBegan = null;
     for (const w of this.watches.values()) w.unwatch();
     this.watches.clear();
     await this.coalescer.settled();
@@ -154,7 +156,7 @@ export class Writer {
       if (nodes.length === 0 && !discovery.connected) return; // fail-safe, belt and braces
       const sorted = sortNodes(nodes);
       if (isDeepStrictEqual(this.nodes.get(c.name), sorted)) return;
-      if (this.startupDeadline !== null && !this.nodes.has(c.name)) this.lastFirstSnapshot = this.opts.clock.now();
+      if (this.startupBegan !== null && !this.nodes.has(c.name)) this.lastFirstSnapshot = this.opts.clock.now();
       this.nodes.set(c.name, sorted);
       this.log.debug({ cluster: c.name, members: sorted.length }, 'cluster membership changed');
       this.coalescer.trigger();
