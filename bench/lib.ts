@@ -114,9 +114,11 @@ export function fmtStats(s: ReturnType<typeof stats>): string {
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** CPU ms (10 ms ticks) used by a process and by its reaped children, from /proc/PID/stat. */
-export function procCpu(pid: number | 'self'): { self: number; children: number } {
+export function procCpu(pid: number | 'self'): { self: number; user: number; kernel: number; children: number } {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return { self: (Number(f[11]) + Number(f[12])) * 10, children: (Number(f[13]) + Number(f[14])) * 10 };
+  const user = Number(f[11]) * 10;
+  const kernel = Number(f[12]) * 10;
+  return { self: user + kernel, user, kernel, children: (Number(f[13]) + Number(f[14])) * 10 };
 }
 
 /** CPU ms of the `haproxy -c` runs of process `pid`: they run under its long-lived checker shell

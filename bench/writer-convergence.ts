@@ -178,7 +178,7 @@ async function parent(): Promise<void> {
     let verified = 0;
     const disagreements: string[] = [];
     await idle(writers);
-    const cpu0 = writers.map((w) => ({ self: procCpu(w.proc.pid!).self, children: checkCpu(w.proc.pid!) }));
+    const cpu0 = writers.map((w) => ({ ...procCpu(w.proc.pid!), children: checkCpu(w.proc.pid!) }));
     for (let c = 0; c < CHANGES; c++) {
       const i = seq++;
       const kind = (['add', 'weight', 'remove'] as const)[i % 3];
@@ -221,7 +221,8 @@ async function parent(): Promise<void> {
       await idle(writers); // a change reaches writers whose previous background work is done
       if (GAP) await sleep(GAP);
     }
-    const cpu1 = writers.map((w) => ({ self: procCpu(w.proc.pid!).self, children: checkCpu(w.proc.pid!) }));
+    const cpu1 = writers.map((w) => ({ ...procCpu(w.proc.pid!), children: checkCpu(w.proc.pid!) }));
+    const cpuUser = cpu1.reduce((a, c, i) => a + c.user - cpu0[i].user, 0) / writers.length / CHANGES;
     const cpuSelf = cpu1.reduce((a, c, i) => a + c.self - cpu0[i].self, 0) / writers.length / CHANGES;
     const cpuKids = cpu1.reduce((a, c, i) => a + c.children - cpu0[i].children, 0) / writers.length / CHANGES;
     const reloads1 = await Promise.all(writers.map(async (w) => (await showProc(w.hap.masterSocket)).reloads));
@@ -239,7 +240,7 @@ async function parent(): Promise<void> {
     console.log(`    snapshot -> balancer.apply called (writer, coalescer)           ${fmtStats(stats(phases.queue))}`);
     console.log(`    balancer.apply -> applied (render, runtime API round trip)     ${fmtStats(stats(phases.apply))}`);
     console.log(`  ZooKeeper ack of the bench's own write: ${fmtStats(stats(ack))}`);
-    console.log(`  CPU per change per writer (/proc, 10 ms ticks): writer process ${cpuSelf.toFixed(1)} ms + its background haproxy -c ${cpuKids.toFixed(1)} ms`);
+    console.log(`  CPU per change per writer (/proc, 10 ms ticks): writer process ${cpuSelf.toFixed(1)} ms (user ${cpuUser.toFixed(1)}, kernel ${(cpuSelf - cpuUser).toFixed(1)}) + its background haproxy -c ${cpuKids.toFixed(1)} ms`);
     console.log(`  HAProxy reloads during the changes: ${reloads}`);
     console.log(`  show servers state agreed with the expected membership at t1: ${verified}/${verified + disagreements.length} samples${disagreements.length ? `\n    ${disagreements.slice(0, 5).join('\n    ')}` : ''}`);
   }

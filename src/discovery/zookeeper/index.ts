@@ -45,6 +45,11 @@ export const zookeeperSchema = z.strictObject({
   /** optional digest credentials "user:password", sent on every connection (addauth digest).
    * Znodes we create keep the open ACL. */
   auth: z.string().regex(/^[^:]+:.+$/, 'expected "user:password"').optional(),
+  /** how writers watch a cluster, default `auto`: one persistent recursive watch per cluster
+   * when the server has them (ZooKeeper 3.6+: a member added costs one read instead of two, and
+   * nothing is re-armed), else one-shot watches. `classic`: one-shot watches always (a child watch per
+   * cluster and a data watch per member, as the Python Lighthouse). */
+  watch: z.enum(['auto', 'classic']).prefault('auto'),
 });
 export type ZookeeperConfig = z.output<typeof zookeeperSchema>;
 
@@ -95,7 +100,7 @@ export class ZookeeperDiscovery implements Discovery {
   }
 
   watch(cluster: string, listener: SnapshotListener): () => void {
-    const w = new ClusterWatch(this.session, `${this.config.path}/${segment(cluster, 'cluster')}`, listener, this.log.child({ cluster }), this.deps.clock);
+    const w = new ClusterWatch(this.session, `${this.config.path}/${segment(cluster, 'cluster')}`, listener, this.log.child({ cluster }), this.deps.clock, this.config.watch);
     this.watches.add(w);
     return () => {
       w.stop();

@@ -20,8 +20,8 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../core/clock.js';
 import { LighthouseError } from '../../core/errors.js';
 import {
-  CreateMode, ZK_ERR, abandon, createZkClient, discard, dropConnection, errCode,
-  type ZkClient, type ZkStat, type ZkTransaction, type ZkWatcher,
+  ADD_WATCH_MODE, CreateMode, ZK_ERR, abandon, addWatch, createZkClient, discard, dropConnection, errCode, onNotification,
+  type RawEvent, type ZkClient, type ZkStat, type ZkTransaction, type ZkWatcher,
 } from './zk-client.js';
 
 export interface ZkSessionOptions {
@@ -60,6 +60,11 @@ export class ZkSession extends EventEmitter<Events> {
   private connectTimer: { cancel(): void } | null = null;
   private pinging = false;
   private pending = new Set<(err: Error) => void>();
+  /** handlers of recursive watches (addRecursiveWatch), by the watched path */
+  private readonly recursive = new Map<string, (event: RawEvent) => void>();
+  /** false once a server answered addWatch with UNIMPLEMENTED (ZooKeeper < 3.6): never tried
+   * again in this process, every watcher uses one-shot watches */
+  persistentWatches = true;
   private readonly log: Logger;
 
   constructor(private readonly opts: ZkSessionOptions) {
@@ -165,6 +170,37 @@ export class ZkSession extends EventEmitter<Events> {
       t.commit(cb);
     });
   }
+  /**
+   * A persistent recursive watch on `path` (ZooKeeper 3.6+): `handler` gets every event of
+   * `path` and of its children (deeper ones are not dispatched) until `removeRecursiveWatch`.
+   * Lives as long as the connection (re-add it on 'connected' and 'session'). Rejects with
+   * ZK_ERR.UNIMPLEMENTED from an older server, and sets `persistentWatches` false.
+   */
+  async addRecursiveWatch(path: string, handler: (event: RawEvent) => void): Promise<void> {
+    this.recursive.set(path, handler);
+    try {
+      await this.op<void>(`addWatch ${path}`, (c, cb) => addWatch(c, path, ADD_WATCH_MODE.PERSISTENT_RECURSIVE, (e) => cb(e, undefined)));
+    } catch (err) {
+      if (zkCode(err) === ZK_ERR.UNIMPLEMENTED && this.persistentWatches) {
+        this.persistentWatches = false;
+        this.log.warn({ hosts: this.opts.hosts }, 'ZooKeeper server older than 3.6 (no persistent watches): using one-shot watches');
+      }
+      if (this.recursive.get(path) === handler) this.recursive.delete(path);
+      throw err;
+    }
+  }
+  /** Stop dispatching `path`'s events (the server keeps the watch until the connection ends;
+   * ZooKeeper 3.6's removeWatches answers with event types node-zookeeper-client rejects). */
+  removeRecursiveWatch(path: string, handler: (event: RawEvent) => void): void {
+    if (this.recursive.get(path) === handler) this.recursive.delete(path);
+  }
+  private dispatch(event: RawEvent): void {
+    if (this.recursive.size === 0) return;
+    const path = event.path;
+    const h = this.recursive.get(path) ?? this.recursive.get(path.slice(0, path.lastIndexOf('/')));
+    h?.(event);
+  }
+
   private op<T>(what: string, run: (c: ZkClient, cb: (err: Error | null, v: T) => void) => void): Promise<T> {
     const client = this.client;
     if (!client) return Promise.reject(new LighthouseError('LH_ERR_ZK_SESSION', `${what}: no ZooKeeper session`));
@@ -190,6 +226,7 @@ export class ZkSession extends EventEmitter<Events> {
       this.log.warn({ err }, `ZooKeeper reply could not be decoded (${err.message}): reconnecting, the session is kept`),
     );
     this.client = client;
+    onNotification(client, (ev) => gen === this.gen && this.dispatch(ev));
     if (o.auth) client.addAuthInfo('digest', Buffer.from(o.auth));
     const live = (fn: () => void) => () => void (gen === this.gen && !this.closed && fn());
     client.on('connected', live(() => this.onConnected(client)));

@@ -1,12 +1,20 @@
 /**
  * Watches one cluster (PATH/CLUSTER) and sends whole, sorted snapshots of its members.
  *
- * A child watch on the cluster znode plus a data watch on each member znode: a member added costs
- * the event + getChildren + getData of that member only; a member changed (setData) costs the
- * event + one getData; nothing re-reads the whole cluster except a new session. Watches fire once,
- * so every read re-arms its own watch (the client keeps one registration per function and path).
+ * One persistent recursive watch on the cluster znode (ZooKeeper 3.6+ `addWatch`): it stays
+ * armed, and its events name the member itself, so a member added, changed or removed costs
+ * the event + one getData of that member; nothing is re-armed per event and the client keeps
+ * no registration per member. It lives as long as the
+ * connection: a reconnect adds it again and re-reads the cluster (events of the gap are lost).
  *
- * - A cluster znode that does not exist yet: an exists watch (fires on creation) plus a timer.
+ * Against a server older than 3.6 (addWatch answered UNIMPLEMENTED), or with `watch: classic`,
+ * one-shot watches as the Python Lighthouse uses them: a child watch on the cluster znode plus a
+ * data watch on each member; a member added costs the event + getChildren + getData of that
+ * member, a member changed the event + one getData, a member removed the event + getChildren. Every read re-arms its own watch (the
+ * client keeps one registration per function and path, and re-sends them on a reconnect).
+ *
+ * - A cluster znode that does not exist yet: its creation is an event of the persistent watch
+ *   (classic: an exists watch), plus a timer.
  * - A member whose data does not parse: warned about once (with its path) and left out.
  * - A new session: every watch is gone with the old client; re-read everything and send the
  *   result even if unchanged.
@@ -20,7 +28,7 @@ import type { SnapshotListener } from '../../core/plugin.js';
 import { LighthouseError } from '../../core/errors.js';
 import { decodeNode } from './codec.js';
 import { ZK_ERR, zkCode, type ZkSession } from './session.js';
-import type { ZkEvent } from './zk-client.js';
+import { ZkEventType, type RawEvent, type ZkEvent } from './zk-client.js';
 
 const MISSING_RECHECK_MS = 5_000; // fallback for a missing cluster znode, besides the exists watch
 const RETRY_MS = 1_000; // a read failed for another reason than the connection (e.g. NO_AUTH)
@@ -36,12 +44,18 @@ export class ClusterWatch {
   private dirty = false;
   private stopped = false;
   private lastSig: string | null = null;
+  /** the current epoch's reads rely on the persistent watch (no per-read watches) */
+  private persistent = false;
+  /** the current epoch has read the member list (before that, events only add to it: a
+   * snapshot then would lack every member not yet listed) */
+  private listed = false;
   private missingTimer: { cancel(): void } | null = null;
   private retryTimer: { cancel(): void } | null = null;
   private readonly detach: () => void;
   // stable identities: the client de-duplicates watches by (path, function)
   private readonly onChildren = () => void this.readChildren(this.epoch);
   private readonly onData = (ev: ZkEvent) => void this.readMember(ev.path.slice(this.path.length + 1), this.epoch);
+  private readonly onEvent = (ev: RawEvent) => this.event(ev);
 
   constructor(
     private readonly session: ZkSession,
@@ -49,10 +63,13 @@ export class ClusterWatch {
     private readonly listener: SnapshotListener,
     private readonly log: Logger,
     private readonly clock: Clock,
+    /** 'classic': one-shot watches even when the server has persistent ones */
+    private readonly mode: 'auto' | 'classic' = 'auto',
   ) {
     // the Discovery contract: a snapshot on every new session, even an unchanged one
     const onSession = () => ((this.lastSig = null), this.reread());
-    const onConnected = () => this.dirty && this.reread();
+    // a persistent watch is gone with the connection; one-shot ones are re-sent by the client
+    const onConnected = () => (this.dirty || this.persistent) && this.reread();
     session.on('session', onSession);
     session.on('connected', onConnected);
     this.detach = () => {
@@ -66,6 +83,7 @@ export class ClusterWatch {
     this.stopped = true;
     this.missingTimer?.cancel();
     this.retryTimer?.cancel();
+    this.session.removeRecursiveWatch(this.path, this.onEvent);
     this.detach();
   }
 
@@ -73,10 +91,43 @@ export class ClusterWatch {
   private reread(): void {
     this.epoch++;
     this.dirty = false;
+    this.listed = false;
     this.retryTimer?.cancel();
     this.missingTimer?.cancel();
     this.members.clear();
-    void this.readChildren(this.epoch);
+    void this.arm(this.epoch);
+  }
+
+  /** Add the persistent watch (when the server has them), then read the members. */
+  private async arm(epoch: number): Promise<void> {
+    this.persistent = this.mode === 'auto' && this.session.persistentWatches;
+    if (this.persistent) {
+      try {
+        await this.session.addRecursiveWatch(this.path, this.onEvent);
+      } catch (err) {
+        if (this.stale(epoch)) return;
+        if (zkCode(err) !== ZK_ERR.UNIMPLEMENTED) return this.failed(err, this.path);
+        this.persistent = false; // an old server: one-shot watches from now on
+      }
+    }
+    return this.readChildren(epoch);
+  }
+
+  /** An event of the persistent watch: the cluster znode itself or one of its members. */
+  private event(ev: RawEvent): void {
+    if (!this.persistent || this.stopped) return;
+    const epoch = this.epoch;
+    if (ev.path === this.path) {
+      if (ev.type === ZkEventType.NODE_CREATED || ev.type === ZkEventType.NODE_DELETED) void this.readChildren(epoch);
+      return;
+    }
+    // A member created, changed or deleted: read it. A deletion is confirmed by that read (NO_NODE)
+    // rather than applied at once: a znode replaced in one transaction (publisher.ts) arrives
+    // as DELETED, then (ms later, seen here) CREATED, and a read issued after the first event
+    // is answered after the whole transaction, so the member is never seen missing.
+    const child = ev.path.slice(this.path.length + 1);
+    if (ev.type === ZkEventType.NODE_CREATED && !this.members.has(child)) this.members.set(child, { raw: null, node: null });
+    if (ev.type !== ZkEventType.NODE_CHILDREN_CHANGED) void this.readMember(child, epoch);
   }
 
   private stale(epoch: number): boolean {
@@ -87,7 +138,7 @@ export class ClusterWatch {
     if (this.stale(epoch)) return;
     let children: string[];
     try {
-      children = await this.session.getChildren(this.path, this.onChildren);
+      children = await this.session.getChildren(this.path, this.persistent ? undefined : this.onChildren);
     } catch (err) {
       if (this.stale(epoch)) return;
       if (zkCode(err) === ZK_ERR.NO_NODE) return this.missing(epoch);
@@ -95,6 +146,7 @@ export class ClusterWatch {
     }
     if (this.stale(epoch)) return;
     this.missingTimer?.cancel();
+    this.listed = true;
     const present = new Set(children);
     for (const name of this.members.keys()) if (!present.has(name)) this.members.delete(name);
     const fresh = children.filter((c) => !this.members.has(c));
@@ -108,11 +160,11 @@ export class ClusterWatch {
     const znode = `${this.path}/${child}`;
     let data: Buffer;
     try {
-      ({ data } = await this.session.getData(znode, this.onData));
+      ({ data } = await this.session.getData(znode, this.persistent ? undefined : this.onData));
     } catch (err) {
       if (this.stale(epoch)) return;
       if (zkCode(err) !== ZK_ERR.NO_NODE) return this.failed(err, znode);
-      this.members.delete(child); // gone; the child watch reports it too
+      this.members.delete(child); // gone (classic: the child watch reports it too)
       return this.send();
     }
     const m = this.members.get(child);
@@ -131,9 +183,11 @@ export class ClusterWatch {
   /** Cluster znode absent: it has no members; wait for it to appear. */
   private async missing(epoch: number): Promise<void> {
     this.members.clear();
+    this.listed = true;
     this.send();
     try {
-      const stat = await this.session.exists(this.path, this.onChildren);
+      // persistent: its creation is an event; this read only closes the race with it
+      const stat = await this.session.exists(this.path, this.persistent ? undefined : this.onChildren);
       if (this.stale(epoch)) return;
       if (stat) return this.readChildren(epoch); // created meanwhile
     } catch (err) {
@@ -158,6 +212,7 @@ export class ClusterWatch {
 
   /** Send the snapshot unless a read is still in flight or it equals the last one sent. */
   private send(): void {
+    if (!this.listed) return;
     const names = [...this.members.keys()].sort();
     const seen = new Set<string>();
     const nodes: ServiceNode[] = [];

@@ -34,6 +34,12 @@ export interface ZkEvent {
   path: string;
 }
 
+/** a watch event as it comes off the wire (path relative to the chroot) */
+export interface RawEvent {
+  type: number;
+  path: string;
+}
+
 export type ZkWatcher = (event: ZkEvent) => void;
 type Cb<T extends unknown[]> = (err: ZkException | null, ...result: T) => void;
 
@@ -62,7 +68,7 @@ export interface ZkClient extends EventEmitter {
 
 interface ZkModule {
   createClient(connectString: string, options: { sessionTimeout: number; spinDelay: number; retries: number }): ZkClient;
-  Exception: Record<'NO_NODE' | 'NODE_EXISTS' | 'CONNECTION_LOSS' | 'SESSION_EXPIRED' | 'BAD_VERSION' | 'NOT_EMPTY', number>;
+  Exception: Record<'NO_NODE' | 'NODE_EXISTS' | 'CONNECTION_LOSS' | 'SESSION_EXPIRED' | 'BAD_VERSION' | 'NOT_EMPTY' | 'UNIMPLEMENTED', number>;
   CreateMode: Record<'PERSISTENT' | 'EPHEMERAL', number>;
   Event: Record<'NODE_CREATED' | 'NODE_DELETED' | 'NODE_DATA_CHANGED' | 'NODE_CHILDREN_CHANGED', number>;
 }
@@ -117,6 +123,62 @@ function guardFraming(client: ZkClient, onError: (err: Error) => void): void {
   cm.onSocketClosed = function (this: FramingInternals, ...args: unknown[]) {
     this.pendingBuffer = null;
     return onClosed.apply(this, args);
+  };
+}
+
+interface QueueInternals {
+  chrootPath?: string;
+  watcherManager?: { emit(event: RawEvent): void };
+  queue(request: unknown, cb: (err: ZkException | null) => void): void;
+}
+
+const OP_ADD_WATCH = 106; // ZooKeeper 3.6+
+const OP_SET_WATCHES = 101; // a reply of only a header, as addWatch's is
+export const ADD_WATCH_MODE = { PERSISTENT: 0, PERSISTENT_RECURSIVE: 1 } as const;
+
+/**
+ * `addWatch(path, mode)` (ZooKeeper 3.6+), which node-zookeeper-client 1.1.3 does not know: a
+ * watch that stays armed after it fires, PERSISTENT_RECURSIVE for `path` and every znode under
+ * it (events NODE_CREATED / NODE_DELETED / NODE_DATA_CHANGED naming the znode itself, never
+ * NODE_CHILDREN_CHANGED). The request goes through the library's own queue, so it is numbered
+ * and ordered with every other operation; its object serializes itself, and its header says
+ * SET_WATCHES to the library, whose reply (a bare header, like addWatch's) it decodes as such.
+ * A server older than 3.6 answers UNIMPLEMENTED. Events reach the `onNotification` handler.
+ * The watch lives as long as the connection: after a reconnect it must be added again.
+ */
+export function addWatch(client: ZkClient, path: string, mode: number, cb: (err: ZkException | null) => void): void {
+  const cm = (client as unknown as { connectionManager: QueueInternals }).connectionManager;
+  const full = Buffer.from((cm.chrootPath ?? '') + path, 'utf8');
+  const header = { xid: 0, type: OP_SET_WATCHES };
+  cm.queue(
+    {
+      header,
+      payload: null,
+      toBuffer(): Buffer {
+        const b = Buffer.alloc(4 + 8 + 4 + full.length + 4);
+        b.writeInt32BE(b.length - 4, 0);
+        b.writeInt32BE(header.xid, 4);
+        b.writeInt32BE(OP_ADD_WATCH, 8);
+        b.writeInt32BE(full.length, 12);
+        full.copy(b, 16);
+        b.writeInt32BE(mode, 16 + full.length);
+        return b;
+      },
+    },
+    cb,
+  );
+}
+
+/** Every watch event the client receives (besides the library's own dispatch to the watchers
+ * it registered), path relative to the chroot: the events of `addWatch` watches, which the
+ * library has no registration for and would drop. */
+export function onNotification(client: ZkClient, handler: (event: RawEvent) => void): void {
+  const wm = (client as unknown as { connectionManager?: QueueInternals }).connectionManager?.watcherManager;
+  if (!wm || typeof wm.emit !== 'function') return;
+  const emit = wm.emit;
+  wm.emit = function (this: unknown, event: RawEvent) {
+    handler(event);
+    return emit.call(this, event);
   };
 }
 

@@ -12,6 +12,7 @@ describe('zookeeper schema', () => {
       path: '/lighthouse',
       session_timeout: 10_000,
       connect_timeout: 30_000,
+      watch: 'auto',
     });
   });
 
