@@ -22,10 +22,11 @@
  *    from t0 are printed as well;
  *  - a change counts as converged on a writer only when the state it applied is the expected
  *    one (a membership signature). Change i+1 starts once all writers converged on i AND
- *    finished the background work change i queued (config-file write + `haproxy -c`, ~25 ms of
- *    CPU each), then --gap ms: in a deployment each writer has its own host and changes are
- *    rarely back to back, while here ten writers' `haproxy -c` runs would starve ZooKeeper on
- *    two cores and measure the test bed (the CPU line prints what each writer spends);
+ *    finished the background work change i queued (the config-file write), then --gap ms. The
+ *    writer defers that write (WRITE_DELAY_MS, 1 s, coalescing a burst) to keep it off the path
+ *    of changes; waiting 1 s per change would make a run 7 minutes, so once every writer
+ *    converged the bench has each one do it at once (`flush`), which is when the product would
+ *    have done it: after the convergence, never during it. Its CPU is in the CPU line;
  *  - check that t1 is not early: on every --verify-every'th change the bench reads
  *    `show servers state` on each HAProxy (own connection) as soon as the writer reports, and
  *    compares it with the expected membership (address, weight, state).
@@ -83,9 +84,9 @@ async function child(dir: string): Promise<void> {
     const t = hrMs(); // first: the stamp must not include our own bookkeeping
     const c = state.clusters.find((x) => x.name === CLUSTER);
     process.send!({ t, tSnap, tApply, sig: c ? membershipSig(c.nodes) : null } satisfies Applied);
-    // then say when the background config-file write (haproxy -c) this apply queued is done
-    void balancer().flush().then(() => process.send!('settled'));
   });
+  // all writers converged: do the background config-file write queued now, and say when done
+  process.on('message', (m) => m === 'flush' && void balancer().flush().then(() => process.send!('settled')));
   process.on('disconnect', () => void writer.stop().finally(() => process.exit(0)));
 }
 
@@ -94,7 +95,8 @@ interface WriterProc {
   proc: ChildProcess;
   hap: HaproxyEnv;
   last: Applied | null;
-  applied: number;
+  /** flushes asked / done */
+  flushes: number;
   settled: number;
   waiter: { sig: string; resolve(a: Applied): void } | null;
 }
@@ -104,10 +106,9 @@ async function startWriter(connect: string, haproxyBin?: string): Promise<Writer
   cleanup.add(() => hap.cleanup());
   const dir = await writeConfigDir({ haproxy: hap.raw, zkConnect: connect, zkPath: ZK_PATH, clusters: { [CLUSTER]: { port: await freePort(), backend: ['mode http'] } } });
   const proc = forkTs(fileURLToPath(import.meta.url), ['--child', dir], values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : []);
-  const w: WriterProc = { proc, hap, last: null, applied: 0, settled: 0, waiter: null };
+  const w: WriterProc = { proc, hap, last: null, flushes: 0, settled: 0, waiter: null };
   proc.on('message', (m: Applied | 'settled') => {
     if (m === 'settled') return void w.settled++;
-    w.applied++;
     w.last = m;
     if (w.waiter && m.sig === w.waiter.sig) {
       w.waiter.resolve(m);
@@ -128,10 +129,11 @@ async function converged(ws: WriterProc[], sig: string, ms: number): Promise<voi
   await Promise.all(ws.filter((w) => w.last?.sig !== sig).map((w) => until(w, sig, ms)));
 }
 
-/** Every writer's background work (config-file write + haproxy -c) for what it applied is done. */
+/** Every writer's background work (the config-file write) for what it applied is done. */
 async function idle(ws: WriterProc[]): Promise<void> {
+  for (const w of ws) w.flushes++, w.proc.send('flush');
   const end = Date.now() + 30_000;
-  while (ws.some((w) => w.settled < w.applied) && Date.now() < end) await sleep(2);
+  while (ws.some((w) => w.settled < w.flushes) && Date.now() < end) await sleep(2);
 }
 
 async function parent(): Promise<void> {

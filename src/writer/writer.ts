@@ -214,7 +214,8 @@ export class Writer {
         const r = await e.balancer.apply(desired);
         e.applied = desired;
         e.failures = 0;
-        if (r.reloaded || r.runtimeCommands) this.log.info({ balancer: name, runtimeCommands: r.runtimeCommands, reloaded: r.reloaded }, 'balancer updated');
+        // (the balancer logs what it did at info: one line per change is enough)
+        if (r.reloaded || r.runtimeCommands) this.log.debug({ balancer: name, runtimeCommands: r.runtimeCommands, reloaded: r.reloaded }, 'balancer updated');
         for (const f of this.onApplied) f(name, desired);
       } catch (err) {
         // the balancer keeps serving what it had; retry with backoff (a transient socket error

@@ -5,6 +5,7 @@
  * config HAProxy rejects is never put in place and a reader never sees half a file.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { renameSync, writeFileSync } from 'node:fs';
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { LighthouseError } from '../../core/errors.js';
@@ -165,6 +166,9 @@ export function haproxyVersion(bin: string): [number, number] | null {
   }
 }
 
+/** config texts shorter than this are written with synchronous calls (ConfigFile.write) */
+const SYNC_WRITE_MAX = 256 * 1024;
+
 export class ConfigFile {
   /** what we know the target holds; undefined until read or written */
   private current: string | undefined;
@@ -258,18 +262,27 @@ export class ConfigFile {
     if (this.current === undefined) await this.read();
     if (this.current === text) return false;
     const candidate = join(dirname(this.path), `.${basename(this.path)}.candidate`);
-    await writeFile(candidate, text, { mode: 0o644 });
+    // A small file is written and renamed synchronously: ~0.1 ms of blocking, where each
+    // fs/promises call is a round trip through libuv's thread pool (two thread wake-ups; on
+    // this VM the kernel side of a membership change was a third of its CPU). A large one
+    // (1,000 clusters: ~4 MB) stays off the event loop.
+    const small = text.length < SYNC_WRITE_MAX;
+    if (small) writeFileSync(candidate, text, { mode: 0o644 });
+    else await writeFile(candidate, text, { mode: 0o644 });
+    let placed = false;
     try {
       const res = check ? await this.checker.check(candidate) : { ok: true, output: [] };
       if (!res.ok) {
         const alerts = res.output.filter((l) => l.includes('[ALERT]'));
         throw new HaproxyConfigError(this.path, (alerts.length ? alerts : res.output).map((l) => l.split(candidate).join(this.path)));
       }
-      await rename(candidate, this.path);
+      if (small) renameSync(candidate, this.path);
+      else await rename(candidate, this.path);
+      placed = true;
       this.current = text;
       return true;
     } finally {
-      await unlink(candidate).catch(() => {});
+      if (!placed) await unlink(candidate).catch(() => {});
     }
   }
 

@@ -21,6 +21,7 @@
  * - Disconnected: nothing is sent (the writer keeps the last members); what failed is re-read on
  *   reconnect. A snapshot is only sent once every member read has answered.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { Clock } from '../../core/clock.js';
 import { sortNodes, type ServiceNode } from '../../core/node.js';
@@ -43,7 +44,8 @@ export class ClusterWatch {
   private epoch = 0; // bumped by a full re-read: answers to older reads are dropped
   private dirty = false;
   private stopped = false;
-  private lastSig: string | null = null;
+  /** the last snapshot sent */
+  private last: ServiceNode[] | null = null;
   /** the current epoch's reads rely on the persistent watch (no per-read watches) */
   private persistent = false;
   /** the current epoch has read the member list (before that, events only add to it: a
@@ -67,7 +69,7 @@ export class ClusterWatch {
     private readonly mode: 'auto' | 'classic' = 'auto',
   ) {
     // the Discovery contract: a snapshot on every new session, even an unchanged one
-    const onSession = () => ((this.lastSig = null), this.reread());
+    const onSession = () => ((this.last = null), this.reread());
     // a persistent watch is gone with the connection; one-shot ones are re-sent by the client
     const onConnected = () => (this.dirty || this.persistent) && this.reread();
     session.on('session', onSession);
@@ -223,9 +225,16 @@ export class ClusterWatch {
       if (m.node && !seen.has(m.node.name)) nodes.push(m.node), seen.add(m.node.name);
     }
     const sorted = sortNodes(nodes);
-    const sig = JSON.stringify(sorted);
-    if (sig === this.lastSig) return;
-    this.lastSig = sig;
+    if (this.last && sameNodes(this.last, sorted)) return;
+    this.last = sorted;
     this.listener(sorted);
   }
+}
+
+/** A member keeps its node object while its data is unchanged: identity first, contents only
+ * for new objects (a re-read); no signature string kept per cluster. */
+function sameNodes(a: readonly ServiceNode[], b: readonly ServiceNode[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !isDeepStrictEqual(a[i], b[i])) return false;
+  return true;
 }
