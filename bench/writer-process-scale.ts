@@ -13,10 +13,10 @@
  *    period included). Goal <= 1 ms of writer CPU per change.
  * Prints figures, asserts nothing timed.
  *
- *   node --import tsx bench/writer-process-scale.ts [--clusters 1000] [--nodes 50] [--changes 200] [--gap 20]
+ *   node --import tsx bench/writer-process-scale.ts [--clusters 1000] [--nodes 50] [--changes 200] [--gap 20] [--cpu-prof DIR] [--heap-snapshot DIR] [--node-args "FLAGS"]
  */
 import { spawn } from 'node:child_process';
-import { open, readFile } from 'node:fs/promises';
+import { open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -30,6 +30,13 @@ const { values } = parseArgs({
     nodes: { type: 'string', default: '50' },
     changes: { type: 'string', default: '200' },
     gap: { type: 'string', default: '20' },
+    /** a .cpuprofile of the writer process in this dir (the writer is then run by `node
+     * --cpu-prof BIN`: its shebang has no V8 flags to lose) */
+    'cpu-prof': { type: 'string' },
+    /** a heap snapshot of the writer once loaded, written in this dir */
+    'heap-snapshot': { type: 'string' },
+    /** what-if: extra node / V8 flags for the writer process, e.g. "--max-old-space-size=200" */
+    'node-args': { type: 'string' },
   },
 });
 const CLUSTERS = Number(values.clusters);
@@ -78,7 +85,10 @@ runBench(async () => {
   const tStart = performance.now();
   const logFile = join(dir, 'writer.log');
   const log = await open(logFile, 'w');
-  const w = spawn(BIN, [dir], { stdio: ['ignore', log.fd, 'inherit'] });
+  const prof = values['cpu-prof'];
+  const snap = values['heap-snapshot'];
+  const nodeArgs = [...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []), ...(snap ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snap}`] : []), ...(values['node-args']?.split(/\s+/).filter(Boolean) ?? [])];
+  const w = nodeArgs.length ? spawn(process.execPath, [...nodeArgs, BIN, dir], { stdio: ['ignore', log.fd, 'inherit'] }) : spawn(BIN, [dir], { stdio: ['ignore', log.fd, 'inherit'] });
   await log.close();
   /** the writer's warnings and errors so far (it logs at warn), a count per message */
   const problems = async () => {
@@ -112,6 +122,18 @@ runBench(async () => {
   await sleep(3000); // background config write, GC settle
   const loaded = await proc(w.pid!);
   console.log(`  writer RSS with the state loaded: ${mb(loaded.rss)} (anon ${mb(loaded.anon)}, file ${mb(loaded.file)}); peak so far ${mb(loaded.hwm)} (goal <= 150 MB)`);
+  if (snap) {
+    const before = new Set(await readdir(snap));
+    w.kill('SIGUSR2');
+    const end = Date.now() + 120_000;
+    let file: string | undefined;
+    while (!file && Date.now() < end) {
+      await sleep(500);
+      file = (await readdir(snap)).find((f) => !before.has(f) && f.endsWith('.heapsnapshot'));
+    }
+    await sleep(2000); // written
+    console.log(`  heap snapshot: ${file ? join(snap, file) : 'none within 120 s'}`);
+  }
 
   // one-node weight changes, one at a time
   let seed = 7;

@@ -88,39 +88,85 @@ export function createZkClient(connectString: string, sessionTimeout: number, sp
 
 interface FramingInternals {
   pendingBuffer: Buffer | null;
-  socket?: { destroy(): void } | null;
+  socket?: { destroy(): void; destroyed?: boolean } | null;
   onSocketData(buffer: Buffer): void;
   onSocketClosed(...args: unknown[]): void;
 }
 
 /**
- * Two defects of node-zookeeper-client 1.1.3 that kill the process (its issues #39, #89):
- *  - the bytes of a half-received reply (`pendingBuffer`) are kept when the connection closes,
+ * Framing is ours: node-zookeeper-client 1.1.3 has three defects in it.
+ *  - It decodes one frame per call and recurses on the rest with `Buffer.concat(rest, [])`:
+ *    a 64 KB read of 200 replies copies ~6 MB (quadratic), and every copy is a malloc'd
+ *    buffer. Seen here: a writer loading 50,000 znodes spent its CPU there and grew its malloc
+ *    heap by tens of MB.
+ *  - The bytes of a half-received reply (`pendingBuffer`) are kept when the connection closes,
  *    and put in front of the next connection's bytes: every reply after a reconnect that
- *    happened mid-reply is misframed;
- *  - a reply it cannot decode throws from the socket's 'data' handler: an uncaught exception.
- * Seen here: a writer loading 50,000 znodes had its connection dropped mid-reply (our own
- * no-answer timer, the event loop busy decoding) and crashed on the next connection. The
- * handlers are bound when a socket is opened, so replacing them on the instance (before
- * connect) covers every connection: stale bytes are dropped with their socket, and a reply
- * that does not decode drops the connection (the session survives a reconnect) instead of
- * the process.
+ *    happened mid-reply is misframed (its issue #39).
+ *  - A reply it cannot decode throws from the socket's 'data' handler: an uncaught exception
+ *    (its issue #89). Seen here: a writer had its connection dropped mid-reply and crashed on
+ *    the next connection.
+ * So the socket's bytes are cut into frames here (4-byte length prefix; frames inside a read
+ * are passed as views, only a frame split across reads is copied, once) and the library gets
+ * exactly one whole frame per call, so its own buffering never engages; stale bytes are
+ * dropped with their socket; a frame that does not decode drops the connection (the session
+ * survives a reconnect) instead of the process. The handlers are bound when a socket is
+ * opened, so replacing them on the instance (before connect) covers every connection.
  */
-function guardFraming(client: ZkClient, onError: (err: Error) => void): void {
+export function guardFraming(client: ZkClient, onError: (err: Error) => void): void {
   const cm = (client as unknown as { connectionManager?: FramingInternals }).connectionManager;
   if (!cm || typeof cm.onSocketData !== 'function' || typeof cm.onSocketClosed !== 'function') return;
   const onData = cm.onSocketData;
   const onClosed = cm.onSocketClosed;
-  cm.onSocketData = function (this: FramingInternals, buffer: Buffer) {
+  /** the start of a frame split across reads: its chunks, their total length, and the
+   * frame's length once its first 4 bytes are in (-1 before) */
+  let parts: Buffer[] = [];
+  let partLen = 0;
+  let need = -1;
+  const reset = () => ((parts = []), (partLen = 0), (need = -1));
+  const frame = (self: FramingInternals, f: Buffer): boolean => {
     try {
-      onData.call(this, buffer);
+      self.pendingBuffer = null;
+      onData.call(self, f);
+      return true;
     } catch (err) {
-      this.pendingBuffer = null;
-      this.socket?.destroy();
+      reset();
+      self.pendingBuffer = null;
+      self.socket?.destroy();
       onError(err as Error);
+      return false;
+    }
+  };
+  cm.onSocketData = function (this: FramingInternals, chunk: Buffer) {
+    let buf = chunk;
+    if (partLen > 0) {
+      parts.push(chunk);
+      partLen += chunk.length;
+      if (need < 0 && partLen >= 4) {
+        parts = [Buffer.concat(parts, partLen)];
+        need = 4 + parts[0].readInt32BE(0);
+      }
+      if (need < 0 || partLen < need) return;
+      buf = Buffer.concat(parts, partLen); // once per split frame
+      reset();
+    }
+    const socket = this.socket;
+    let at = 0;
+    while (buf.length - at >= 4) {
+      const end = at + 4 + buf.readInt32BE(at);
+      if (end > buf.length) break;
+      if (!frame(this, buf.subarray(at, end))) return;
+      if (socket?.destroyed) return reset(); // the library gave up on this connection: the rest is stale
+      at = end;
+    }
+    if (at < buf.length) {
+      // copied: the read's buffer is not ours to keep
+      parts = [Buffer.from(buf.subarray(at))];
+      partLen = buf.length - at;
+      need = partLen >= 4 ? 4 + parts[0].readInt32BE(0) : -1;
     }
   };
   cm.onSocketClosed = function (this: FramingInternals, ...args: unknown[]) {
+    reset();
     this.pendingBuffer = null;
     return onClosed.apply(this, args);
   };
