@@ -88,7 +88,9 @@ runBench(async () => {
   const prof = values['cpu-prof'];
   const snap = values['heap-snapshot'];
   const nodeArgs = [...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []), ...(snap ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snap}`] : []), ...(values['node-args']?.split(/\s+/).filter(Boolean) ?? [])];
-  const w = nodeArgs.length ? spawn(process.execPath, [...nodeArgs, BIN, dir], { stdio: ['ignore', log.fd, 'inherit'] }) : spawn(BIN, [dir], { stdio: ['ignore', log.fd, 'inherit'] });
+  // run by `node` itself when flags are added: the shebang's own flags first, as it would
+  const shebang = /^#!\/usr\/bin\/env -S node (.*)$/m.exec((await readFile(BIN, 'utf8')).split('\n')[0])?.[1].split(/\s+/) ?? [];
+  const w = nodeArgs.length ? spawn(process.execPath, [...shebang, ...nodeArgs, BIN, dir], { stdio: ['ignore', log.fd, 'inherit'] }) : spawn(BIN, [dir], { stdio: ['ignore', log.fd, 'inherit'] });
   await log.close();
   /** the writer's warnings and errors so far (it logs at warn), a count per message */
   const problems = async () => {

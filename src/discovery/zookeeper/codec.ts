@@ -41,8 +41,11 @@ export function encodeNode(node: ServiceNode): string {
 
 const STATES: readonly NodeState[] = ['up', 'drain', 'maint'];
 
-/** Parse a znode's data; throws LH_ERR_ZNODE naming `znodePath` and what is wrong. */
-export function decodeNode(data: Buffer, znodePath: string): ServiceNode {
+/** Parse a znode's data; throws LH_ERR_ZNODE naming `znodePath` and what is wrong. `child`, the
+ * znode's own name ("HOST:PORT" as Lighthouse names it), is reused as the node's name when
+ * equal, as are `host` and `ip` for the peer's: one string each, not three (a writer holds
+ * 50,000 of these). */
+export function decodeNode(data: Buffer, znodePath: string, child?: string): ServiceNode {
   const bad = (what: string, cause?: unknown) =>
     new LighthouseError('LH_ERR_ZNODE', `znode ${znodePath}: ${what}`, cause ? { cause } : undefined);
   if (data.length === 0) throw bad('no data');
@@ -67,6 +70,9 @@ export function decodeNode(data: Buffer, znodePath: string): ServiceNode {
   if (nerve && typeof d.name === 'string') metadata = { ...metadata, name: d.name };
   const peerObj = nested(d.peer, 'peer', bad);
   const peer = peerObj ? toPeer(peerObj, bad) : null;
+  if (peer && peer.ip === ip) peer.ip = ip;
+  if (peer && peer.name === host) peer.name = host;
+  const name = nodeName(host, port);
 
   let weight: number | undefined;
   if (d.weight !== undefined && d.weight !== null) {
@@ -85,7 +91,7 @@ export function decodeNode(data: Buffer, znodePath: string): ServiceNode {
   }
 
   return {
-    name: nodeName(host, port),
+    name: name === child ? child : name,
     host,
     ip,
     port,

@@ -29,13 +29,15 @@ import type { SnapshotListener } from '../../core/plugin.js';
 import { LighthouseError } from '../../core/errors.js';
 import { decodeNode } from './codec.js';
 import { ZK_ERR, zkCode, type ZkSession } from './session.js';
-import { ZkEventType, type RawEvent, type ZkEvent } from './zk-client.js';
+import { ZkEventType, type RawEvent, type ZkEvent, type ZkStat } from './zk-client.js';
 
 const MISSING_RECHECK_MS = 5_000; // fallback for a missing cluster znode, besides the exists watch
 const RETRY_MS = 1_000; // a read failed for another reason than the connection (e.g. NO_AUTH)
 
 interface Member {
-  raw: Buffer | null; // null while its read is in flight
+  /** the zxid of the data's last change (stat.mzxid): equal means the same data; -1 while its
+   * read is in flight (the data itself is not kept: 50,000 Buffers are ~12 MB) */
+  mzxid: number;
   node: ServiceNode | null; // null if the data does not parse
 }
 
@@ -128,7 +130,7 @@ export class ClusterWatch {
     // as DELETED, then (ms later, seen here) CREATED, and a read issued after the first event
     // is answered after the whole transaction, so the member is never seen missing.
     const child = ev.path.slice(this.path.length + 1);
-    if (ev.type === ZkEventType.NODE_CREATED && !this.members.has(child)) this.members.set(child, { raw: null, node: null });
+    if (ev.type === ZkEventType.NODE_CREATED && !this.members.has(child)) this.members.set(child, { mzxid: -1, node: null });
     if (ev.type !== ZkEventType.NODE_CHILDREN_CHANGED) void this.readMember(child, epoch);
   }
 
@@ -152,7 +154,7 @@ export class ClusterWatch {
     const present = new Set(children);
     for (const name of this.members.keys()) if (!present.has(name)) this.members.delete(name);
     const fresh = children.filter((c) => !this.members.has(c));
-    for (const c of fresh) this.members.set(c, { raw: null, node: null });
+    for (const c of fresh) this.members.set(c, { mzxid: -1, node: null });
     if (fresh.length === 0) this.send();
     else for (const c of fresh) void this.readMember(c, epoch);
   }
@@ -161,8 +163,11 @@ export class ClusterWatch {
     if (this.stale(epoch) || !this.members.has(child)) return;
     const znode = `${this.path}/${child}`;
     let data: Buffer;
+    let mzxid: number;
     try {
-      ({ data } = await this.session.getData(znode, this.persistent ? undefined : this.onData));
+      let stat: ZkStat;
+      ({ data, stat } = await this.session.getData(znode, this.persistent ? undefined : this.onData));
+      mzxid = stat.mzxid.readUInt32BE(0) * 2 ** 32 + stat.mzxid.readUInt32BE(4);
     } catch (err) {
       if (this.stale(epoch)) return;
       if (zkCode(err) !== ZK_ERR.NO_NODE) return this.failed(err, znode);
@@ -171,10 +176,10 @@ export class ClusterWatch {
     }
     const m = this.members.get(child);
     if (this.stale(epoch) || !m) return;
-    if (m.raw && m.raw.equals(data)) return this.send();
-    m.raw = data;
+    if (m.mzxid === mzxid) return this.send();
+    m.mzxid = mzxid;
     try {
-      m.node = decodeNode(data, znode);
+      m.node = decodeNode(data, znode, child);
     } catch (err) {
       m.node = null;
       this.log.warn({ znode, err }, `skipping member with bad data: ${(err as Error).message}`);
@@ -220,7 +225,7 @@ export class ClusterWatch {
     const nodes: ServiceNode[] = [];
     for (const n of names) {
       const m = this.members.get(n)!;
-      if (!m.raw) return;
+      if (m.mzxid < 0) return;
       // two znodes for one host:port (nerve's sequential names): the first one wins
       if (m.node && !seen.has(m.node.name)) nodes.push(m.node), seen.add(m.node.name);
     }
