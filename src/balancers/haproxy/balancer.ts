@@ -40,7 +40,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../core/clock.js';
 import type { ApplyResult, Balancer, DesiredState, PluginDeps } from '../../core/plugin.js';
-import { ConfigFile, haproxyVersion } from './config-file.js';
+import { ConfigFile, haproxyVersion, sameText } from './config-file.js';
 import { localPeerName } from './local-peer.js';
 import { HaproxyProcess, pidAlive, type ProcInfo } from './process.js';
 import { ReloadScheduler } from './reload-scheduler.js';
@@ -161,7 +161,7 @@ export class HaproxyBalancer implements Balancer {
         // -c` (~25 ms of CPU at 10 servers, ~1.8 s at 50,000, per write). A host name can fail
         // to resolve: then it is checked. Every reload writes and checks a file of its own.
         const check = built.snap.backends.some((b) => b.hostnames);
-        this.file.writeLater(() => built.text, () => (this.written = built), check);
+        this.file.writeLater(() => built.parts, () => (this.written = built), check);
       }
       return { commands: plan.commands.length, reload: reasons.length > 0 };
     });
@@ -229,7 +229,7 @@ export class HaproxyBalancer implements Balancer {
 
   private async writeNow(built: Built): Promise<void> {
     await this.file.settle(); // a queued background write is older: drop it
-    await this.file.write(built.text);
+    await this.file.write(built.parts);
     this.written = built;
   }
 
@@ -275,7 +275,7 @@ export class HaproxyBalancer implements Balancer {
     try {
       this.masterPid = (await this.proc.start()).masterPid;
     } catch (err) {
-      if (!this.good || this.good.text === this.written?.text) throw err;
+      if (!this.good || (this.written && sameText(this.good.parts, this.written.parts))) throw err;
       this.log.error({ err }, 'HAProxy did not start with the current config: starting it with the last config it ran');
       await this.writeNow(this.good);
       this.masterPid = (await this.proc.start()).masterPid;

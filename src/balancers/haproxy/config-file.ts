@@ -166,14 +166,55 @@ export function haproxyVersion(bin: string): [number, number] | null {
   }
 }
 
+/** `parts` encoded (UTF-8) into `into` when it is large enough, else into a new buffer with
+ * room to grow; the bytes written, a view of that buffer. */
+function encode(parts: readonly string[], into: Buffer | null): { buf: Buffer; bytes: Buffer } {
+  let n = 0;
+  for (const p of parts) n += Buffer.byteLength(p);
+  const buf = into && into.length >= n ? into : Buffer.allocUnsafe(Math.ceil(n * 1.25));
+  let at = 0;
+  for (const p of parts) at += buf.write(p, at, 'utf8');
+  return { buf, bytes: buf.subarray(0, at) };
+}
+
 /** config texts shorter than this are written with synchronous calls (ConfigFile.write) */
 const SYNC_WRITE_MAX = 256 * 1024;
 
+/** A config text: one string, or pieces to be written one after the other (Renderer.renderParts). */
+export type ConfigText = string | readonly string[];
+
+/** Do two texts hold the same characters? Pieces are compared where they line up (the same
+ * kept string: an identity check), without joining them into one string. */
+export function sameText(a: ConfigText, b: ConfigText): boolean {
+  if (a === b) return true;
+  const pa = typeof a === 'string' ? [a] : a;
+  const pb = typeof b === 'string' ? [b] : b;
+  let i = 0, j = 0, oa = 0, ob = 0;
+  for (;;) {
+    while (i < pa.length && oa === pa[i].length) i++, (oa = 0);
+    while (j < pb.length && ob === pb[j].length) j++, (ob = 0);
+    if (i === pa.length || j === pb.length) return i === pa.length && j === pb.length;
+    const x = pa[i], y = pb[j];
+    if (oa === 0 && ob === 0 && x === y) {
+      oa = x.length;
+      ob = y.length;
+      continue;
+    }
+    const n = Math.min(x.length - oa, y.length - ob);
+    if (x.slice(oa, oa + n) !== y.slice(ob, ob + n)) return false;
+    oa += n;
+    ob += n;
+  }
+}
+
 export class ConfigFile {
   /** what we know the target holds; undefined until read or written */
-  private current: string | undefined;
+  private current: ConfigText | undefined;
+  /** where pieces are encoded for writing, reused (a fresh 4 MB buffer per write costs its page
+   * faults); null while a write uses it */
+  private scratch: Buffer | null = Buffer.alloc(0);
   private writing: Promise<void> | null = null;
-  private wanted: { text: () => string; done: () => void; check: boolean } | null = null;
+  private wanted: { text: () => ConfigText; done: () => void; check: boolean } | null = null;
   /** ends the current pause between background writes at once */
   private hurry: (() => void) | null = null;
   private flushing = 0;
@@ -196,7 +237,7 @@ export class ConfigFile {
    * place. Used for membership-only changes: rendering and `haproxy -c` (~0.5 s of a child's
    * CPU on a 50,000-server config) stay off the path of the next runtime change.
    * `check: false` skips `haproxy -c` (see write()). */
-  writeLater(text: () => string, done: () => void = () => {}, check = true): void {
+  writeLater(text: () => ConfigText, done: () => void = () => {}, check = true): void {
     this.wanted = { text, done, check };
     if (this.writing) return;
     this.writing = (async () => {
@@ -258,18 +299,26 @@ export class ConfigFile {
    * then untouched. `check: false` puts it in place without `haproxy -c`: only for a text whose
    * every line but server lines HAProxy accepted already (the caller's proof), still renamed
    * atomically. */
-  async write(text: string, check = true): Promise<boolean> {
+  async write(text: ConfigText, check = true): Promise<boolean> {
     if (this.current === undefined) await this.read();
-    if (this.current === text) return false;
+    if (this.current !== undefined && sameText(this.current, text)) return false;
     const candidate = join(dirname(this.path), `.${basename(this.path)}.candidate`);
     // A small file is written and renamed synchronously: ~0.1 ms of blocking, where each
     // fs/promises call is a round trip through libuv's thread pool (two thread wake-ups; on
     // this VM the kernel side of a membership change was a third of its CPU). A large one
     // (1,000 clusters: ~4 MB) stays off the event loop.
-    const small = text.length < SYNC_WRITE_MAX;
-    if (small) writeFileSync(candidate, text, { mode: 0o644 });
-    else await writeFile(candidate, text, { mode: 0o644 });
+    const scratch = this.scratch;
+    this.scratch = null; // (a write running meanwhile encodes into a buffer of its own)
+    const enc = typeof text === 'string' ? null : encode(text, scratch);
+    const bytes: string | Buffer = enc ? enc.bytes : (text as string);
+    const small = bytes.length < SYNC_WRITE_MAX;
     let placed = false;
+    try {
+      if (small) writeFileSync(candidate, bytes, { mode: 0o644 });
+      else await writeFile(candidate, bytes, { mode: 0o644 });
+    } finally {
+      this.scratch = enc?.buf ?? scratch;
+    }
     try {
       const res = check ? await this.checker.check(candidate) : { ok: true, output: [] };
       if (!res.ok) {

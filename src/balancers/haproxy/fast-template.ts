@@ -25,6 +25,8 @@ export interface FastTemplate {
   render: RenderFn;
   /** partials it calls (by name) */
   partials: Set<string>;
+  /** partials it calls as indented standalone lines (their output is re-indented) */
+  indented: Set<string>;
 }
 
 class Unsupported extends Error {}
@@ -35,6 +37,7 @@ class Unsupported extends Error {}
  */
 export function compileFast(ast: Program, known: ReadonlySet<string>, helpers: ReadonlySet<string>, partial: (name: string) => RenderFn): FastTemplate | null {
   const called = new Set<string>();
+  const indented = new Set<string>();
 
   const path = (node: hbs.AST.Expression, mustache: boolean): string[] => {
     if (node.type !== 'PathExpression') throw new Unsupported();
@@ -102,6 +105,7 @@ export function compileFast(ast: Program, known: ReadonlySet<string>, helpers: R
         called.add(name);
         const arg = p.params.length ? getter(path(p.params[0], false)) : null;
         const indent = p.indent;
+        if (indent) indented.add(name);
         return (ctx) => {
           const out = partial(name)(arg ? arg(ctx) : ctx);
           return indent ? indentLines(out, indent) : out;
@@ -113,7 +117,7 @@ export function compileFast(ast: Program, known: ReadonlySet<string>, helpers: R
   };
 
   try {
-    return { render: program(ast), partials: called };
+    return { render: program(ast), partials: called, indented };
   } catch (err) {
     if (err instanceof Unsupported) return null;
     throw err;

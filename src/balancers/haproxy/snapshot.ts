@@ -131,7 +131,9 @@ export function maskedModel(shape: Shape): RenderModel {
 
 export interface Built {
   snap: Snapshot;
-  /** the full config, rendered on first use */
+  /** the full config in pieces (Renderer.renderParts), rendered on first use: what is written */
+  readonly parts: readonly string[];
+  /** the full config as one string (dry runs, tests) */
   readonly text: string;
   /** the config with membership blanked, rendered once per shape */
   readonly structure: string;
@@ -161,17 +163,27 @@ export class Builder {
   /** `b` without its backends (its text and structure only): what a fallback config needs, at a
    * fraction of the memory (a full set of models for 50,000 servers weighs ~10 MB) */
   thin(b: Built): Built {
-    const text = b.text;
-    return { snap: { shape: b.snap.shape, backends: [] }, text, structure: b.structure };
+    const parts = b.parts;
+    return {
+      snap: { shape: b.snap.shape, backends: [] },
+      parts,
+      get text() {
+        return parts.join('');
+      },
+      structure: b.structure,
+    };
   }
 
   private built(snap: Snapshot): Built {
     const { renderer, structures } = this;
-    let text: string | undefined;
+    let parts: string[] | undefined;
     return {
       snap,
+      get parts() {
+        return (parts ??= renderer.renderParts(fullModel(snap)));
+      },
       get text() {
-        return (text ??= renderer.render(fullModel(snap)));
+        return this.parts.join('');
       },
       get structure() {
         let s = structures.get(snap.shape);

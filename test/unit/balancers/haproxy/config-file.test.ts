@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigChecker, ConfigFile, HaproxyConfigError, haproxyVersion } from '../../../../src/balancers/haproxy/config-file.js';
+import { ConfigChecker, ConfigFile, HaproxyConfigError, haproxyVersion, sameText } from '../../../../src/balancers/haproxy/config-file.js';
 import { withIdleClose } from '../../../../src/balancers/haproxy/balancer.js';
 import { haproxySchema } from '../../../../src/balancers/haproxy/schema.js';
 
@@ -15,6 +15,36 @@ function tmp(): string {
 }
 
 describe('config file', () => {
+  it('sameText: the characters decide, not how the pieces are cut', () => {
+    const kept = 'backend b\n  server s 127.0.0.1:1\n';
+    assert.ok(sameText(['global\n', kept], ['global\n', kept]));
+    assert.ok(sameText(['global\n', kept], `global\n${kept}`));
+    assert.ok(sameText(['glo', 'bal\n', '', kept], ['global', `\n${kept}`]));
+    assert.ok(!sameText(['global\n', kept], ['global\n', kept.replace('1\n', '2\n')]));
+    assert.ok(!sameText(['global\n', kept], ['global\n', kept, '\n']));
+    assert.ok(!sameText(['global\n', kept, '\n'], ['global\n', kept]));
+    assert.ok(sameText([], ''));
+  });
+
+  it('writes a text given in pieces, UTF-8, and knows it unchanged in other pieces; the buffer is reused', async () => {
+    const dir = tmp();
+    try {
+      const path = join(dir, 'haproxy.cfg');
+      const f = new ConfigFile(path, 'haproxy');
+      const cut = [VALID.slice(0, 20), VALID.slice(20, 70), VALID.slice(70)];
+      assert.equal(await f.write(cut), true);
+      assert.equal(readFileSync(path, 'utf8'), VALID);
+      assert.equal(await f.write([VALID.slice(0, 50), VALID.slice(50)]), false, 'same text, other pieces');
+      const accented = VALID.replace('backend b\n', '# café ☕\nbackend b\n');
+      assert.equal(await f.write([accented.slice(0, 90), accented.slice(90)]), true);
+      assert.equal(readFileSync(path, 'utf8'), accented);
+      assert.equal(await f.write([VALID]), true, 'shorter again: the old bytes past its end are not written');
+      assert.equal(readFileSync(path, 'utf8'), VALID);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('writes changed text after haproxy -c, skips unchanged text', async () => {
     const dir = tmp();
     try {

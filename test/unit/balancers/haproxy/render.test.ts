@@ -248,6 +248,35 @@ describe('render: fast path', () => {
     assert.equal(renderer.render(model), first);
   });
 
+  it('renderParts: the same text in pieces, the cached backends\' texts as they are kept', () => {
+    const renderer = createRenderer();
+    const { model } = buildModel(config, state());
+    const parts = renderer.renderParts(model);
+    assert.equal(parts.join(''), renderer.render(model));
+    assert.equal(parts.join(''), handlebars.render(model));
+    assert.ok(parts.every((p) => !/[\u0000\u0001]/.test(p)), 'no marker left');
+    const web = renderer.renderParts(model).find((p) => p.startsWith('backend web\n'));
+    assert.ok(web, 'a backend is a piece of its own');
+    assert.equal(renderer.renderParts(model).find((p) => p.startsWith('backend web\n')), web, 'the same kept string each time');
+    assert.equal(renderer.render(maskMembership(model)), renderer.renderParts(maskMembership(model)).join(''));
+  });
+
+  it('renderParts: one piece when a cached partial is re-indented, or the main template is Handlebars', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lh-tpl-'));
+    try {
+      writeFileSync(join(dir, 'haproxy.cfg.hbs'), '{{header}}\n{{#each backends}}\n  {{> backend}}\n{{/each}}\n');
+      const model = buildModel(config, state()).model;
+      const indented = createRenderer({ templateDir: dir });
+      assert.deepEqual(indented.renderParts(model), [indented.render(model)]);
+      assert.match(indented.render(model), /\n {2}backend web\n {4}balance roundrobin\n/);
+      writeFileSync(join(dir, 'haproxy.cfg.hbs'), '{{header}}\n{{#each backends}}\n{{> backend}}{{@index}}\n{{/each}}\n');
+      const slow = createRenderer({ templateDir: dir });
+      assert.deepEqual(slow.renderParts(model), [slow.render(model)]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a template outside the subset runs through Handlebars, the others stay fast', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lh-tpl-'));
     try {
