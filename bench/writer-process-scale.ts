@@ -10,13 +10,17 @@
  *    apart, each waited for on HAProxy (`show servers state BACKEND` on a connection of our
  *    own, polled every 1 ms): writer CPU per change (user + system ticks over the phase,
  *    background config-file writes included) and znode write -> HAProxy state latency (poll
- *    period included). Goal <= 1 ms of writer CPU per change.
+ *    period included). Goal <= 1 ms of writer CPU per change. That CPU twice: all of it (the
+ *    ticks of the phase over the changes: the config-file writes the changes queue included),
+ *    and on each change's path alone, from the ZooKeeper event to the `set server` commands
+ *    written (bench/critical-path-hook.mjs, loaded into the writer: process.cpuUsage at both
+ *    ends; the write of the file is deferred 1 s, off that path).
  * Prints figures, asserts nothing timed.
  *
  *   node --import tsx bench/writer-process-scale.ts [--clusters 1000] [--nodes 50] [--changes 200] [--gap 20] [--cpu-prof DIR] [--heap-snapshot DIR] [--node-args "FLAGS"]
  */
 import { spawn } from 'node:child_process';
-import { open, readdir, readFile } from 'node:fs/promises';
+import { open, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -90,7 +94,9 @@ runBench(async () => {
   const nodeArgs = [...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []), ...(snap ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snap}`] : []), ...(values['node-args']?.split(/\s+/).filter(Boolean) ?? [])];
   // run by `node` itself when flags are added: the shebang's own flags first, as it would
   const shebang = /^#!\/usr\/bin\/env -S node (.*)$/m.exec((await readFile(BIN, 'utf8')).split('\n')[0])?.[1].split(/\s+/) ?? [];
-  const w = nodeArgs.length ? spawn(process.execPath, [...shebang, ...nodeArgs, BIN, dir], { stdio: ['ignore', log.fd, 'inherit'] }) : spawn(BIN, [dir], { stdio: ['ignore', log.fd, 'inherit'] });
+  const critical = join(dir, 'critical-path.txt');
+  const env = { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${fileURLToPath(new URL('./critical-path-hook.mjs', import.meta.url))}`.trim(), LH_BENCH_CRITICAL_FILE: critical };
+  const w = nodeArgs.length ? spawn(process.execPath, [...shebang, ...nodeArgs, BIN, dir], { stdio: ['ignore', log.fd, 'inherit'], env }) : spawn(BIN, [dir], { stdio: ['ignore', log.fd, 'inherit'], env });
   await log.close();
   /** the writer's warnings and errors so far (it logs at warn), a count per message */
   const problems = async () => {
@@ -141,6 +147,7 @@ runBench(async () => {
   let seed = 7;
   const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
   const lat: number[] = [];
+  await writeFile(critical, ''); // from here on: the changes'
   const p0 = await proc(w.pid!);
   const tPhase = performance.now();
   for (let k = 0; k < CHANGES; k++) {
@@ -165,6 +172,8 @@ runBench(async () => {
   const cpuMs = ((p1.ticks - p0.ticks) / TICKS) * 1000;
   console.log(`  ${CHANGES} one-node weight changes, ${GAP} ms apart (${wall.toFixed(1)} s):`);
   console.log(`    writer CPU per change ${(cpuMs / CHANGES).toFixed(2)} ms (goal <= 1 ms; /proc ticks over the phase incl. background config writes: ${(cpuMs / wall / 10).toFixed(1)}% of a core)`);
+  const path = (await readFile(critical, 'utf8')).split('\n').filter(Boolean).map((us) => Number(us) / 1000);
+  console.log(`    writer CPU on the path of a change (ZooKeeper event -> set server written; process.cpuUsage) ${fmtStats(stats(path))}`);
   console.log(`    znode write -> HAProxy state (1 ms poll included) ${fmtStats(stats(lat))}`);
   const logged = await problems();
   console.log(`  writer warnings/errors logged: ${logged.length ? `\n    ${logged.join('\n    ')}` : 'none'}`);
