@@ -182,6 +182,8 @@ function each(v: unknown, fn: RenderFn): string | null {
 
 /** Handlebars' standalone-partial indentation: every line, but not after a final newline */
 function indentLines(text: string, indent: string): string {
+  const first = text.indexOf('\n');
+  if (first < 0 || first === text.length - 1) return indent + text; // one line (a server's)
   let out = '';
   for (let start = 0; start < text.length; ) {
     const nl = text.indexOf('\n', start);
