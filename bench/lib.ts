@@ -143,6 +143,13 @@ export function checkCpu(pid: number | 'self'): number {
 }
 
 /** `node --import tsx FILE ARGS` with an IPC channel; SIGTERM then SIGKILL at cleanup. */
+/** The V8 / node flags a bin's shebang sets (`#!/usr/bin/env -S node FLAGS`): a bench that runs
+ * the product's code in a process of its own runs it with them, as the bin would. */
+export function shebangFlags(bin: 'lighthouse-writer' | 'lighthouse-reporter'): string[] {
+  const first = readFileSync(new URL(`../bin/${bin}.js`, import.meta.url), 'utf8').split('\n')[0];
+  return /^#!\/usr\/bin\/env -S node (.*)$/.exec(first)?.[1].split(/\s+/) ?? [];
+}
+
 export function forkTs(file: string, args: string[], execArgv: string[] = []): ChildProcess {
   const proc = fork(file, args, { execArgv: ['--import', 'tsx', ...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   cleanup.pid(proc.pid!);

@@ -46,7 +46,7 @@ import type { ServiceNode } from '../src/core/node.js';
 import { haproxyEnv, freePort, type HaproxyEnv } from '../test/helpers/haproxy.js';
 import { startZooKeeper } from '../test/helpers/zookeeper.js';
 import {
-  benchNode, benchZk, checkCpu, cleanup, fmtStats, forkTs, procCpu, hrMs, inProcessWriter, membershipSig, nullLogger, rowsAgree, runBench, serverRows, showProc, sleep, stats, tempDir,
+  benchNode, benchZk, checkCpu, cleanup, fmtStats, forkTs, procCpu, hrMs, inProcessWriter, membershipSig, nullLogger, rowsAgree, runBench, serverRows, shebangFlags, showProc, sleep, stats, tempDir,
   writeConfigDir, znodeData, znodePath,
 } from './lib.js';
 
@@ -105,7 +105,9 @@ async function startWriter(connect: string, haproxyBin?: string): Promise<Writer
   const hap = await haproxyEnv({ restart_interval: 2, liveness_interval: 1, ...(haproxyBin && { haproxy_bin: haproxyBin }) });
   cleanup.add(() => hap.cleanup());
   const dir = await writeConfigDir({ haproxy: hap.raw, zkConnect: connect, zkPath: ZK_PATH, clusters: { [CLUSTER]: { port: await freePort(), backend: ['mode http'] } } });
-  const proc = forkTs(fileURLToPath(import.meta.url), ['--child', dir], values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : []);
+  // the bin's V8 flags, as it runs (plus, for what-ifs, $BENCH_WRITER_FLAGS)
+  const flags = [...shebangFlags('lighthouse-writer'), ...(process.env.BENCH_WRITER_FLAGS?.split(/\s+/).filter(Boolean) ?? [])];
+  const proc = forkTs(fileURLToPath(import.meta.url), ['--child', dir], [...flags, ...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : [])]);
   const w: WriterProc = { proc, hap, last: null, flushes: 0, settled: 0, waiter: null };
   proc.on('message', (m: Applied | 'settled') => {
     if (m === 'settled') return void w.settled++;

@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { haproxyEnv, freePort } from '../test/helpers/haproxy.js';
 import { startZooKeeper } from '../test/helpers/zookeeper.js';
-import { adminCommand, benchNode, benchZk, cleanup, fmtStats, hrMs, runBench, serverRows, sleep, stats, tempDir, writeConfigDir, znodeData, znodePath, type ZkOp } from './lib.js';
+import { adminCommand, benchNode, benchZk, cleanup, fmtStats, hrMs, runBench, serverRows, shebangFlags, sleep, stats, tempDir, writeConfigDir, znodeData, znodePath, type ZkOp } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -93,7 +93,7 @@ runBench(async () => {
   const snap = values['heap-snapshot'];
   const nodeArgs = [...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []), ...(snap ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snap}`] : []), ...(values['node-args']?.split(/\s+/).filter(Boolean) ?? [])];
   // run by `node` itself when flags are added: the shebang's own flags first, as it would
-  const shebang = /^#!\/usr\/bin\/env -S node (.*)$/m.exec((await readFile(BIN, 'utf8')).split('\n')[0])?.[1].split(/\s+/) ?? [];
+  const shebang = shebangFlags('lighthouse-writer');
   const critical = join(await tempDir('lh-bench-critical-'), 'critical-path.txt'); // not in the config dir: the writer watches that
   const env = { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${fileURLToPath(new URL('./critical-path-hook.mjs', import.meta.url))}`.trim(), LH_BENCH_CRITICAL_FILE: critical };
   const w = nodeArgs.length ? spawn(process.execPath, [...shebang, ...nodeArgs, BIN, dir], { stdio: ['ignore', log.fd, 'inherit'], env }) : spawn(BIN, [dir], { stdio: ['ignore', log.fd, 'inherit'], env });
