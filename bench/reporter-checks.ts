@@ -8,7 +8,7 @@
  * file-backed pages are mostly the node binary itself (~42 MB here, shared with every other
  * node process); anonymous pages are the heap and everything else the process allocated.
  *
- *   node --import tsx bench/reporter-checks.ts [--services 1000] [--seconds 30]
+ *   node --import tsx bench/reporter-checks.ts [--services 1000] [--seconds 30] [--cpu-prof DIR]
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, mkdir, writeFile, readFile, rm } from 'node:fs/promises';
@@ -20,8 +20,17 @@ import { startZooKeeper } from '../test/helpers/zookeeper.js';
 import { zkProbe } from '../test/helpers/zk-probe.js';
 import { startBackend } from '../test/helpers/backends.js';
 import { waitFor } from '../test/helpers/wait.js';
+import { shebangFlags } from './lib.js';
 
-const { values } = parseArgs({ options: { services: { type: 'string', default: '1000' }, seconds: { type: 'string', default: '30' }, backends: { type: 'string', default: '10' } } });
+const { values } = parseArgs({
+  options: {
+    services: { type: 'string', default: '1000' },
+    seconds: { type: 'string', default: '30' },
+    backends: { type: 'string', default: '10' },
+    /** a .cpuprofile of the reporter in this dir (run as `node SHEBANG-FLAGS --cpu-prof BIN`) */
+    'cpu-prof': { type: 'string' },
+  },
+});
 const SERVICES = Number(values.services);
 const SECONDS = Number(values.seconds);
 const TICKS = 100; // USER_HZ on Linux
@@ -48,7 +57,10 @@ for (let i = 0; i < SERVICES; i++) {
 }
 const probe = await zkProbe(zk.connectString);
 const env = { ...process.env, LIGHTHOUSE_LOG_LEVEL: 'warn', LIGHTHOUSE_ADVERTISE_HOST: 'bench', LIGHTHOUSE_ADVERTISE_IP: '127.0.0.1' };
-const d = spawn(BIN, [dir], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+const prof = values['cpu-prof'];
+const d = prof
+  ? spawn(process.execPath, [...shebangFlags('lighthouse-reporter'), '--cpu-prof', '--cpu-prof-dir', prof, BIN, dir], { env, stdio: ['ignore', 'inherit', 'inherit'] })
+  : spawn(BIN, [dir], { env, stdio: ['ignore', 'inherit', 'inherit'] });
 const exited = new Promise((resolve) => d.on('exit', resolve));
 process.on('exit', () => d.exitCode === null && d.kill('SIGKILL'));
 try {
