@@ -151,6 +151,10 @@ export function planBackend(entries: readonly ServerStateRow[], b: BackendModel,
   const cookieless: BackendPlan['cookieless'] = [];
   const updated = new Map<ServerStateRow, ServerStateRow>();
   for (const [s, e] of placements) {
+    // the view keeps its rows: one string for a name / address the model holds too, not two
+    // (a row parsed from `show servers state` has its own copies; 50,000 servers: ~3 MB)
+    if (e.name === s.name) e.name = s.name;
+    if (e.addr === s.addr) e.addr = s.addr;
     if (b.cookiePersistence && e.name !== s.name) cookieless.push({ backend: b.name, server: s.name, entry: e.name });
     const id = `${b.name}/${e.name}`;
     let next: ServerStateRow | null = null;
