@@ -89,12 +89,14 @@ test('rise and fall counts are honoured', async () => {
 test('a live edit adding a port registers it without disturbing the first; a broken edit keeps the last good config', async () => {
   const a = await backend('web-a');
   const c = await backend('web-c');
-  const dir = await configDir('/lh/edit', { web: service([a.port]) });
+  // fall 3: one check slow under the suite's load must not unpublish (then re-create) the
+  // first znode; what this test is about is the edit
+  const dir = await configDir('/lh/edit', { web: service([a.port], 1, 3) });
   const d = await reporter(dir);
   const pathA = `/lh/edit/web/${HOST}:${a.port}`;
   const first = await waitFor(() => probe.get(pathA), 'first port registered');
 
-  await writeFile(join(dir, 'services/web.yaml'), service([a.port, c.port]));
+  await writeFile(join(dir, 'services/web.yaml'), service([a.port, c.port], 1, 3));
   await waitFor(() => probe.get(`/lh/edit/web/${HOST}:${c.port}`), 'second port registered');
   assert.equal((await probe.get(pathA))?.czxid, first.czxid, 'first znode untouched');
 
