@@ -89,3 +89,40 @@ test('the wait is bounded: a cluster never heard from does not hold the others b
   assert.deepEqual(applied.map(names), ['a', 'a,b'], 'b joins when it comes');
   await writer.stop();
 });
+
+test('the desired state follows member changes incrementally: untouched clusters keep their objects, a late cluster joins, a config change rebuilds', async () => {
+  const { writer, snapshot, listeners, applied, clock, names } = setup(['a', 'b', 'c']);
+  await writer.apply(snapshot);
+  listeners.get('a')!([node(1)]);
+  listeners.get('b')!([node(2)]);
+  clock.advance(STARTUP_WAIT_MS); // c never answers: a and b are applied
+  await writer.settled();
+  const first = applied.at(-1)!;
+  assert.equal(names(first), 'a,b');
+
+  listeners.get('b')!([node(2), node(3)]);
+  await writer.settled();
+  const second = applied.at(-1)!;
+  assert.notEqual(second, first);
+  assert.equal(second.clusters[0], first.clusters[0], 'a: the same ClusterModel object');
+  assert.deepEqual(second.clusters[1].nodes.map((n) => n.port), [2, 3]);
+  assert.deepEqual(first.clusters[1].nodes.map((n) => n.port), [2], 'the state applied before is not changed under the balancer');
+
+  listeners.get('b')!([node(3), node(2)]); // the same members: nothing to apply
+  await writer.settled();
+  assert.equal(applied.at(-1), second);
+
+  listeners.get('c')!([node(4)]); // a cluster's first snapshot: it joins, in config order
+  await writer.settled();
+  assert.equal(names(applied.at(-1)), 'a,b,c');
+  assert.equal(applied.at(-1)!.clusters[0], first.clusters[0]);
+
+  const next = { ...snapshot, clusters: new Map([...snapshot.clusters].filter(([n]) => n !== 'a')) };
+  await writer.apply(next); // a gone from the config
+  await writer.settled();
+  assert.equal(names(applied.at(-1)), 'b,c');
+  listeners.get('c')!([node(4), node(5)]);
+  await writer.settled();
+  assert.deepEqual(applied.at(-1)!.clusters.map((c) => c.nodes.length), [2, 2]);
+  await writer.stop();
+});
