@@ -178,4 +178,7 @@ runBench(async () => {
   const logged = await problems();
   console.log(`  writer warnings/errors logged: ${logged.length ? `\n    ${logged.join('\n    ')}` : 'none'}`);
   console.log(`  writer RSS after the changes: ${mb(p1.rss)} (anon ${mb(p1.anon)}, file ${mb(p1.file)}); peak ${mb(p1.hwm)} (goal <= 150 MB)`);
+  await sleep(10_000); // what a writer between bursts of changes holds
+  const p2 = await proc(w.pid!);
+  console.log(`  writer RSS 10 s later, idle: ${mb(p2.rss)} (anon ${mb(p2.anon)}, file ${mb(p2.file)}) (goal <= 150 MB)`);
 });
