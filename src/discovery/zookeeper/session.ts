@@ -185,7 +185,8 @@ export class ZkSession extends EventEmitter<Events> {
         this.persistentWatches = false;
         this.log.warn({ hosts: this.opts.hosts }, 'ZooKeeper server older than 3.6 (no persistent watches): using one-shot watches');
       }
-      if (this.recursive.get(path) === handler) this.recursive.delete(path);
+      // the handler stays registered: without a watch on the server no event comes for it,
+      // and a later add of the same path (a retry after this failure) must find it in place
       throw err;
     }
   }
