@@ -184,6 +184,21 @@ for (const watch of ['auto', 'classic'] as const) describe(`watching (watch: ${w
     assert.equal(add.length + change.length, 100);
   });
 
+  test('two watches of one cluster in one session: each gets every change; stopping one leaves the other', async () => {
+    const { d } = discovery(`/watch/${watch}/two`, watch);
+    await d.start();
+    await probe.create(`/watch/${watch}/two/web/h0:80`, encodeNode(node(80, {}, 'h0')), true); // the cluster exists: no re-check timer runs
+    const w1 = collect(d, 'web');
+    const w2 = collect(d, 'web');
+    await Promise.all([w1.until('h0:80'), w2.until('h0:80')]);
+    await probe.create(`/watch/${watch}/two/web/h1:80`, encodeNode(node(80, {}, 'h1')), true);
+    await Promise.all([w1.until('h0:80,h1:80'), w2.until('h0:80,h1:80')]);
+    w1.stop();
+    await probe.create(`/watch/${watch}/two/web/h2:80`, encodeNode(node(80, {}, 'h2')), true);
+    await w2.until('h0:80,h1:80,h2:80');
+    assert.equal(w1.names(), 'h0:80,h1:80', 'the stopped one got nothing more');
+  });
+
   test('a cluster whose znode appears later is picked up', async () => {
     const { d } = discovery(`/watch/${watch}/b`, watch);
     await d.start();

@@ -60,8 +60,9 @@ export class ZkSession extends EventEmitter<Events> {
   private connectTimer: { cancel(): void } | null = null;
   private pinging = false;
   private pending = new Set<(err: Error) => void>();
-  /** handlers of recursive watches (addRecursiveWatch), by the watched path */
-  private readonly recursive = new Map<string, (event: RawEvent) => void>();
+  /** handlers of recursive watches (addRecursiveWatch), by the watched path (one server watch
+   * per path and connection, however many watchers) */
+  private readonly recursive = new Map<string, Set<(event: RawEvent) => void>>();
   /** false once a server answered addWatch with UNIMPLEMENTED (ZooKeeper < 3.6): never tried
    * again in this process, every watcher uses one-shot watches */
   persistentWatches = true;
@@ -177,7 +178,9 @@ export class ZkSession extends EventEmitter<Events> {
    * ZK_ERR.UNIMPLEMENTED from an older server, and sets `persistentWatches` false.
    */
   async addRecursiveWatch(path: string, handler: (event: RawEvent) => void): Promise<void> {
-    this.recursive.set(path, handler);
+    let set = this.recursive.get(path);
+    if (!set) this.recursive.set(path, (set = new Set()));
+    set.add(handler);
     try {
       await this.op<void>(`addWatch ${path}`, (c, cb) => addWatch(c, path, ADD_WATCH_MODE.PERSISTENT_RECURSIVE, (e) => cb(e, undefined)));
     } catch (err) {
@@ -190,16 +193,17 @@ export class ZkSession extends EventEmitter<Events> {
       throw err;
     }
   }
-  /** Stop dispatching `path`'s events (the server keeps the watch until the connection ends;
-   * ZooKeeper 3.6's removeWatches answers with event types node-zookeeper-client rejects). */
+  /** Stop dispatching `path`'s events to `handler`. The server keeps its watch until the
+   * connection ends (node-zookeeper-client has no removeWatches); its events are dropped here. */
   removeRecursiveWatch(path: string, handler: (event: RawEvent) => void): void {
-    if (this.recursive.get(path) === handler) this.recursive.delete(path);
+    const set = this.recursive.get(path);
+    if (set?.delete(handler) && set.size === 0) this.recursive.delete(path);
   }
   private dispatch(event: RawEvent): void {
     if (this.recursive.size === 0) return;
     const path = event.path;
-    const h = this.recursive.get(path) ?? this.recursive.get(path.slice(0, path.lastIndexOf('/')));
-    h?.(event);
+    const set = this.recursive.get(path) ?? this.recursive.get(path.slice(0, path.lastIndexOf('/')));
+    if (set) for (const h of set) h(event);
   }
 
   private op<T>(what: string, run: (c: ZkClient, cb: (err: Error | null, v: T) => void) => void): Promise<T> {
