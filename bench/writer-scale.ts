@@ -22,10 +22,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { z } from 'zod';
 import { systemClock } from '../src/core/clock.js';
 import type { ServiceNode } from '../src/core/node.js';
-import type { DesiredState, DiscoveryPlugin, SnapshotListener } from '../src/core/plugin.js';
+import type { DesiredState, SnapshotListener } from '../src/core/plugin.js';
 import type { ConfigSnapshot } from '../src/config/store.js';
 import type { ClusterConfig } from '../src/config/schema.js';
 import { Writer } from '../src/writer/writer.js';
@@ -36,6 +35,7 @@ import { haproxyClusterSchema, haproxySchema } from '../src/balancers/haproxy/sc
 import { planRuntime } from '../src/balancers/haproxy/plan.js';
 import { parseServersState } from '../src/balancers/haproxy/runtime-parse.js';
 import { haproxyEnv, freePort } from '../test/helpers/haproxy.js';
+import { memoryDiscovery } from '../test/helpers/memory-discovery.js';
 import { adminCommand, benchNode, checkCpu, cleanup, fmt, fmtStats, instrumentedRegistry, nullLogger, runBench, showProc, stats } from './lib.js';
 import type { HaproxyBalancer } from '../src/balancers/haproxy/balancer.js';
 
@@ -120,19 +120,7 @@ runBench(async () => {
   const listeners = new Map<string, SnapshotListener>();
   let balancer: HaproxyBalancer | null = null;
   const registry = instrumentedRegistry({ balancer: (b) => (balancer = b) });
-  registry.add({
-    kind: 'discovery',
-    name: 'fake',
-    schema: z.object({}),
-    create: () => ({
-      start: async () => {},
-      stop: async () => {},
-      register: async () => {},
-      unregister: async () => {},
-      watch: (cluster, listener) => (listeners.set(cluster, listener), listener(members.get(cluster)!), () => listeners.delete(cluster)),
-      connected: true,
-    }),
-  } satisfies DiscoveryPlugin);
+  registry.add(memoryDiscovery('fake', listeners, (cluster) => members.get(cluster)!));
   const snapshot: ConfigSnapshot = {
     node: { peer_port: 1024 },
     plugins: [],

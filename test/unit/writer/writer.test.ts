@@ -8,10 +8,11 @@ import { z } from 'zod';
 import { FakeClock } from '../../../src/core/clock.js';
 import { silentLogger } from '../../../src/core/logger.js';
 import { Registry } from '../../../src/core/registry.js';
-import type { BalancerPlugin, DesiredState, DiscoveryPlugin, SnapshotListener } from '../../../src/core/plugin.js';
+import type { BalancerPlugin, DesiredState, SnapshotListener } from '../../../src/core/plugin.js';
 import type { ServiceNode } from '../../../src/core/node.js';
 import type { ConfigSnapshot } from '../../../src/config/store.js';
 import { STARTUP_WAIT_MS, Writer } from '../../../src/writer/writer.js';
+import { memoryDiscovery } from '../../helpers/memory-discovery.js';
 
 const node = (port: number): ServiceNode => ({ name: `127.0.0.1:${port}`, host: '127.0.0.1', ip: '127.0.0.1', port, peer: null, metadata: {} });
 
@@ -19,19 +20,7 @@ function setup(clusters: string[]) {
   const listeners = new Map<string, SnapshotListener>();
   const applied: DesiredState[] = [];
   const registry = new Registry([
-    {
-      kind: 'discovery',
-      name: 'mem',
-      schema: z.object({}),
-      create: () => ({
-        start: async () => {},
-        stop: async () => {},
-        register: async () => {},
-        unregister: async () => {},
-        watch: (cluster, listener) => (listeners.set(cluster, listener), () => listeners.delete(cluster)),
-        connected: true,
-      }),
-    } satisfies DiscoveryPlugin,
+    memoryDiscovery('mem', listeners),
     {
       kind: 'balancer',
       name: 'rec',
