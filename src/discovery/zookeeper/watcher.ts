@@ -39,6 +39,9 @@ interface Member {
    * read is in flight (the data itself is not kept: 50,000 Buffers are ~12 MB) */
   mzxid: number;
   node: ServiceNode | null; // null if the data does not parse
+  /** `listings` when it became a member: a children list asked for before that (number <=
+   * since) may not have it and must not remove it (listings) */
+  since: number;
 }
 
 export class ClusterWatch {
@@ -53,6 +56,13 @@ export class ClusterWatch {
   /** the current epoch has read the member list (before that, events only add to it: a
    * snapshot then would lack every member not yet listed) */
   private listed = false;
+  /**
+   * Children lists asked for so far. A list answered without a member that an event added
+   * after the list was asked for does not remove it: ZooKeeper may answer a read after it sent
+   * the event of a newer write by another session (seen here under load: a member created just
+   * after the cluster znode, lost for good), and the member's own read decides.
+   */
+  private listings = 0;
   private missingTimer: { cancel(): void } | null = null;
   private retryTimer: { cancel(): void } | null = null;
   private readonly detach: () => void;
@@ -130,7 +140,7 @@ export class ClusterWatch {
     // as DELETED, then (ms later, seen here) CREATED, and a read issued after the first event
     // is answered after the whole transaction, so the member is never seen missing.
     const child = ev.path.slice(this.path.length + 1);
-    if (ev.type === ZkEventType.NODE_CREATED && !this.members.has(child)) this.members.set(child, { mzxid: -1, node: null });
+    if (ev.type === ZkEventType.NODE_CREATED && !this.members.has(child)) this.members.set(child, { mzxid: -1, node: null, since: this.listings });
     if (ev.type !== ZkEventType.NODE_CHILDREN_CHANGED) void this.readMember(child, epoch);
   }
 
@@ -140,27 +150,35 @@ export class ClusterWatch {
 
   private async readChildren(epoch: number): Promise<void> {
     if (this.stale(epoch)) return;
+    const listing = ++this.listings;
     let children: string[];
     try {
       children = await this.session.getChildren(this.path, this.persistent ? undefined : this.onChildren);
     } catch (err) {
       if (this.stale(epoch)) return;
-      if (zkCode(err) === ZK_ERR.NO_NODE) return this.missing(epoch);
+      if (zkCode(err) === ZK_ERR.NO_NODE) return this.missing(epoch, listing);
       return this.failed(err, this.path);
     }
     if (this.stale(epoch)) return;
     this.missingTimer?.cancel();
     this.listed = true;
-    const present = new Set(children);
-    for (const name of this.members.keys()) if (!present.has(name)) this.members.delete(name);
+    this.forget(new Set(children), listing);
     const fresh = children.filter((c) => !this.members.has(c));
-    for (const c of fresh) this.members.set(c, { mzxid: -1, node: null });
+    for (const c of fresh) this.members.set(c, { mzxid: -1, node: null, since: listing });
     if (fresh.length === 0) this.send();
     else for (const c of fresh) void this.readMember(c, epoch);
   }
 
+  /**
+   * Read a member; its answer decides whether it is one. With the persistent watch every event
+   * of a member is followed by a read of it, and answers come in the order the reads were sent,
+   * so the last answer is the truth even when ZooKeeper delivers an event ahead of an older
+   * read's answer (seen here under load: deleted, re-created, and a stale NO_NODE answered
+   * last but one): an answer with data makes the znode a member again. One-shot watches read
+   * only listed members.
+   */
   private async readMember(child: string, epoch: number): Promise<void> {
-    if (this.stale(epoch) || !this.members.has(child)) return;
+    if (this.stale(epoch) || (!this.persistent && !this.members.has(child))) return;
     const znode = `${this.path}/${child}`;
     let data: Buffer;
     let mzxid: number;
@@ -174,8 +192,12 @@ export class ClusterWatch {
       this.members.delete(child); // gone (classic: the child watch reports it too)
       return this.send();
     }
-    const m = this.members.get(child);
-    if (this.stale(epoch) || !m) return;
+    if (this.stale(epoch)) return;
+    let m = this.members.get(child);
+    if (!m) {
+      if (!this.persistent) return;
+      this.members.set(child, (m = { mzxid: -1, node: null, since: this.listings }));
+    }
     if (m.mzxid === mzxid) return this.send();
     m.mzxid = mzxid;
     try {
@@ -187,9 +209,14 @@ export class ClusterWatch {
     this.send();
   }
 
+  /** Members not in the list `listing` answered, but those added after it was asked for. */
+  private forget(present: ReadonlySet<string>, listing: number): void {
+    for (const [name, m] of this.members) if (!present.has(name) && m.since < listing) this.members.delete(name);
+  }
+
   /** Cluster znode absent: it has no members; wait for it to appear. */
-  private async missing(epoch: number): Promise<void> {
-    this.members.clear();
+  private async missing(epoch: number, listing: number): Promise<void> {
+    this.forget(new Set(), listing);
     this.listed = true;
     this.send();
     try {

@@ -1,0 +1,115 @@
+/**
+ * ClusterWatch (watcher.ts) against a scripted session: reads answer when the test says, and
+ * events arrive where the test puts them. ZooKeeper may deliver the event of another session's
+ * write ahead of the answer to an older read (seen under load on the real server); these cases
+ * are that order, made deterministic. The real server: test/integration/zookeeper.test.ts.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { FakeClock } from '../../../src/core/clock.js';
+import { silentLogger } from '../../../src/core/logger.js';
+import type { ServiceNode } from '../../../src/core/node.js';
+import { encodeNode } from '../../../src/discovery/zookeeper/codec.js';
+import { ClusterWatch } from '../../../src/discovery/zookeeper/watcher.js';
+import type { ZkSession } from '../../../src/discovery/zookeeper/session.js';
+import { ZK_ERR, ZkEventType, type RawEvent } from '../../../src/discovery/zookeeper/zk-client.js';
+
+const PATH = '/lh/web';
+const node = (host: string): ServiceNode => ({ name: `${host}:80`, host, ip: '127.0.0.1', port: 80, peer: null, metadata: {} });
+
+/** A session whose reads wait in `pending` until answered, in any order the test chooses. */
+class ScriptedSession extends EventEmitter {
+  connected = true;
+  persistentWatches = true;
+  handler: ((ev: RawEvent) => void) | null = null;
+  pending: { op: string; path: string; answer(v: unknown): void; fail(code: number): void }[] = [];
+  private zxid = 1;
+
+  async addRecursiveWatch(_path: string, h: (ev: RawEvent) => void): Promise<void> {
+    this.handler = h;
+  }
+  removeRecursiveWatch(): void {}
+  private read(op: string, path: string): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const fail = (code: number) => reject(Object.assign(new Error(`${op} ${path}: ${code}`), { getCode: () => code }));
+      this.pending.push({ op, path, answer: resolve, fail });
+    });
+  }
+  getChildren(path: string): Promise<unknown> {
+    return this.read('getChildren', path);
+  }
+  getData(path: string): Promise<unknown> {
+    return this.read('getData', path);
+  }
+  exists(path: string): Promise<unknown> {
+    return this.read('exists', path);
+  }
+  /** answer the oldest pending read of `op` on `path` */
+  async answer(op: string, path: string, value: unknown | number): Promise<void> {
+    const i = this.pending.findIndex((p) => p.op === op && p.path === path);
+    assert.ok(i >= 0, `a pending ${op} ${path} (pending: ${this.pending.map((p) => `${p.op} ${p.path}`).join(', ')})`);
+    const [p] = this.pending.splice(i, 1);
+    if (typeof value === 'number') p.fail(value);
+    else p.answer(value);
+    for (let k = 0; k < 5; k++) await new Promise((r) => setImmediate(r));
+  }
+  data(n: ServiceNode): { data: Buffer; stat: { mzxid: Buffer } } {
+    const mzxid = Buffer.alloc(8);
+    mzxid.writeUInt32BE(this.zxid++, 4);
+    return { data: Buffer.from(encodeNode(n)), stat: { mzxid } };
+  }
+  event(type: number, path: string): void {
+    this.handler!({ type, path });
+  }
+}
+
+async function started(members: string[]) {
+  const s = new ScriptedSession();
+  const snaps: string[] = [];
+  const w = new ClusterWatch(s as unknown as ZkSession, PATH, (nodes) => snaps.push(nodes.map((n) => n.host).join(',')), silentLogger(), new FakeClock());
+  await new Promise((r) => setImmediate(r));
+  await s.answer('getChildren', PATH, members.map((h) => `${h}:80`));
+  for (const h of members) await s.answer('getData', `${PATH}/${h}:80`, s.data(node(h)));
+  return { s, w, snaps };
+}
+
+describe('cluster watch: events ahead of older answers', () => {
+  it('a member re-created while the NO_NODE answer to its deletion is on the way stays a member', async () => {
+    const { s, w, snaps } = await started(['a', 'b']);
+    assert.equal(snaps.at(-1), 'a,b');
+    s.event(ZkEventType.NODE_DELETED, `${PATH}/b:80`); // read 1
+    s.event(ZkEventType.NODE_CREATED, `${PATH}/b:80`); // read 2, its event ahead of answer 1
+    await s.answer('getData', `${PATH}/b:80`, ZK_ERR.NO_NODE); // answer 1: gone, then
+    await s.answer('getData', `${PATH}/b:80`, s.data(node('b'))); // answer 2: there
+    assert.equal(snaps.at(-1), 'a,b');
+    w.stop();
+  });
+
+  it('a children list answered without a member created after it was asked for keeps that member', async () => {
+    const { s, w, snaps } = await started([]);
+    assert.equal(snaps.at(-1), '');
+    s.event(ZkEventType.NODE_DELETED, PATH); // the cluster znode: list again
+    s.event(ZkEventType.NODE_CREATED, `${PATH}/c:80`); // a member created after that list was asked for
+    await s.answer('getChildren', PATH, []); // the older list, answered after the event
+    await s.answer('getData', `${PATH}/c:80`, s.data(node('c')));
+    assert.equal(snaps.at(-1), 'c');
+    w.stop();
+  });
+
+  it('the cluster znode answered missing after a member\'s event keeps that member too', async () => {
+    const s = new ScriptedSession();
+    const snaps: string[] = [];
+    const w = new ClusterWatch(s as unknown as ZkSession, PATH, (nodes) => snaps.push(nodes.map((n) => n.host).join(',')), silentLogger(), new FakeClock());
+    await new Promise((r) => setImmediate(r));
+    s.event(ZkEventType.NODE_CREATED, PATH);
+    s.event(ZkEventType.NODE_CREATED, `${PATH}/d:80`);
+    await s.answer('getChildren', PATH, ZK_ERR.NO_NODE); // the first list, asked before both
+    await s.answer('exists', PATH, { version: 0 });
+    await s.answer('getChildren', PATH, ['d:80']);
+    await s.answer('getData', `${PATH}/d:80`, s.data(node('d')));
+    await s.answer('getChildren', PATH, ['d:80']);
+    assert.equal(snaps.at(-1), 'd');
+    w.stop();
+  });
+});
