@@ -26,6 +26,12 @@ export interface ZkProbe {
 
 const hex = (b: Buffer) => Buffer.from(b).toString('hex');
 
+/** the client library waits forever for a server that stopped answering: a probe does not */
+function bounded<T>(p: Promise<T>, ms = 10_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`zk probe: no answer within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+}
+
 export async function zkProbe(connectString: string): Promise<ZkProbe> {
   const client = zookeeper.createClient(connectString, { sessionTimeout: 4000, spinDelay: 100, retries: 3 });
   await new Promise<void>((resolve, reject) => {
@@ -33,13 +39,14 @@ export async function zkProbe(connectString: string): Promise<ZkProbe> {
     client.once('connected', () => (clearTimeout(t), resolve()));
     client.connect();
   });
-  const cb = <T>(fn: (done: (err: Error | null, v?: T) => void) => void) =>
-    new Promise<T>((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v as T))));
+  const cb = <T>(fn: (done: (err: Error | null, v?: T) => void) => void) => bounded(new Promise<T>((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v as T)))));
   return {
     async get(path) {
       try {
-        return await new Promise<ZnodeInfo>((resolve, reject) =>
-          client.getData(path, (err: Error | null, data: Buffer | undefined, stat: Stat) => (err ? reject(err) : resolve({ data: data ?? Buffer.alloc(0), owner: hex(stat.ephemeralOwner), czxid: hex(stat.czxid) }))),
+        return await bounded(
+          new Promise<ZnodeInfo>((resolve, reject) =>
+            client.getData(path, (err: Error | null, data: Buffer | undefined, stat: Stat) => (err ? reject(err) : resolve({ data: data ?? Buffer.alloc(0), owner: hex(stat.ephemeralOwner), czxid: hex(stat.czxid) }))),
+          ),
         );
       } catch (err) {
         if ((err as { code?: number }).code === zookeeper.Exception.NO_NODE) return null;

@@ -237,6 +237,8 @@ describe('sessions', () => {
     await p.create('/sess/a/web/h9:80', encodeNode(node(80, {}, 'h9')), true);
     await w.until('app01.example.com:80,h9:80');
     assert.equal(atNewSession, atPause, 'nothing sent while the reader had no session');
+    probe.close();
+    probe = p; // the suite's probe may have lost its session to the pause too
   });
 
   test('ZooKeeper down for longer than the session timeout, then back on the same port', async () => {

@@ -112,6 +112,9 @@ interface FramingInternals {
  * survives a reconnect) instead of the process. The handlers are bound when a socket is
  * opened, so replacing them on the instance (before connect) covers every connection.
  */
+/** larger than any reply a server sends (ZooKeeper's jute.maxbuffer is 1 MB by default) */
+const MAX_FRAME = 256 * 1024 * 1024;
+
 export function guardFraming(client: ZkClient, onError: (err: Error) => void): void {
   const cm = (client as unknown as { connectionManager?: FramingInternals }).connectionManager;
   if (!cm || typeof cm.onSocketData !== 'function' || typeof cm.onSocketClosed !== 'function') return;
@@ -123,6 +126,14 @@ export function guardFraming(client: ZkClient, onError: (err: Error) => void): v
   let partLen = 0;
   let need = -1;
   const reset = () => ((parts = []), (partLen = 0), (need = -1));
+  /** a length no server sends (negative, or past any jute.maxbuffer): the stream is not
+   * ZooKeeper's framing any more (a frame of length -4 would also never advance the loop) */
+  const corrupt = (self: FramingInternals, len: number): void => {
+    reset();
+    self.pendingBuffer = null;
+    self.socket?.destroy();
+    onError(new Error(`bad ZooKeeper frame length ${len}`));
+  };
   const frame = (self: FramingInternals, f: Buffer): boolean => {
     try {
       self.pendingBuffer = null;
@@ -143,7 +154,9 @@ export function guardFraming(client: ZkClient, onError: (err: Error) => void): v
       partLen += chunk.length;
       if (need < 0 && partLen >= 4) {
         parts = [Buffer.concat(parts, partLen)];
-        need = 4 + parts[0].readInt32BE(0);
+        const len = parts[0].readInt32BE(0);
+        if (len < 0 || len > MAX_FRAME) return corrupt(this, len);
+        need = 4 + len;
       }
       if (need < 0 || partLen < need) return;
       buf = Buffer.concat(parts, partLen); // once per split frame
@@ -152,7 +165,9 @@ export function guardFraming(client: ZkClient, onError: (err: Error) => void): v
     const socket = this.socket;
     let at = 0;
     while (buf.length - at >= 4) {
-      const end = at + 4 + buf.readInt32BE(at);
+      const len = buf.readInt32BE(at);
+      if (len < 0 || len > MAX_FRAME) return corrupt(this, len);
+      const end = at + 4 + len;
       if (end > buf.length) break;
       if (!frame(this, buf.subarray(at, end))) return;
       if (socket?.destroyed) return reset(); // the library gave up on this connection: the rest is stale
@@ -162,7 +177,7 @@ export function guardFraming(client: ZkClient, onError: (err: Error) => void): v
       // copied: the read's buffer is not ours to keep
       parts = [Buffer.from(buf.subarray(at))];
       partLen = buf.length - at;
-      need = partLen >= 4 ? 4 + parts[0].readInt32BE(0) : -1;
+      need = partLen >= 4 ? 4 + parts[0].readInt32BE(0) : -1; // (checked above: the loop read it)
     }
   };
   cm.onSocketClosed = function (this: FramingInternals, ...args: unknown[]) {

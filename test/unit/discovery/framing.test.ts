@@ -94,4 +94,22 @@ describe('ZooKeeper framing', () => {
     assert.equal(h.errors.length, 1);
     assert.equal(h.destroyed(), 1);
   });
+
+  for (const len of [-4, -1, 0x7fffffff]) {
+    it(`a frame length no server sends (${len}) drops the connection instead of looping`, () => {
+      const h = harness();
+      const bad = Buffer.alloc(12);
+      bad.writeInt32BE(len, 0);
+      h.cm.onSocketData(Buffer.concat([frameOf(Buffer.from('ok')), bad]));
+      assert.equal(h.seen.length, 1);
+      assert.equal(h.errors.length, 1);
+      assert.match(h.errors[0].message, /bad ZooKeeper frame length/);
+      assert.equal(h.destroyed(), 1);
+      // split: the length arrives in pieces
+      const g = harness();
+      g.cm.onSocketData(bad.subarray(0, 2));
+      g.cm.onSocketData(bad.subarray(2));
+      assert.equal(g.errors.length, 1);
+    });
+  }
 });
