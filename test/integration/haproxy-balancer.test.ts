@@ -162,7 +162,7 @@ describe('haproxy balancer on a real HAProxy', { timeout: 120_000 }, () => {
     assert.ok(rows.filter((x) => x.name.startsWith('lh_slot')).every((x) => adminMode(x.adminState) === 'maint'), 'slots start free');
     // the state file carried the servers the new config names at the same address, never a slot
     const saved = parseServersState(readFileSync(join(env.dir, 'haproxy-server-state'), 'utf8')).rows;
-    assert.ok(saved.every((x) => !x.name.startsWith('lh_slot')));
+    assert.ok(saved.every((x) => !x.name.startsWith('lh_slot')), 'the state file holds no slot');
     assert.deepEqual(Object.fromEntries(saved.filter((x) => x.backend === 'web').map((x) => [x.name, adminMode(x.adminState)])), {
       [`127.0.0.1:${be.a.port}`]: 'maint',
       [`127.0.0.1:${be.c.port}`]: 'drain',

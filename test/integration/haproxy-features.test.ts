@@ -155,7 +155,7 @@ describe('HAProxy features of the Python Lighthouse on a real HAProxy', { timeou
     const text = readFileSync(env.configFile, 'utf8');
     assert.match(text, new RegExp(`\\npeers web\\n  peer ${LOCAL.replace(/\./g, '\\.')} 127\\.0\\.0\\.1:${peerPort}\\n`));
     const info = await lb.processInfo();
-    assert.ok(info);
+    assert.ok(info, 'show info answers');
     const args = readFileSync(`/proc/${info.masterPid}/cmdline`, 'utf8').split('\0');
     assert.equal(args[args.indexOf('-L') + 1], LOCAL);
     // HAProxy found itself in the section: it listens on the local peer's address
@@ -168,7 +168,7 @@ describe('HAProxy features of the Python Lighthouse on a real HAProxy', { timeou
     const reloads = lb.reloads;
     let r = await lb.apply(state([on(node(be.a.port), local), on(node(be.b.port), local), on(node(be.c.port), local)]));
     assert.deepEqual(r, { runtimeCommands: r.runtimeCommands, reloaded: false }, 'a new node of a known peer');
-    assert.ok(r.runtimeCommands > 0);
+    assert.ok(r.runtimeCommands > 0, 'the new node went through the runtime API');
     r = await lb.apply(state([on(node(be.a.port), local), on(node(be.c.port), local)]));
     assert.equal(r.reloaded, false, 'a node gone, same peer set');
     assert.equal(lb.reloads, reloads);

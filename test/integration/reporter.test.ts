@@ -107,7 +107,7 @@ test('a live edit adding a port registers it without disturbing the first; a bro
   const okBefore = a.probes.ok;
   await waitFor(() => a.probes.ok >= okBefore + 3, 'checks still running');
   assert.equal((await probe.get(pathA))?.czxid, first.czxid);
-  assert.ok(await probe.get(`/lh/edit/web/${HOST}:${c.port}`));
+  assert.ok(await probe.get(`/lh/edit/web/${HOST}:${c.port}`), 'the added port is published');
   assert.equal(d.proc.exitCode, null, 'still running');
 });
 

@@ -64,7 +64,7 @@ describe('publishing', () => {
     const n = node(8080, { b: 1, a: 'x' });
     await d.register('web', n);
     const z = await probe.get('/pub/a/web/app01.example.com:8080');
-    assert.ok(z);
+    assert.ok(z, 'the znode exists');
     assert.equal(
       z.data.toString(),
       String.raw`{"host": "app01.example.com", "ip": "127.0.0.1", "metadata": "{\"a\": \"x\", \"b\": 1}", "peer": "{\"ip\": \"127.0.0.1\", \"name\": \"app01.example.com\", \"port\": 1024}", "port": 8080}`,
@@ -90,8 +90,8 @@ describe('publishing', () => {
     cleanup.push(() => d.stop());
     await d.start();
     await d.register('web', node(7000));
-    assert.ok(await probe.get('/pub/auth/web/app01.example.com:7000'));
-    assert.ok(!logs.some((l) => /authentication failed/.test(l.msg)));
+    assert.ok(await probe.get('/pub/auth/web/app01.example.com:7000'), 'published with auth');
+    assert.ok(!logs.some((l) => /authentication failed/.test(l.msg)), 'no authentication failure logged');
   });
 
   test('stop() deletes every published znode', async () => {
@@ -232,7 +232,8 @@ describe('sessions', () => {
     const p = await zkProbe(zk.connectString); // the old probe's session may have expired too
     cleanup.push(async () => p.close());
     await waitFor(async () => (await p.get('/sess/a/web/app01.example.com:80'))?.owner === d.session.sessionId, 'znode re-created by the new session');
-    assert.ok(logs.some((l) => /re-registered 1 znodes/.test(l.msg)));
+    // the log line follows the create's answer, which the probe can see before we do
+    await waitFor(() => logs.some((l) => /re-registered 1 znodes/.test(l.msg)), 'the re-registration logged');
     // the reader lost its session too; its watch must work on the new one
     await p.create('/sess/a/web/h9:80', encodeNode(node(80, {}, 'h9')), true);
     await w.until('app01.example.com:80,h9:80');
@@ -378,7 +379,7 @@ describe('the connection', () => {
     cleanup.push(() => d.stop());
     await d.start(); // rejects after connect_timeout (10 s) if the first connection is never given up
     assert.equal(accepted, 2, 'a second connection, after the silent first one');
-    assert.ok(d.session.sessionId);
+    assert.ok(d.session.sessionId, 'a session after the second connection');
   });
 
   for (const watch of ['auto', 'classic'] as const) {

@@ -66,7 +66,7 @@ async function advance(clock: FakeClock, ms: number, step = 10) {
 
 test('start offsets are spread over the interval, stable per key', () => {
   const offsets = Array.from({ length: 200 }, (_, i) => startOffset(`svc${i}:80:http`, 1000));
-  assert.ok(offsets.every((o) => o >= 0 && o < 1000));
+  assert.ok(offsets.every((o) => o >= 0 && o < 1000), 'every offset within the interval');
   assert.equal(startOffset('svc1:80:http', 1000), offsets[1], 'same key, same offset');
   const buckets = new Set(offsets.map((o) => Math.floor(o / 100)));
   assert.equal(buckets.size, 10, `200 keys should land in every tenth of the interval, got ${[...buckets]}`);

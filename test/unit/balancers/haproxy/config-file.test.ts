@@ -17,13 +17,13 @@ function tmp(): string {
 describe('config file', () => {
   it('sameText: the characters decide, not how the pieces are cut', () => {
     const kept = 'backend b\n  server s 127.0.0.1:1\n';
-    assert.ok(sameText(['global\n', kept], ['global\n', kept]));
-    assert.ok(sameText(['global\n', kept], `global\n${kept}`));
-    assert.ok(sameText(['glo', 'bal\n', '', kept], ['global', `\n${kept}`]));
-    assert.ok(!sameText(['global\n', kept], ['global\n', kept.replace('1\n', '2\n')]));
-    assert.ok(!sameText(['global\n', kept], ['global\n', kept, '\n']));
-    assert.ok(!sameText(['global\n', kept, '\n'], ['global\n', kept]));
-    assert.ok(sameText([], ''));
+    assert.ok(sameText(['global\n', kept], ['global\n', kept]), 'same pieces');
+    assert.ok(sameText(['global\n', kept], `global\n${kept}`), 'pieces equal to one string');
+    assert.ok(sameText(['glo', 'bal\n', '', kept], ['global', `\n${kept}`]), 'pieces cut differently');
+    assert.ok(!sameText(['global\n', kept], ['global\n', kept.replace('1\n', '2\n')]), 'one byte differs');
+    assert.ok(!sameText(['global\n', kept], ['global\n', kept, '\n']), 'longer on the right');
+    assert.ok(!sameText(['global\n', kept, '\n'], ['global\n', kept]), 'longer on the left');
+    assert.ok(sameText([], ''), 'no pieces equal the empty string');
   });
 
   it('writes a text given in pieces, UTF-8, and knows it unchanged in other pieces; the buffer is reused', async () => {
@@ -92,13 +92,13 @@ describe('config file', () => {
       await f.flush(); // does the delayed write now
       assert.deepEqual(done, [5], 'a burst renders and writes once, the latest');
       assert.deepEqual(rendered, [5]);
-      assert.ok(readFileSync(path, 'utf8').endsWith('# 5\n'));
+      assert.ok(readFileSync(path, 'utf8').endsWith('# 5\n'), 'the last write is in place');
       const errors: unknown[] = [];
       const g = new ConfigFile(path, 'haproxy', (e) => errors.push(e));
       g.writeLater(() => INVALID);
       await g.flush();
       assert.equal(errors.length, 1);
-      assert.ok(existsSync(path) && readFileSync(path, 'utf8').endsWith('# 5\n'));
+      assert.ok(existsSync(path) && readFileSync(path, 'utf8').endsWith('# 5\n'), 'the file is whole and holds the last write');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -116,7 +116,7 @@ describe('haproxy -c through one shell', () => {
       const rs = await Promise.all([good, bad, good, bad].map((f) => c.check(f)));
       assert.deepEqual(rs.map((r) => r.ok), [true, false, true, false]);
       assert.ok(rs[1].output.some((l) => l.includes('[ALERT]') && l.includes('bogus_directive')), rs[1].output.join('\n'));
-      assert.ok(!rs[1].output.some((l) => l.includes('[NOTICE]')));
+      assert.ok(!rs[1].output.some((l) => l.includes('[NOTICE]')), 'no NOTICE lines in the output of a clean check');
       c.close();
       assert.equal((await c.check(good)).ok, true, 'a new shell after close');
       c.close();

@@ -87,7 +87,7 @@ describe('side by side with the Python Lighthouse', () => {
         } else if (header === 'defaults') {
           // "defaults": the state file loaded; idle-close for mode http on HAProxy >= 2.6
           assert.deepEqual(without(lines, [/^load-server-state-from-file global$/, /^option idle-close-on-response$/]), theirs);
-          assert.ok(lines.includes('load-server-state-from-file global'));
+          assert.ok(lines.includes('load-server-state-from-file global'), 'server state is loaded from the global file');
         } else if (header.startsWith('backend ')) {
           // "backends": the same lines and servers, plus the free slots
           assert.deepEqual(without(lines, [/^server-template lh_slot 1-\d+ 0\.0\.0\.0:0( .*)? disabled$/]), theirs);
