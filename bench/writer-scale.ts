@@ -76,10 +76,13 @@ runBench(async () => {
   // ------------------------------------------------------------ (a) render
   // Every measurement on fresh objects: the renderer may cache output per model object (a full
   // render must not hit that cache), and buildModel may reuse unchanged clusters' objects.
-  const fresh = () => buildModel(config, { clusters: names.map((n) => ({ name: n, discovery: 'fake', balancer: { ...sections.get(n)! }, nodes: members.get(n)!.map((x) => ({ ...x })) })) }).model;
+  // `odd`: the first cluster without its first node (consecutive writes must differ)
+  const fresh = (odd = false) =>
+    buildModel(config, { clusters: names.map((n, c) => ({ name: n, discovery: 'fake', balancer: { ...sections.get(n)! }, nodes: members.get(n)!.slice(odd && c === 0 ? 1 : 0).map((x) => ({ ...x })) })) }).model;
   const renderPart = async () => {
     const renderer = createRenderer({});
     const file = join(hap.dir, 'render-test.cfg');
+    const target = new ConfigFile(join(hap.dir, 'render-target.cfg'), config.haproxy_bin);
     const x = { model: [] as number[], render: [] as number[], structure: [] as number[], write: [] as number[] };
     let text = '';
     for (let i = 0; i < 5; i++) {
@@ -87,27 +90,26 @@ runBench(async () => {
       let t = performance.now();
       buildModel(config, { clusters: d.clusters.map((c) => ({ ...c, nodes: c.nodes.map((n) => ({ ...n })) })) });
       x.model.push(performance.now() - t);
-      const [m1, m2, m3] = [fresh(), fresh(), fresh()];
+      const [m1, m2, m3] = [fresh(), fresh(), fresh(i % 2 === 1)];
       t = performance.now();
       text = renderer.render(m1);
       x.render.push(performance.now() - t);
       t = performance.now();
       renderer.render(maskMembership(m2));
       x.structure.push(performance.now() - t);
-      // as the writer writes a full config: in pieces (renderParts), through ConfigFile (a
-      // file of its own each time, so nothing compares equal; `haproxy -c` is a child's CPU,
-      // timed below)
-      const target = join(hap.dir, `render-test-${i}.cfg`);
+      // as the writer writes a full config: in pieces (renderParts), through its one
+      // ConfigFile (text that differs from the last write's each time; `haproxy -c` is a
+      // child's CPU, timed below)
       t = performance.now();
-      await new ConfigFile(target, config.haproxy_bin).write(renderer.renderParts(m3), false);
+      if (!(await target.write(renderer.renderParts(m3), false))) throw new Error('the file was not written');
       x.write.push(performance.now() - t);
-      await rm(target);
       await writeFile(file, text);
     }
     const t = performance.now();
     const check = await checkConfig(config.haproxy_bin, file);
     const tCheck = performance.now() - t;
     await rm(file);
+    target.close();
     const med = (xs: number[]) => fmt(stats(xs).p50, 1);
     console.log(`writer scale: ${CLUSTERS} clusters x ${NODES} nodes; config ${mb(text.length)} (${text.split('\n').length} lines)`);
     console.log(`(a) full render, fresh model objects each time (median of 5)`);

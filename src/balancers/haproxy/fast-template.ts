@@ -1,8 +1,9 @@
 /**
  * A fast path for templates: the subset of Handlebars the shipped templates use, compiled to
- * plain closures. Handlebars spends ~2 us per template or partial call (per-call setup of
+ * generated functions. Handlebars spends ~2 us per template or partial call (per-call setup of
  * helpers and data frames, `each` frames, partial indentation), which is 100 ms for the 50,000
- * server lines of 1,000 backends x 50 nodes; these closures take ~0.3 us a line.
+ * server lines of 1,000 backends x 50 nodes; these functions render all of them in ~40 ms,
+ * garbage collection included (bench/writer-scale.ts).
  *
  * The subset, with Handlebars' own semantics (noEscape, strict): text; comments; `{{path}}` and
  * `{{{path}}}` (strict: a missing last segment throws `"name" not defined in ...`; a function is
@@ -32,12 +33,24 @@ export interface FastTemplate {
 class Unsupported extends Error {}
 
 /**
- * `ast` (from Handlebars.parse) -> closures, or null when it uses more than the subset.
+ * `ast` (from Handlebars.parse) -> a render function, or null when it uses more than the subset.
  * `partial(name)` is called at render time; `known` says at compile time which names exist.
+ *
+ * Each program (the template, and the body of every `each`) becomes one generated function
+ * whose property reads name their property (`o["name"]`): every read site has an inline cache
+ * of its own, seeing one kind of object (a server model, a backend model). Closures reading
+ * `obj[key]` through one shared helper made every read megamorphic: ~1 us a server line, 50 ms
+ * for 50,000 (bench/writer-scale.ts). Names come from Handlebars' parser and are embedded as
+ * JSON string literals.
  */
 export function compileFast(ast: Program, known: ReadonlySet<string>, helpers: ReadonlySet<string>, partial: (name: string) => RenderFn): FastTemplate | null {
   const called = new Set<string>();
   const indented = new Set<string>();
+  /** what generated code refers to by index: texts, partial names, nested programs */
+  const fns: RenderFn[] = [];
+  const names: string[] = [];
+  const resolved: (RenderFn | undefined)[] = [];
+  const part = (i: number): RenderFn => resolved[i] ?? (resolved[i] = partial(names[i]));
 
   const path = (node: hbs.AST.Expression, mustache: boolean): string[] => {
     if (node.type !== 'PathExpression') throw new Unsupported();
@@ -48,36 +61,45 @@ export function compileFast(ast: Program, known: ReadonlySet<string>, helpers: R
     return p.parts;
   };
 
-  const program = (p: Program | undefined): RenderFn => {
-    if (!p) return () => '';
+  /** code leaving in `o` the value at `parts` from `ctx`, own properties only, not strict
+   * (Handlebars' lookupProperty for helper parameters) */
+  const lookup = (parts: string[]): string => ['o = ctx;', ...parts.map((k) => `o = o == null ? o : (t = o[${lit(k)}], t == null || hasOwn.call(o, ${lit(k)}) ? t : undefined);`)].join('\n');
+
+  /** code appending a program's output to `s`, in the context `ctx` */
+  const body = (p: Program | undefined): string => {
+    if (!p) return '';
     if (p.blockParams?.length) throw new Unsupported();
-    const parts = p.body.map(statement).filter((f): f is RenderFn => f !== null);
-    if (parts.length === 0) return () => '';
-    if (parts.length === 1) return parts[0];
-    return (ctx) => {
-      let s = '';
-      for (let i = 0; i < parts.length; i++) s += parts[i](ctx);
-      return s;
-    };
+    return p.body.map(statement).join('\n');
   };
 
-  const statement = (node: Node): RenderFn | null => {
+  /** a program as a function of its own (the body of an `each`) */
+  const fn = (p: Program | undefined): number => {
+    fns.push(generate(body(p)));
+    return fns.length - 1;
+  };
+
+  const statement = (node: Node): string => {
     switch (node.type) {
       case 'ContentStatement': {
         const text = (node as hbs.AST.ContentStatement).value;
-        return text ? () => text : null;
+        return text ? `s += ${lit(text)};` : '';
       }
       case 'CommentStatement':
-        return null;
+        return '';
       case 'MustacheStatement': {
         const m = node as hbs.AST.MustacheStatement;
         if (m.params.length || m.hash) throw new Unsupported();
-        const get = strictGetter(path(m.path, true));
-        return (ctx) => {
-          let v = get(ctx);
-          if (typeof v === 'function') v = v.call(ctx);
-          return v == null ? '' : `${v}`;
-        };
+        const parts = path(m.path, true);
+        // strict, as Handlebars' `strict()`: the last segment must exist (`in`)
+        const get = parts.length === 0
+          ? 'v = ctx;'
+          : `${lookup(parts.slice(0, -1))}
+if (!o || !(${lit(parts.at(-1)!)} in o)) throw notDefined(${lit(parts.at(-1)!)}, o);
+v = o[${lit(parts.at(-1)!)}];
+if (v != null && !hasOwn.call(o, ${lit(parts.at(-1)!)})) v = undefined;`;
+        return `${get}
+if (typeof v === 'function') v = v.call(ctx);
+if (v != null) s += \`\${v}\`;`;
       }
       case 'BlockStatement': {
         const b = node as hbs.AST.BlockStatement;
@@ -86,16 +108,23 @@ export function compileFast(ast: Program, known: ReadonlySet<string>, helpers: R
         const pairs = b.hash?.pairs ?? [];
         const includeZero = helper !== 'each' && pairs.length === 1 && pairs[0].key === 'includeZero' && pairs[0].value.type === 'BooleanLiteral' && (pairs[0].value as hbs.AST.BooleanLiteral).value;
         if (pairs.length && !includeZero) throw new Unsupported();
-        const get = getter(path(b.params[0], false));
-        const fn = program(b.program);
-        const inverse = program(b.inverse);
-        if (helper === 'each') return (ctx) => each(call(get(ctx), ctx), fn) ?? inverse(ctx);
-        const yes = helper === 'if' ? fn : inverse;
-        const no = helper === 'if' ? inverse : fn;
-        return (ctx) => {
-          const v = call(get(ctx), ctx);
-          return (!includeZero && !v) || isEmpty(v) ? no(ctx) : yes(ctx);
-        };
+        const get = `${lookup(path(b.params[0], false))}
+v = typeof o === 'function' ? o.call(ctx) : o;`;
+        if (helper === 'each') {
+          return `${get}
+v = each(v, fns[${fn(b.program)}]);
+if (v === null) {
+${body(b.inverse)}
+} else s += v;`;
+        }
+        const yes = body(helper === 'if' ? b.program : b.inverse);
+        const no = body(helper === 'if' ? b.inverse : b.program);
+        return `${get}
+if (${includeZero ? '' : '!v || '}isEmpty(v)) {
+${no}
+} else {
+${yes}
+}`;
       }
       case 'PartialStatement': {
         const p = node as hbs.AST.PartialStatement;
@@ -103,62 +132,41 @@ export function compileFast(ast: Program, known: ReadonlySet<string>, helpers: R
         const name = (p.name as PathExpression).original;
         if (!known.has(name)) throw new Unsupported(); // Handlebars says which partial is missing
         called.add(name);
-        const arg = p.params.length ? getter(path(p.params[0], false)) : null;
-        const indent = p.indent;
-        if (indent) indented.add(name);
-        return (ctx) => {
-          const out = partial(name)(arg ? arg(ctx) : ctx);
-          return indent ? indentLines(out, indent) : out;
-        };
+        names.push(name);
+        const call = `part(${names.length - 1})(${p.params.length ? 'o' : 'ctx'})`;
+        const arg = p.params.length ? `${lookup(path(p.params[0], false))}\n` : '';
+        if (p.indent) indented.add(name);
+        return `${arg}s += ${p.indent ? `indentLines(${call}, ${lit(p.indent)})` : call};`;
       }
       default:
         throw new Unsupported();
     }
   };
 
+  /** `code` appends to `s`; the function returns it */
+  const generate = (code: string): RenderFn => {
+    if (!code.trim()) return () => '';
+    const make = new Function('hasOwn', 'notDefined', 'each', 'isEmpty', 'indentLines', 'part', 'fns', `return function render(ctx) {\nlet s = '', v, o, t;\n${code}\nreturn s;\n};`);
+    return make(Object.prototype.hasOwnProperty, notDefined, each, isEmpty, indentLines, part, fns) as RenderFn;
+  };
+
   try {
-    return { render: program(ast), partials: called, indented };
+    return { render: generate(body(ast)), partials: called, indented };
   } catch (err) {
     if (err instanceof Unsupported) return null;
     throw err;
   }
 }
 
-/** Handlebars' lookupProperty: own properties only (its prototype-access protection). */
-function own(obj: unknown, key: string): unknown {
-  if (obj == null) return obj;
-  const v = (obj as Record<string, unknown>)[key];
-  return v == null || Object.prototype.hasOwnProperty.call(obj, key) ? v : undefined;
+/** a string as a JS literal in generated code (JSON is a subset of JS since ES2019) */
+function lit(text: string): string {
+  return JSON.stringify(text);
 }
 
-/** helper parameters: not strict */
-function getter(parts: string[]): (ctx: unknown) => unknown {
-  if (parts.length === 0) return (ctx) => ctx;
-  if (parts.length === 1) return (ctx) => own(ctx, parts[0]);
-  return (ctx) => parts.reduce(own, ctx);
+function notDefined(key: string, obj: unknown): Error {
+  return new Error(`"${key}" not defined in ${obj}`);
 }
 
-/** mustaches, strict mode: the last segment must exist (`in`), as Handlebars' `strict()` */
-function strictGetter(parts: string[]): (ctx: unknown) => unknown {
-  if (parts.length === 0) return (ctx) => ctx;
-  const last = parts[parts.length - 1];
-  if (parts.length === 1) {
-    return (obj) => {
-      if (!obj || !(last in (obj as object))) throw new Error(`"${last}" not defined in ${obj}`);
-      return own(obj, last);
-    };
-  }
-  const head = getter(parts.slice(0, -1));
-  return (ctx) => {
-    const obj = head(ctx) as Record<string, unknown>;
-    if (!obj || !(last in obj)) throw new Error(`"${last}" not defined in ${obj}`);
-    return own(obj, last);
-  };
-}
-
-function call(v: unknown, ctx: unknown): unknown {
-  return typeof v === 'function' ? v.call(ctx) : v;
-}
 
 function isEmpty(v: unknown): boolean {
   return (!v && v !== 0) || (Array.isArray(v) && v.length === 0);

@@ -10,7 +10,7 @@
  * by file and may add partials.
  *
  * Speed (1,000 backends x 50 servers): a template within the subset of fast-template.ts runs as
- * plain closures, any other one through Handlebars (same output, ~5x slower). The output of the
+ * a generated function, any other one through Handlebars (same output, ~5x slower). The output of the
  * `backend` and `frontend` partials is cached per context object (models are immutable and the
  * balancer reuses an unchanged cluster's objects), so rendering after a one-node change renders
  * one backend; the cache applies when the partial and the partials it calls are all in the
@@ -80,7 +80,7 @@ export function createRenderer(opts: { templateDir?: string; shippedDir?: string
   const main = load(hb, mainFile);
   for (const [name, t] of templates) hb.registerPartial(name, t.slow as Handlebars.Template);
 
-  // fast closures where the subset allows; partials resolved at render time (any order)
+  // fast functions where the subset allows; partials resolved at their first call (any order)
   const helpers = new Set(Object.keys(hb.helpers));
   const known = new Set(templates.keys());
   const resolved = new Map<string, RenderFn>();

@@ -221,7 +221,7 @@ describe('render: cookies and peers (as the Python Lighthouse writes them)', () 
 describe('render: fast path', () => {
   const handlebars = createRenderer({ fast: false });
 
-  it('the shipped templates run as closures, byte-identical to Handlebars', () => {
+  it('the shipped templates run as generated functions, byte-identical to Handlebars', () => {
     const renderer = createRenderer();
     assert.deepEqual(renderer.slow, []);
     assert.deepEqual(handlebars.slow.length, handlebars.files.length);
