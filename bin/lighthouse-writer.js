@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-old-space-size=1024 --max-semi-space-size=4 --optimize-for-size
+#!/usr/bin/env -S node --max-old-space-size=1024 --max-semi-space-size=4 --heap-growing-percent=10
 // V8 flags for a steady footprint. With no explicit heap limit V8 sizes the heap for the
 // machine (4 GB here) and keeps what a load grew, though the writer's live heap is small (~70
 // MB with 1,000 clusters x 50 nodes). An explicit limit makes it shrink back once a load is
