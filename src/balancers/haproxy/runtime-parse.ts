@@ -50,27 +50,22 @@ export interface ServersState {
 /** `raw: false`: rows without their line (`raw` = ''), for views that never write them back */
 export function parseServersState(text: string, opts: { raw?: boolean } = {}): ServersState {
   const rows: ServerStateRow[] = [];
-  const names = new Map<string, string>(); // one string per backend name, not one per row
-  // V8 makes substrings of 13+ characters views into the whole reply (6 MB at 75,000 rows):
-  // rows kept without their line get copies, so the reply can be freed (names are ASCII); and
-  // one string per distinct value (a slot's name and 0.0.0.0 repeat in every backend: 25,000
-  // slots at 1,000 backends, ~1.5 MB as strings of their own)
+  // One string per distinct value: a backend's name is in each of its rows, and a slot's name
+  // and 0.0.0.0 in every backend (25,000 slots at 1,000 backends: ~1.5 MB as strings of their
+  // own). Rows kept without their line get copies too: V8 makes substrings of 13+ characters
+  // views into the whole reply (6 MB at 75,000 rows), which a copy lets go (names are ASCII).
+  const copy = opts.raw === false;
   const seen = new Map<string, string>();
-  const keep =
-    opts.raw === false
-      ? (x: string) => {
-          let v = seen.get(x);
-          if (v === undefined) seen.set((v = x.length >= 13 ? Buffer.from(x, 'latin1').toString('latin1') : x), v);
-          return v;
-        }
-      : (x: string) => x;
+  const intern = (x: string): string => {
+    let v = seen.get(x);
+    if (v === undefined) seen.set((v = copy && x.length >= 13 ? Buffer.from(x, 'latin1').toString('latin1') : x), v);
+    return v;
+  };
+  const keep = copy ? intern : (x: string) => x;
   const { version, header } = scanServersState(text, (r) => {
-    const be = r.str('be_name');
-    let backend = names.get(be);
-    if (backend === undefined) names.set(be, (backend = be));
     rows.push({
       backendId: r.num('be_id'),
-      backend,
+      backend: intern(r.str('be_name')),
       id: r.num('srv_id'),
       name: keep(r.str('srv_name')),
       addr: keep(r.str('srv_addr')),
@@ -79,7 +74,7 @@ export function parseServersState(text: string, opts: { raw?: boolean } = {}): S
       adminState: r.num('srv_admin_state'),
       uweight: r.num('srv_uweight'),
       iweight: r.num('srv_iweight'),
-      raw: opts.raw === false ? '' : r.line,
+      raw: copy ? '' : r.line,
     });
   });
   return { version, header, rows };

@@ -93,6 +93,9 @@ interface FramingInternals {
   onSocketClosed(...args: unknown[]): void;
 }
 
+/** larger than any reply a server sends (ZooKeeper's jute.maxbuffer is 1 MB by default) */
+const MAX_FRAME = 256 * 1024 * 1024;
+
 /**
  * Framing is ours: node-zookeeper-client 1.1.3 has three defects in it.
  *  - It decodes one frame per call and recurses on the rest with `Buffer.concat(rest, [])`:
@@ -112,9 +115,6 @@ interface FramingInternals {
  * survives a reconnect) instead of the process. The handlers are bound when a socket is
  * opened, so replacing them on the instance (before connect) covers every connection.
  */
-/** larger than any reply a server sends (ZooKeeper's jute.maxbuffer is 1 MB by default) */
-const MAX_FRAME = 256 * 1024 * 1024;
-
 export function guardFraming(client: ZkClient, onError: (err: Error) => void): void {
   const cm = (client as unknown as { connectionManager?: FramingInternals }).connectionManager;
   if (!cm || typeof cm.onSocketData !== 'function' || typeof cm.onSocketClosed !== 'function') return;
