@@ -17,7 +17,8 @@
  *   not add an abort listener per probe without removing it, as the built-in ones do not.
  * - Waits, deadlines and grace periods go through a CheckTimers queue (timers.ts), shared by
  *   every loop of a reporter: one clock timer for all of them instead of two Node timers per
- *   probe. A loop waits for at most one entry at a time; `token` says which.
+ *   probe. A loop waits for at most one entry at a time; `token` says which. Each wait may end
+ *   up to 5% of its length late, so that the queue can run many in one wake-up.
  *
  * The loop does not own the Check: whoever created it calls `check.close()`.
  */
@@ -49,6 +50,10 @@ export interface CheckLoopOptions extends CheckTiming {
   /** the reporter's shared timer queue; default a queue of this loop's own on `clock` */
   timers?: CheckTimers;
 }
+
+/** A wait may end this share of its length late (the timer queue rounds it up to a shared slot,
+ * at most the queue's resolution): with a 1 s interval, up to 50 ms. */
+const SLACK = 0.05;
 
 /** How long after aborting we still wait for a check that ignores its signal. */
 const ABORT_GRACE_MS = 1000;
@@ -174,16 +179,17 @@ export class CheckLoop implements TimerTarget {
     else this.settle(this.inflight, { ok: false, detail: `timed out after ${this.inflightTimeoutMs} ms (check ignored the abort)` });
   }
 
-  private wait(kind: Wait, at: number): void {
+  /** `spanMs`: the length of the wait's period (interval, timeout); it may end 5% of that late */
+  private wait(kind: Wait, at: number, spanMs: number): void {
     this.waitFor = kind;
-    this.token = this.timers.schedule(this, at);
+    this.token = this.timers.schedule(this, at, spanMs * SLACK);
   }
 
   private scheduleNext(): void {
     const { intervalMs } = this.timing;
     const jitter = this.opts.jitter ?? 0.1;
     const wait = this.firstTick ? startOffset(this.opts.key, intervalMs) : intervalMs * (1 + jitter * (this.random() - 0.5));
-    this.wait(Wait.Next, Math.max(this.anchor + wait, this.opts.clock.now()));
+    this.wait(Wait.Next, Math.max(this.anchor + wait, this.opts.clock.now()), intervalMs);
   }
 
   /**
@@ -216,7 +222,7 @@ export class CheckLoop implements TimerTarget {
     this.anchor = clock.now();
     this.inflightTimeoutMs = this.timing.timeoutMs;
     const signal = this.signal();
-    this.wait(Wait.Deadline, this.anchor + this.inflightTimeoutMs);
+    this.wait(Wait.Deadline, this.anchor + this.inflightTimeoutMs, this.inflightTimeoutMs);
     let pending: Promise<CheckResult>;
     try {
       pending = check.run(signal);
@@ -233,7 +239,7 @@ export class CheckLoop implements TimerTarget {
   private onDeadline(): void {
     this.abort(new Error(`timed out after ${this.inflightTimeoutMs} ms`));
     // a check that ignores its signal is given up on; its late result is dropped by settle()
-    if (this.inflight && !this.token) this.wait(Wait.Grace, this.opts.clock.now() + ABORT_GRACE_MS);
+    if (this.inflight && !this.token) this.wait(Wait.Grace, this.opts.clock.now() + ABORT_GRACE_MS, ABORT_GRACE_MS);
   }
 
   private settle(id: number, result: CheckResult): void {

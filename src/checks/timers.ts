@@ -8,9 +8,16 @@
  * timer firing at its own millisecond woke the process once per probe.
  *
  * Here a loop puts (due time, itself) into one binary heap, and one clock timer is armed for
- * the earliest entry, rounded up to `resolutionMs`: probes due within the same slot run in one
- * wake-up, and their replies tend to arrive together too. A wait may end up to `resolutionMs`
- * late, never early. With `resolutionMs` 0 every entry fires at its exact time (unit tests).
+ * the earliest entry. Each entry's time is rounded up to a slot: a multiple of `resolutionMs`,
+ * or of the entry's own `slackMs` where that is smaller (a loop with a short interval asks for
+ * less lateness). Probes due within the same slot run in one wake-up, and their replies tend
+ * to arrive together too. A wait may end up to a slot late, never early. With `resolutionMs` 0
+ * every entry fires at its exact time (unit tests).
+ *
+ * Fewer, fuller wake-ups are the cheapest thing a reporter can do for its CPU: each one costs
+ * an epoll round, timer processing and cold caches. Measured at 1,000 HTTP checks/s
+ * (bench/reporter-checks.ts, interleaved runs): 5 ms slots 7.8-9.7% of a core, 25 ms 6.0-6.1%,
+ * 50 ms 5.4-6.3%.
  *
  * Nothing is allocated per schedule: the heap lives in parallel arrays that are reused.
  * Cancelling is lazy: each schedule returns a token, the target remembers its latest one and
@@ -24,15 +31,17 @@ export interface TimerTarget {
 }
 
 export interface CheckTimersOptions {
-  /** wake-ups are rounded up to multiples of this many ms; default 0 (exact) */
+  /** wake-ups are rounded up to multiples of this many ms (at most); default 0 (exact) */
   resolutionMs?: number;
 }
 
 export class CheckTimers {
   private readonly clock: Clock;
   private readonly resolutionMs: number;
-  // the heap, as parallel arrays: entry k is (due[k], targets[k], tokens[k])
+  // the heap, as parallel arrays: entry k is (due[k], ats[k], targets[k], tokens[k]), where
+  // due is the slot it fires in and ats the time it asked for (the order within a slot)
   private readonly due: number[] = [];
+  private readonly ats: number[] = [];
   private readonly targets: TimerTarget[] = [];
   private readonly tokens: number[] = [];
   private size = 0;
@@ -51,10 +60,10 @@ export class CheckTimers {
     return this.clock.now();
   }
 
-  /** Call `target.onTimer(token)` at clock time `at` (or up to resolutionMs later). */
-  schedule(target: TimerTarget, at: number): number {
+  /** Call `target.onTimer(token)` at clock time `at`, or up to min(resolutionMs, slackMs) later. */
+  schedule(target: TimerTarget, at: number, slackMs = Infinity): number {
     const token = ++this.lastToken;
-    this.push(at, target, token);
+    this.push(this.slot(at, Math.min(this.resolutionMs, slackMs)), at, target, token);
     if (!this.firing) this.arm();
     return token;
   }
@@ -68,14 +77,13 @@ export class CheckTimers {
     this.size = 0;
   }
 
-  private slot(at: number): number {
-    const r = this.resolutionMs;
+  private slot(at: number, r: number): number {
     return r > 0 ? Math.ceil(at / r) * r : at;
   }
 
   private arm(): void {
     if (this.size === 0) return;
-    const at = this.slot(this.due[0]);
+    const at = this.due[0];
     if (this.armed && this.armedAt <= at) return; // an earlier wake-up re-arms after itself
     this.armed?.cancel();
     this.armedAt = at;
@@ -103,25 +111,42 @@ export class CheckTimers {
     }
   };
 
-  private push(at: number, target: TimerTarget, token: number): void {
-    let k = this.size++;
-    // sift up: move parents down until the slot for the new entry is found
-    while (k > 0) {
-      const p = (k - 1) >> 1;
-      if (this.due[p] <= at) break;
-      this.due[k] = this.due[p];
-      this.targets[k] = this.targets[p];
-      this.tokens[k] = this.tokens[p];
-      k = p;
-    }
-    this.due[k] = at;
+  /** whether heap entry k comes before (slot, at): by slot, then by due time within a slot */
+  private before(k: number, slot: number, at: number): boolean {
+    const d = this.due[k];
+    return d < slot || (d === slot && this.ats[k] <= at);
+  }
+
+  private move(to: number, from: number): void {
+    this.due[to] = this.due[from];
+    this.ats[to] = this.ats[from];
+    this.targets[to] = this.targets[from];
+    this.tokens[to] = this.tokens[from];
+  }
+
+  private put(k: number, slot: number, at: number, target: TimerTarget, token: number): void {
+    this.due[k] = slot;
+    this.ats[k] = at;
     this.targets[k] = target;
     this.tokens[k] = token;
   }
 
+  private push(slot: number, at: number, target: TimerTarget, token: number): void {
+    let k = this.size++;
+    // sift up: move parents down until the place for the new entry is found
+    while (k > 0) {
+      const p = (k - 1) >> 1;
+      if (this.before(p, slot, at)) break;
+      this.move(k, p);
+      k = p;
+    }
+    this.put(k, slot, at, target, token);
+  }
+
   private pop(): void {
     const n = --this.size;
-    const at = this.due[n];
+    const slot = this.due[n];
+    const at = this.ats[n];
     const target = this.targets[n];
     const token = this.tokens[n];
     this.targets[n] = undefined as unknown as TimerTarget; // do not keep a stopped loop alive
@@ -131,15 +156,11 @@ export class CheckTimers {
     for (;;) {
       let c = 2 * k + 1;
       if (c >= n) break;
-      if (c + 1 < n && this.due[c + 1] < this.due[c]) c++;
-      if (this.due[c] >= at) break;
-      this.due[k] = this.due[c];
-      this.targets[k] = this.targets[c];
-      this.tokens[k] = this.tokens[c];
+      if (c + 1 < n && this.before(c + 1, this.due[c], this.ats[c])) c++;
+      if (!this.before(c, slot, at)) break;
+      this.move(k, c);
       k = c;
     }
-    this.due[k] = at;
-    this.targets[k] = target;
-    this.tokens[k] = token;
+    this.put(k, slot, at, target, token);
   }
 }

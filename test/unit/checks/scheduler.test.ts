@@ -270,3 +270,31 @@ test('loops sharing one timer queue: probes of one slot run together; stopping o
   assert.equal(b.at.length, nb + 3, 'the other loop goes on');
   lb.stop();
 });
+
+test('a loop on a coarse timer queue is late by at most 5% of its own interval and timeout', async () => {
+  const clock = new FakeClock();
+  const timers = new CheckTimers(clock, { resolutionMs: 50 });
+  const fast = scripted([true], clock);
+  const lf = loop(clock, fast.check, { key: 'fast', jitter: 0, timers, intervalMs: 110, timeoutMs: 40 }).l;
+  lf.start();
+  await advance(clock, 1000, 1);
+  lf.stop();
+  assert.ok(fast.at.length >= 8, `about one probe per 110 ms: ${fast.at.length}`);
+  for (let i = 1; i < fast.at.length; i++) {
+    const gap = fast.at[i] - fast.at[i - 1];
+    assert.ok(gap >= 110 && gap <= 116, `probes ${i - 1}-${i} are ${gap} ms apart (interval 110, slack 5.5)`);
+  }
+  // a deadline is held to its own 5%: a 40 ms timeout fires within 2 ms, not at the next 50 ms slot
+  const slow = new ManualCheck(clock);
+  const ls = loop(clock, slow, { key: 'slow', jitter: 0, timers, intervalMs: 1000, timeoutMs: 40 }).l;
+  ls.start();
+  for (let i = 0; i < 1100 && slow.calls.length === 0; i++) await advance(clock, 1, 1);
+  assert.equal(slow.calls.length, 1, 'one probe started');
+  const { at: started, signal } = slow.calls[0];
+  let abortedAt = -1;
+  signal.addEventListener('abort', () => (abortedAt = clock.now()));
+  for (let i = 0; i < 100 && abortedAt < 0; i++) await advance(clock, 1, 1);
+  const late = abortedAt - (started + 40);
+  assert.ok(late >= 0 && late <= 3, `the 40 ms deadline fired ${late} ms late`);
+  ls.stop();
+});

@@ -47,6 +47,43 @@ test('with a resolution, entries due in one slot run in one wake-up, none early'
   assert.equal(clock.wakeups, 2, 'two slots, two wake-ups');
 });
 
+test('an entry with less slack than the resolution fires in a slot of its own size', () => {
+  const clock = new CountingClock();
+  const timers = new CheckTimers(clock, { resolutionMs: 50 });
+  const log: [string, number, number][] = [];
+  timers.schedule(recorder(clock, log, 'wide'), 1); // default slack: the resolution
+  timers.schedule(recorder(clock, log, 'narrow'), 3, 10);
+  timers.schedule(recorder(clock, log, 'exact'), 12, 4);
+  clock.advance(100);
+  assert.deepEqual(
+    log.map(([name, at]) => [name, at]),
+    [['narrow', 10], ['exact', 12], ['wide', 50]],
+  );
+});
+
+test('many entries with mixed slack: none early, none past its slot, in (slot, due) order', () => {
+  const clock = new CountingClock();
+  const timers = new CheckTimers(clock, { resolutionMs: 25 });
+  let seed = 7;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const fired: { at: number; slack: number; t: number }[] = [];
+  for (let i = 0; i < 500; i++) {
+    const at = Math.floor(rand() * 1000);
+    const slack = [1, 5, 10, 1000][Math.floor(rand() * 4)];
+    timers.schedule({ onTimer: () => void fired.push({ at, slack, t: clock.now() }) }, at, slack);
+  }
+  clock.advance(2000);
+  assert.equal(fired.length, 500, 'every entry fired');
+  for (const f of fired) {
+    const r = Math.min(25, f.slack);
+    assert.ok(f.t >= f.at && f.t === Math.ceil(f.at / r) * r, `due ${f.at} slack ${f.slack} fired at ${f.t}`);
+  }
+  for (let i = 1; i < fired.length; i++) {
+    const [a, b] = [fired[i - 1], fired[i]];
+    assert.ok(a.t < b.t || (a.t === b.t && a.at <= b.at), `entry due ${b.at} fired after ${a.at} in slot ${b.t}`);
+  }
+});
+
 test('an entry scheduled while firing waits for the next wake-up; an earlier one re-arms', () => {
   const clock = new CountingClock();
   const timers = new CheckTimers(clock, { resolutionMs: 5 });
