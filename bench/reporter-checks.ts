@@ -27,6 +27,8 @@ const { values } = parseArgs({
     services: { type: 'string', default: '1000' },
     seconds: { type: 'string', default: '30' },
     backends: { type: 'string', default: '10' },
+    /** seconds between the last registration and the first measurement */
+    warmup: { type: 'string', default: '15' },
     /** a .cpuprofile of the reporter in this dir (run as `node SHEBANG-FLAGS --cpu-prof BIN`) */
     'cpu-prof': { type: 'string' },
   },
@@ -66,7 +68,7 @@ process.on('exit', () => d.exitCode === null && d.kill('SIGKILL'));
 try {
   await waitFor(async () => (await probe.children('/bench').catch(() => [])).length >= SERVICES, 'all services registered', 120_000);
   const probesAt = () => backends.reduce((n, b) => n + b.probes.ok + b.probes.failed, 0);
-  await new Promise((r) => setTimeout(r, 5000)); // warm-up: JIT, connection pools
+  await new Promise((r) => setTimeout(r, Number(values.warmup) * 1000)); // warm-up: JIT, connection pools
   // CPU in windows of 5 s: this VM shares its cores (noise of +-1.5% of a core between runs),
   // and noise only adds, so the quietest window is the best estimate, the median the typical
   const WINDOW_S = 5;
@@ -97,7 +99,7 @@ try {
   const sorted = windows.map((w) => w.cpu).sort((x, y) => x - y);
   console.log(`reporter: ${SERVICES} services, ${rate.toFixed(0)} HTTP checks/s over ${secs.toFixed(0)} s`);
   console.log(`reporter CPU: ${cpu.toFixed(1)}% of one core over the run (goal <= 5%): user ${user.toFixed(1)}%, system (kernel: syscalls, loopback TCP) ${(cpu - user).toFixed(1)}%`);
-  if (sorted.length) console.log(`  per ${WINDOW_S} s window: min ${sorted[0].toFixed(1)}%  median ${sorted[sorted.length >> 1].toFixed(1)}%  max ${sorted.at(-1)!.toFixed(1)}%  (n=${sorted.length})`);
+  if (sorted.length) console.log(`  per ${WINDOW_S} s window: min ${sorted[0].toFixed(1)}%  median ${sorted[sorted.length >> 1].toFixed(1)}%  max ${sorted.at(-1)!.toFixed(1)}%  (n=${sorted.length}; in order: ${windows.map((w) => w.cpu.toFixed(1)).join(' ')})`);
   const mb = (kb: number) => (kb / 1024).toFixed(1);
   console.log(`reporter RSS: ${mb(s1.rssKb)} MB now (anon ${mb(s1.anonKb)}, file ${mb(s1.fileKb)}), ${mb(peakRss)} MB peak (goal <= 80 MB)`);
 } finally {
