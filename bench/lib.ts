@@ -300,9 +300,10 @@ export async function inProcessWriter(dir: string, logger: Logger, probes: Probe
   return { writer, balancer: () => balancer ?? (() => { throw new Error('no haproxy balancer created'); })() };
 }
 
-/** Production-like logging at `level` to /dev/null (formatting cost included, no output). */
+/** Production-like logging at `level` to /dev/null (formatting cost included, no output): an
+ * asynchronous destination, as createLogger gives the CLIs for stdout. */
 export function nullLogger(level = 'info'): Logger {
-  return pino({ level }, pino.destination({ dest: '/dev/null', sync: true }));
+  return pino({ level }, pino.destination({ dest: '/dev/null', sync: false }));
 }
 
 // ------------------------------------------------------------------ HAProxy

@@ -13,6 +13,7 @@ import { masterCommand } from '../../src/balancers/haproxy/process.js';
 import { systemClock } from '../../src/core/clock.js';
 import { LighthouseError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
+import { pino } from 'pino';
 import type { ServiceNode } from '../../src/core/node.js';
 import { cluster, desired, freePort, haproxyEnv, httpBackend, node, traffic, until, type HaproxyEnv, type HttpBackend } from '../helpers/haproxy.js';
 
@@ -372,6 +373,41 @@ describe('haproxy balancer: server_options reach slot servers', { timeout: 60_00
     assert.deepEqual([row?.status, row?.weight], ['no check', '7']);
     assert.match(readFileSync(env.configFile, 'utf8'), new RegExp(`server 127.0.0.1:${x.port} 127.0.0.1:${x.port} weight 7\\b`));
     assert.deepEqual(await hits(port, 4), { x: 4 });
+  });
+});
+
+describe('haproxy balancer: the runtime update is logged after apply answers', { timeout: 60_000 }, () => {
+  let env: HaproxyEnv;
+  let lb: HaproxyBalancer;
+  let x: HttpBackend;
+  const lines: { msg: string; commands?: number }[] = [];
+
+  before(async () => {
+    env = await haproxyEnv();
+    x = await httpBackend('x');
+    const config = haproxyBalancer.schema.parse(env.raw);
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    lb = haproxyBalancer.create(config, { logger, clock: systemClock, configDir: env.dir }) as HaproxyBalancer;
+  });
+  after(async () => {
+    await lb?.stopHaproxy();
+    await env?.cleanup();
+    await x?.close();
+  });
+
+  it('a membership change resolves before its log line, which follows on the next turn', async () => {
+    const port = await freePort();
+    const dead = await freePort();
+    const c = (nodes: ServiceNode[]) => desired(cluster('logged', { port }, nodes));
+    await lb.apply(c([node(x.port)]));
+    const updated = () => lines.filter((l) => l.msg === 'servers updated via runtime API');
+    const before = updated().length;
+    const r = await lb.apply(c([node(x.port), node(dead)]));
+    assert.equal(r.reloaded, false, 'membership only');
+    assert.equal(updated().length, before, 'no log line on the path of the change');
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    assert.equal(updated().length, before + 1, 'the line is written right after');
+    assert.equal(updated().at(-1)?.commands, r.runtimeCommands);
   });
 });
 
