@@ -38,9 +38,9 @@ export interface CheckTimersOptions {
 export class CheckTimers {
   private readonly clock: Clock;
   private readonly resolutionMs: number;
-  // the heap, as parallel arrays: entry k is (due[k], ats[k], targets[k], tokens[k]), where
-  // due is the slot it fires in and ats the time it asked for (the order within a slot)
-  private readonly due: number[] = [];
+  // the heap, as parallel arrays: entry k is (slots[k], ats[k], targets[k], tokens[k]), where
+  // slots is when it fires (its time rounded up) and ats the time it asked for (the order within a slot)
+  private readonly slots: number[] = [];
   private readonly ats: number[] = [];
   private readonly targets: TimerTarget[] = [];
   private readonly tokens: number[] = [];
@@ -83,7 +83,7 @@ export class CheckTimers {
 
   private arm(): void {
     if (this.size === 0) return;
-    const at = this.due[0];
+    const at = this.slots[0];
     if (this.armed && this.armedAt <= at) return; // an earlier wake-up re-arms after itself
     this.armed?.cancel();
     this.armedAt = at;
@@ -99,7 +99,7 @@ export class CheckTimers {
     this.armedAt = Infinity;
     this.firing = true;
     try {
-      while (this.size > 0 && this.due[0] <= limit && this.tokens[0] <= last) {
+      while (this.size > 0 && this.slots[0] <= limit && this.tokens[0] <= last) {
         const target = this.targets[0];
         const token = this.tokens[0];
         this.pop();
@@ -113,19 +113,19 @@ export class CheckTimers {
 
   /** whether heap entry k comes before (slot, at): by slot, then by due time within a slot */
   private before(k: number, slot: number, at: number): boolean {
-    const d = this.due[k];
+    const d = this.slots[k];
     return d < slot || (d === slot && this.ats[k] <= at);
   }
 
   private move(to: number, from: number): void {
-    this.due[to] = this.due[from];
+    this.slots[to] = this.slots[from];
     this.ats[to] = this.ats[from];
     this.targets[to] = this.targets[from];
     this.tokens[to] = this.tokens[from];
   }
 
   private put(k: number, slot: number, at: number, target: TimerTarget, token: number): void {
-    this.due[k] = slot;
+    this.slots[k] = slot;
     this.ats[k] = at;
     this.targets[k] = target;
     this.tokens[k] = token;
@@ -145,7 +145,7 @@ export class CheckTimers {
 
   private pop(): void {
     const n = --this.size;
-    const slot = this.due[n];
+    const slot = this.slots[n];
     const at = this.ats[n];
     const target = this.targets[n];
     const token = this.tokens[n];
@@ -156,7 +156,7 @@ export class CheckTimers {
     for (;;) {
       let c = 2 * k + 1;
       if (c >= n) break;
-      if (c + 1 < n && this.before(c + 1, this.due[c], this.ats[c])) c++;
+      if (c + 1 < n && this.before(c + 1, this.slots[c], this.ats[c])) c++;
       if (!this.before(c, slot, at)) break;
       this.move(k, c);
       k = c;

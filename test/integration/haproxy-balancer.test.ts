@@ -13,13 +13,13 @@ import { masterCommand } from '../../src/balancers/haproxy/process.js';
 import { systemClock } from '../../src/core/clock.js';
 import { LighthouseError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import type { ServiceNode } from '../../src/core/node.js';
 import { cluster, desired, freePort, haproxyEnv, httpBackend, node, traffic, until, type HaproxyEnv, type HttpBackend } from '../helpers/haproxy.js';
 
-function create(env: HaproxyEnv, extra: Record<string, unknown> = {}): HaproxyBalancer {
+function create(env: HaproxyEnv, extra: Record<string, unknown> = {}, logger: Logger = silentLogger()): HaproxyBalancer {
   const config = haproxyBalancer.schema.parse({ ...env.raw, ...extra });
-  return haproxyBalancer.create(config, { logger: silentLogger(), clock: systemClock, configDir: env.dir }) as HaproxyBalancer;
+  return haproxyBalancer.create(config, { logger, clock: systemClock, configDir: env.dir }) as HaproxyBalancer;
 }
 
 async function backends(ids: string[]): Promise<Record<string, HttpBackend>> {
@@ -385,9 +385,7 @@ describe('haproxy balancer: the runtime update is logged after apply answers', {
   before(async () => {
     env = await haproxyEnv();
     x = await httpBackend('x');
-    const config = haproxyBalancer.schema.parse(env.raw);
-    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
-    lb = haproxyBalancer.create(config, { logger, clock: systemClock, configDir: env.dir }) as HaproxyBalancer;
+    lb = create(env, {}, pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) }));
   });
   after(async () => {
     await lb?.stopHaproxy();
