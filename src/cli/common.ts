@@ -107,6 +107,15 @@ export function onSignals(logger: Logger, handlers: { stop(): Promise<void>; rel
   });
 }
 
+/**
+ * A rejected promise that nobody handles is a bug, but in a daemon it must not take down what the
+ * process holds (the reporter's znodes vanish with its session, the writer's HAProxy stops
+ * following ZooKeeper): log it with its stack and keep running. Node's default is to exit.
+ */
+export function guardRejections(logger: Logger): void {
+  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled promise rejection (a bug: please report it); still running'));
+}
+
 export function usage(message: string): never {
   throw new LighthouseError('LH_ERR_USAGE', message);
 }
@@ -130,6 +139,7 @@ export function runDaemon(
       .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : EXIT.USAGE)) // commander already printed why
       .parse();
     const rt = await bootstrap(program.args[0] ?? usage('missing CONFIG_DIR'), name);
+    guardRejections(rt.logger);
     const { snapshot } = await rt.store.load();
     const daemon = await make(rt, snapshot);
     let applying = Promise.resolve();

@@ -115,3 +115,20 @@ export default { kind: 'check', name: 'file', schema, create: (c) => ({ run: () 
     rmSync(d, { recursive: true });
   }
 });
+
+test('a daemon logs an unhandled promise rejection and keeps running (node would exit 1)', () => {
+  const script = `
+    import { guardRejections } from '${ROOT}src/cli/common.ts';
+    import { createLogger } from '${ROOT}src/core/logger.ts';
+    guardRejections(createLogger({ level: 'info', format: 'json' }));
+    Promise.reject(new Error('nobody listens'));
+    setTimeout(() => { console.log('still running'); process.exit(0); }, 50);`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  const lines = r.stdout.split('\n').filter(Boolean);
+  const logged = lines.map((l) => (l.startsWith('{') ? JSON.parse(l) : null)).find((l) => l?.err);
+  assert.ok(logged, `the rejection was logged:\n${r.stdout}`);
+  assert.match(logged.msg, /unhandled promise rejection/);
+  assert.match(logged.err.stack, /nobody listens/);
+  assert.equal(lines.at(-1), 'still running');
+});

@@ -59,7 +59,8 @@ export class ZkSession extends EventEmitter<Events> {
   /** a new client's handshake deadline (watchConnect) */
   private connectTimer: { cancel(): void } | null = null;
   private pinging = false;
-  private pending = new Set<(err: Error) => void>();
+  /** operations waiting for an answer: each fails with `why` (and its own name) if the session goes */
+  private pending = new Set<(why: string) => void>();
   /** handlers of recursive watches (addRecursiveWatch), by the watched path (one server watch
    * per path and connection, however many watchers) */
   private readonly recursive = new Map<string, Set<(event: RawEvent) => void>>();
@@ -210,7 +211,7 @@ export class ZkSession extends EventEmitter<Events> {
     const client = this.client;
     if (!client) return Promise.reject(new LighthouseError('LH_ERR_ZK_SESSION', `${what}: no ZooKeeper session`));
     return new Promise<T>((resolve, reject) => {
-      const fail = (err: Error) => reject(err);
+      const fail = (why: string) => reject(new LighthouseError('LH_ERR_ZK_SESSION', `${what}: ${why}`));
       this.pending.add(fail);
       run(client, (err, v) => {
         if (!this.pending.delete(fail)) return; // already failed by a session loss
@@ -305,7 +306,7 @@ export class ZkSession extends EventEmitter<Events> {
   private failPending(why: string): void {
     const fails = [...this.pending];
     this.pending.clear();
-    for (const f of fails) f(new LighthouseError('LH_ERR_ZK_SESSION', why));
+    for (const f of fails) f(why);
   }
 
   private touch(): void {

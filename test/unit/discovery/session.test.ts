@@ -105,7 +105,7 @@ describe('ZkSession', () => {
     clients[0].emit('disconnected');
     const op = session.exists('/x'); // queued in the client, never answered
     clock.advance(3000);
-    await assert.rejects(op, (err: unknown) => err instanceof LighthouseError && err.code === 'LH_ERR_ZK_SESSION');
+    await assert.rejects(op, (err: unknown) => err instanceof LighthouseError && err.code === 'LH_ERR_ZK_SESSION' && err.message === 'exists /x: session 0000000000000001 lost');
     assert.equal(events.at(-1), 'expired 0000000000000001');
   });
 
