@@ -13,7 +13,7 @@ import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/registry.js';
 import type { Balancer, ClusterModel, DesiredState } from '../core/plugin.js';
 import type { ServiceNode } from '../core/node.js';
-import { sortNodes } from '../core/node.js';
+import { sameNodes, sortNodes } from '../core/node.js';
 import type { ConfigSnapshot } from '../config/store.js';
 import type { ClusterConfig } from '../config/schema.js';
 import { DiscoveryPool } from '../discovery/pool.js';
@@ -167,7 +167,7 @@ export class Writer {
     const unwatch = discovery.watch(c.name, (nodes) => {
       if (nodes.length === 0 && !discovery.connected) return; // fail-safe, belt and braces
       const sorted = sortNodes(nodes);
-      if (isDeepStrictEqual(this.nodes.get(c.name), sorted)) return;
+      if (sameNodes(this.nodes.get(c.name), sorted)) return;
       if (this.startupBegan !== null && !this.nodes.has(c.name)) this.lastFirstSnapshot = this.opts.clock.now();
       this.nodes.set(c.name, sorted);
       for (const m of this.models.values()) m.dirty.add(c.name);
@@ -235,7 +235,7 @@ export class Writer {
     if (this.holding()) return;
     for (const [name, e] of this.balancers) {
       const desired = this.desired(name);
-      if (e.applied && isDeepStrictEqual(e.applied, desired)) continue;
+      if (e.applied && sameState(e.applied, desired)) continue;
       try {
         if (!e.started) {
           await e.balancer.start();
@@ -258,4 +258,18 @@ export class Writer {
       }
     }
   }
+}
+
+/** Equal states, at the cost of what differs: desired() keeps the objects of unchanged clusters,
+ * so most clusters compare by identity and a changed one by its members (sameNodes). */
+function sameState(a: DesiredState, b: DesiredState): boolean {
+  if (a === b) return true;
+  if (a.clusters.length !== b.clusters.length) return false;
+  return a.clusters.every((x, i) => {
+    const y = b.clusters[i];
+    if (x === y) return true;
+    const { nodes: xn, ...xr } = x;
+    const { nodes: yn, ...yr } = y;
+    return sameNodes(xn, yn) && isDeepStrictEqual(xr, yr);
+  });
 }

@@ -242,22 +242,57 @@ export function buildShape(config: HaproxyConfig, clusters: readonly ClusterMode
   };
 }
 
-/** A cluster's backend: its section's lines, its nodes as servers, free slots, its peers. */
-export function backendModel(config: HaproxyConfig, c: ClusterModel, hc: HaproxyClusterConfig): BackendModel {
-  const servers = serverModels(c.nodes, hc.server_options, httpMode(hc.backend));
-  const free = Math.min(MAX_SERVERS - servers.length, Math.max(config.slots.min, Math.ceil(servers.length * config.slots.ratio)));
+/** What a backend's model takes from its cluster's section alone: computed once per section
+ * (snapshot.ts keeps it while the section is unchanged), not on every membership change. */
+export interface SectionTraits {
+  /** the backend lines say `mode http`: servers carry cookies */
+  http: boolean;
+  peersInUse: boolean;
+  cookiePersistence: boolean;
+}
+
+export function sectionTraits(config: HaproxyConfig, cluster: string, hc: HaproxyClusterConfig): SectionTraits {
+  const http = httpMode(hc.backend);
   return {
-    name: haproxyName(c.name),
+    http,
+    peersInUse: usesPeers([...hc.frontend, ...hc.backend], haproxyName(cluster)),
+    cookiePersistence: http && [...hc.backend, ...config.defaults].some((l) => /^cookie\s/i.test(l.trim())),
+  };
+}
+
+/** The model a backend had, to build its next one from: its servers are reused for the nodes
+ * that did not change (see serverModelsFrom). */
+export interface PreviousBackend {
+  /** the nodes `backend` was built from, as given */
+  nodes: readonly ServiceNode[];
+  backend: BackendModel;
+}
+
+/** A cluster's backend: its section's lines, its nodes as servers, free slots, its peers. */
+export function backendModel(config: HaproxyConfig, c: ClusterModel, hc: HaproxyClusterConfig, traits = sectionTraits(config, c.name, hc), prev?: PreviousBackend | null): BackendModel {
+  const servers = serverModelsFrom(c.nodes, hc.server_options, traits.http, prev);
+  const free = Math.min(MAX_SERVERS - servers.length, Math.max(config.slots.min, Math.ceil(servers.length * config.slots.ratio)));
+  // built from the previous servers (the same names, in the same order): what did not change
+  // is taken from it, its peers when no node's peer changed
+  const from = prev && servers.length === prev.backend.servers.length && servers.some((s, i) => s === prev.backend.servers[i]) ? prev : null;
+  const was = from && sorted(from.nodes);
+  const list = sorted(c.nodes);
+  return {
+    name: from ? from.backend.name : haproxyName(c.name),
     cluster: c.name,
     lines: hc.backend,
     serverOptions: hc.server_options,
     servers,
     slots: free > 0 ? { prefix: SLOT_PREFIX, count: free, range: `1-${free}`, options: hc.server_options } : null,
-    peers: peerModels(c.nodes),
-    peersInUse: usesPeers([...hc.frontend, ...hc.backend], haproxyName(c.name)),
-    cookiePersistence: httpMode(hc.backend) && [...hc.backend, ...config.defaults].some((l) => /^cookie\s/i.test(l.trim())),
-    hostnames: servers.some((s) => !isIP(s.addr)),
+    peers: was && list.every((n, i) => n === was[i] || samePeer(n.peer, was[i].peer)) ? from.backend.peers : peerModels(c.nodes),
+    peersInUse: traits.peersInUse,
+    cookiePersistence: traits.cookiePersistence,
+    hostnames: from && !from.backend.hostnames ? servers.some((s, i) => s !== from.backend.servers[i] && !isIP(s.addr)) : servers.some((s) => !isIP(s.addr)),
   };
+}
+
+function samePeer(a: ServiceNode['peer'], b: ServiceNode['peer']): boolean {
+  return a === b || (a !== null && b !== null && a.name === b.name && a.ip === b.ip && a.port === b.port);
 }
 
 /** Does a `stick-table` line name the peers section `name`? */
@@ -312,15 +347,47 @@ export function peersWithin(a: readonly PeerModel[], b: readonly PeerModel[]): b
 /** Stable, unique server names; a name collision after sanitizing gets `_2`, `_3`, ... in
  * node-name order, so the same node set always yields the same names. */
 export function serverModels(nodes: readonly ServiceNode[], options: string, cookies = false): ServerModel[] {
+  return serverModelsFrom(nodes, options, cookies);
+}
+
+/**
+ * serverModels, at the cost of what changed when the previous model of the backend is given:
+ * when the node names are the same as before (a weight, state or address changed), every
+ * server keeps its name (names depend on nothing but the sorted node names), an unchanged node
+ * (same object) keeps its ServerModel object, and only changed nodes get a new one. Otherwise (a
+ * node came or went: collision suffixes may move) everything is built afresh. Either way the
+ * result equals what serverModels(nodes) returns.
+ */
+function serverModelsFrom(nodes: readonly ServiceNode[], options: string, cookies: boolean, prev?: PreviousBackend | null): ServerModel[] {
+  const list = sorted(nodes);
+  if (prev) {
+    const was = sorted(prev.nodes);
+    const before = prev.backend.servers;
+    if (was.length === list.length && before.length === list.length && before[0]?.options === options && (before[0]?.cookie !== null) === cookies) {
+      const servers: ServerModel[] = new Array(list.length);
+      let i = 0;
+      for (; i < list.length; i++) {
+        const n = list[i];
+        if (n === was[i]) servers[i] = before[i];
+        else if (n.name === was[i].name) servers[i] = serverModel(n, before[i].name, options, cookies);
+        else break;
+      }
+      if (i === list.length) return servers;
+    }
+  }
   const seen = new Set<string>();
-  return sorted(nodes).map((n) => {
+  return list.map((n) => {
     let name = haproxyName(n.name);
     for (let i = 2; seen.has(name); i++) name = `${haproxyName(n.name)}_${i}`;
     seen.add(name);
-    const addr = n.ip || n.host;
-    const state = n.state ?? 'up';
-    return { name, address: hostPort(addr, n.port), addr, port: n.port, weight: n.weight ?? null, state, disabled: state === 'maint', cookie: cookies ? name : null, options };
+    return serverModel(n, name, options, cookies);
   });
+}
+
+function serverModel(n: ServiceNode, name: string, options: string, cookies: boolean): ServerModel {
+  const addr = n.ip || n.host;
+  const state = n.state ?? 'up';
+  return { name, address: hostPort(addr, n.port), addr, port: n.port, weight: n.weight ?? null, state, disabled: state === 'maint', cookie: cookies ? name : null, options };
 }
 
 /** The same model with membership blanked: what a reload is needed for. */

@@ -21,7 +21,7 @@
  */
 import type { ClusterModel, DesiredState } from '../../core/plugin.js';
 import type { ServiceNode } from '../../core/node.js';
-import { backendModel, buildShape, byName, clusterSection, maskBackend, peersWithin, samePeers, structuralPeers, type BackendModel, type RenderModel, type ShapeModel } from './model.js';
+import { backendModel, buildShape, byName, clusterSection, maskBackend, peersWithin, samePeers, sectionTraits, structuralPeers, type BackendModel, type RenderModel, type SectionTraits, type ShapeModel } from './model.js';
 import type { Renderer } from './render.js';
 import type { HaproxyClusterConfig, HaproxyConfig } from './schema.js';
 
@@ -43,6 +43,7 @@ interface Entry {
   metaCluster: string | undefined;
   hc: HaproxyClusterConfig;
   key: string;
+  traits: SectionTraits;
   masked: BackendModel;
   nodes: readonly ServiceNode[] | null;
   backend: BackendModel | null;
@@ -79,13 +80,15 @@ export class ModelCache {
         const key = JSON.stringify([c.metaCluster ?? null, hc]);
         if (e?.key !== key) {
           structural = true;
-          e = { section: c.balancer, metaCluster: c.metaCluster, hc, key, masked: maskBackend(backendModel(this.config, { ...c, nodes: [] }, hc)), nodes: null, backend: null };
+          const traits = sectionTraits(this.config, c.name, hc);
+          e = { section: c.balancer, metaCluster: c.metaCluster, hc, key, traits, masked: maskBackend(backendModel(this.config, { ...c, nodes: [] }, hc, traits)), nodes: null, backend: null };
         } else e = { ...e, section: c.balancer }; // an equal section, new object (config re-read)
         this.entries.set(c.name, e);
       }
       if (e.nodes !== c.nodes || !e.backend) {
+        // from the previous backend of this section: unchanged nodes keep their servers
+        e.backend = backendModel(this.config, c, e.hc, e.traits, e.backend && e.nodes ? { nodes: e.nodes, backend: e.backend } : null);
         e.nodes = c.nodes;
-        e.backend = backendModel(this.config, c, e.hc);
         // A new peer of a section a stick table uses is structure (HAProxy must list it to share
         // the table with it). A peer gone is not: its line is harmless until the next reload
         // drops it, and a cluster whose nodes all leave for a moment does not reload twice.

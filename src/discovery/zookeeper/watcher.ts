@@ -21,10 +21,9 @@
  * - Disconnected: nothing is sent (the writer keeps the last members); what failed is re-read on
  *   reconnect. A snapshot is only sent once every member read has answered.
  */
-import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { Clock } from '../../core/clock.js';
-import { sortNodes, type ServiceNode } from '../../core/node.js';
+import { sameNodes, sortNodes, type ServiceNode } from '../../core/node.js';
 import type { SnapshotListener } from '../../core/plugin.js';
 import { LighthouseError } from '../../core/errors.js';
 import { decodeNode } from './codec.js';
@@ -261,12 +260,4 @@ export class ClusterWatch {
     this.last = sorted;
     this.listener(sorted);
   }
-}
-
-/** A member keeps its node object while its data is unchanged: identity first, contents only
- * for new objects (a re-read); no signature string kept per cluster. */
-function sameNodes(a: readonly ServiceNode[], b: readonly ServiceNode[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !isDeepStrictEqual(a[i], b[i])) return false;
-  return true;
 }

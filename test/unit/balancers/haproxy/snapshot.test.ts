@@ -5,6 +5,7 @@ import { createRenderer } from '../../../../src/balancers/haproxy/render.js';
 import { haproxySchema } from '../../../../src/balancers/haproxy/schema.js';
 import { Builder, fullModel, ModelCache } from '../../../../src/balancers/haproxy/snapshot.js';
 import type { ClusterModel } from '../../../../src/core/plugin.js';
+import type { ServiceNode } from '../../../../src/core/node.js';
 import { cluster, node } from '../../../helpers/haproxy.js';
 
 const config = haproxySchema.parse({
@@ -54,6 +55,36 @@ describe('incremental models', () => {
     const f = cache.update({ clusters: cs.slice(0, 2) });
     assert.notEqual(f.shape, e.shape);
     assert.deepEqual(fullModel(f), buildModel(config, { clusters: cs.slice(0, 2) }).model);
+  });
+
+  it("a member's change rebuilds its server only; any sequence of changes equals buildModel (names that collide included)", () => {
+    const cache = new ModelCache(config);
+    const n = (name: string, ip: string, weight?: number, peer: ServiceNode['peer'] = null): ServiceNode => ({ name, host: name.split(':')[0], ip, port: 80, peer, metadata: {}, weight });
+    // 'a b:80' and 'a_b:80' both sanitize to a_b:80: one of them serves as a_b:80_2
+    const pool = ['a b:80', 'a_b:80', 'c:80', 'd:80', 'e:80'];
+    let nodes = [n('c:80', '10.0.0.3'), n('d:80', '10.0.0.4')];
+    const web = () => cluster('web', { port: 8000, backend: ['mode http'] }, [...nodes].sort((x, y) => (x.name < y.name ? -1 : 1)));
+    let prev = cache.update({ clusters: [web()] });
+    nodes = [nodes[0], { ...nodes[1], weight: 7 }];
+    let snap = cache.update({ clusters: [web()] });
+    assert.equal(snap.backends[0].servers[0], prev.backends[0].servers[0], 'an unchanged node keeps its ServerModel');
+    assert.equal(snap.backends[0].servers[1].weight, 7);
+    let seed = 3;
+    const rand = (k: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), (seed >>> 16) % k);
+    for (let step = 0; step < 300; step++) {
+      const name = pool[rand(pool.length)];
+      const at = nodes.findIndex((x) => x.name === name);
+      const r = rand(4);
+      if (at < 0) nodes = [...nodes, n(name, `10.0.1.${rand(9)}`, undefined, rand(2) ? { name: 'p', ip: '10.9.9.9', port: 1024 } : null)];
+      else if (r === 0) nodes = nodes.filter((_, i) => i !== at);
+      else if (r === 1) nodes = nodes.map((x, i) => (i === at ? { ...x, weight: rand(5) } : x));
+      else if (r === 2) nodes = nodes.map((x, i) => (i === at ? { ...x, ip: rand(2) ? `10.0.2.${rand(9)}` : `host${rand(3)}.example` } : x));
+      else nodes = nodes.map((x, i) => (i === at ? { ...x, peer: rand(2) ? { name: `p${rand(3)}`, ip: '10.9.9.8', port: 1024 } : null } : x));
+      const cs = [web()];
+      prev = snap;
+      snap = cache.update({ clusters: cs });
+      assert.deepEqual(fullModel(snap), buildModel(config, { clusters: cs }).model, `step ${step}: ${cs[0].nodes.map((x) => x.name).join(',')}`);
+    }
   });
 
   it('Builder: structure rendered once per shape; thin keeps text and structure only', () => {
