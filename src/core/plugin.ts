@@ -88,6 +88,13 @@ export interface ClusterModel {
 
 export interface DesiredState {
   clusters: ClusterModel[];
+  /** optional: this state's number, unique per writer (the next one is larger) */
+  version?: number;
+  /** optional: a hint for balancers with many clusters. This state equals state `version` but
+   * at the positions `at` of `clusters` (same length, same clusters in the same order).
+   * A balancer that last saw that state may look at those positions only; any other may
+   * ignore it. */
+  changedSince?: { version: number; at: readonly number[] };
 }
 
 export interface ApplyResult {

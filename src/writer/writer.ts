@@ -79,6 +79,8 @@ export class Writer {
   /** per balancer: the last state built and how it was built (see desired()) */
   private readonly models = new Map<string, ModelCache>();
   private readonly coalescer = new Coalescer(() => this.flush());
+  /** the last DesiredState's number (DesiredState.version) */
+  private version = 0;
   /** observers (status API, benchmarks): called after every successful apply */
   readonly onApplied = new Set<(balancer: string, state: DesiredState) => void>();
 
@@ -205,14 +207,16 @@ export class Writer {
     if (cache.state && [...cache.dirty].every((name) => cache.at.has(name))) {
       if (cache.dirty.size === 0) return cache.state;
       const clusters = cache.state.clusters.slice();
+      const changed: number[] = [];
       for (const name of cache.dirty) {
         const at = cache.at.get(name)!;
         const nodes = this.nodes.get(name)!;
         const m = cache.list[at.list]!;
-        if (m.nodes !== nodes) clusters[at.state] = cache.list[at.list] = { ...m, nodes };
+        if (m.nodes !== nodes) (clusters[at.state] = cache.list[at.list] = { ...m, nodes }), changed.push(at.state);
       }
       cache.dirty.clear();
-      return (cache.state = { clusters });
+      // the balancer may look at the changed positions only (no walk over 1,000 clusters)
+      return (cache.state = { clusters, version: ++this.version, changedSince: { version: cache.state.version!, at: changed } });
     }
     const clusters: ClusterModel[] = [];
     cache.at.clear();
@@ -228,7 +232,7 @@ export class Writer {
       clusters.push(m);
     }
     cache.dirty.clear();
-    return (cache.state = { clusters });
+    return (cache.state = { clusters, version: ++this.version });
   }
 
   private async flush(): Promise<void> {
@@ -265,11 +269,15 @@ export class Writer {
 function sameState(a: DesiredState, b: DesiredState): boolean {
   if (a === b) return true;
   if (a.clusters.length !== b.clusters.length) return false;
-  return a.clusters.every((x, i) => {
+  const same = (i: number) => {
+    const x = a.clusters[i];
     const y = b.clusters[i];
     if (x === y) return true;
     const { nodes: xn, ...xr } = x;
     const { nodes: yn, ...yr } = y;
     return sameNodes(xn, yn) && isDeepStrictEqual(xr, yr);
-  });
+  };
+  // b built from a: only its changed positions can differ
+  if (b.changedSince && b.changedSince.version === a.version) return b.changedSince.at.every(same);
+  return a.clusters.every((_, i) => same(i));
 }

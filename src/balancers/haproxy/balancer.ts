@@ -144,7 +144,7 @@ export class HaproxyBalancer implements Balancer {
     const r = await this.exclusive(async () => {
       this.latest = built;
       await this.ensureRunning(true);
-      const plan = await this.view.converge(built.snap.backends);
+      const plan = await this.view.converge(built.snap.backends, built.snap.delta);
       const reasons = [
         ...(!this.sameStructure(built) ? [this.running === null ? 'running structure unknown' : 'structure changed'] : []),
         ...(plan.unplaced.length ? [`${plan.unplaced.length} servers without a runtime entry (${plan.unplaced[0].backend}/${plan.unplaced[0].server}: ${plan.unplaced[0].reason})`] : []),
@@ -160,7 +160,7 @@ export class HaproxyBalancer implements Balancer {
         // addresses, ports, weights and unique names, which HAProxy cannot reject, so no `haproxy
         // -c` (~25 ms of CPU at 10 servers, ~1.8 s at 50,000, per write). A host name can fail
         // to resolve: then it is checked. Every reload writes and checks a file of its own.
-        const check = built.snap.backends.some((b) => b.hostnames);
+        const check = built.snap.hostnames;
         this.file.writeLater(() => built.parts, () => (this.written = built), check);
       }
       return { commands: plan.commands.length, reload: reasons.length > 0 };

@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import { writeFile, rename } from 'node:fs/promises';
 import { LighthouseError } from '../../core/errors.js';
 import type { BackendModel } from './model.js';
+import type { Snapshot } from './snapshot.js';
 import { allowsAddServer, groupRows, isSlot, planBackend, type BackendPlan, type RuntimePlan } from './plan.js';
 import type { RuntimeApi } from './runtime-api.js';
 import { filterServersState, infoField, parseInfo, parseServersState, replyError, type ServerStateRow } from './runtime-parse.js';
@@ -24,10 +25,13 @@ export class RuntimeView {
   lastCommands: string[] = [];
   /** rows by backend; null = not read yet / stale */
   private rows: Map<string, ServerStateRow[]> | null = null;
-  /** the last converge's backends, and whether the worker serves each exactly */
-  private last: { backends: readonly BackendModel[]; served: Uint8Array } | null = null;
+  /** the last converge's backends, whether the worker serves each exactly, and how many it
+   * does not */
+  private last: { backends: readonly BackendModel[]; served: Uint8Array; unserved: number } | null = null;
   /** backends (by their lines and server options) where HAProxy refused an `add server` */
   private readonly refusedAdd = new Set<string>();
+  /** allowsAddServer by backend lines (the same array while a cluster's section is unchanged) */
+  private readonly allows = new WeakMap<readonly string[], boolean>();
 
   constructor(
     private readonly api: RuntimeApi,
@@ -71,10 +75,10 @@ export class RuntimeView {
    * different or stopping worker, or a refused command, the view is read again and the plan
    * redone once.
    */
-  async converge(backends: readonly BackendModel[]): Promise<RuntimePlan> {
+  async converge(backends: readonly BackendModel[], delta?: Snapshot['delta']): Promise<RuntimePlan> {
     for (let attempt = 0; ; attempt++) {
       if (!this.rows) await this.resync();
-      const { plans, served } = this.planChanged(backends);
+      const { plans, served, unserved: before } = this.planChanged(backends, delta);
       const plan = this.flatten(plans);
       const t0 = performance.now();
       const replies = await this.api.execute(['show info', ...plan.commands]);
@@ -96,11 +100,14 @@ export class RuntimeView {
       }
       const moved = pid !== this.workerPid || stopping;
       if (!moved && !failures.length && this.rows) {
+        let unserved = before;
         for (const [i, b, p] of plans) {
           this.rows.set(b.name, p.next);
-          served[i] = p.unplaced.length || p.cookieless.length ? 0 : 1;
+          const now = p.unplaced.length || p.cookieless.length ? 0 : 1;
+          unserved += served[i] - now;
+          served[i] = now;
         }
-        this.last = { backends, served };
+        this.last = { backends, served, unserved };
         this.lastCommands = plan.commands;
         if (plan.commands.length) {
           // after the caller has its answer: a log line costs ~0.1 ms, on the path of the change
@@ -121,17 +128,30 @@ export class RuntimeView {
   }
 
   /** Plans of the backends the worker is not known to serve, by index; `served` starts as the
-   * known flags, for the caller to complete with the plans' outcome. */
-  private planChanged(backends: readonly BackendModel[]): { plans: [number, BackendModel, BackendPlan][]; served: Uint8Array } {
+   * known flags, for the caller to complete with the plans' outcome, `unserved` the count of
+   * its zeros. With a snapshot's `delta` from the last converge's backends, and every one of
+   * them served, only the changed positions are looked at. */
+  private planChanged(backends: readonly BackendModel[], delta?: Snapshot['delta']): { plans: [number, BackendModel, BackendPlan][]; served: Uint8Array; unserved: number } {
     const last = this.last && this.last.backends.length === backends.length ? this.last : null;
     const served = last ? last.served.slice() : new Uint8Array(backends.length);
     const plans: [number, BackendModel, BackendPlan][] = [];
-    for (let i = 0; i < backends.length; i++) {
+    const plan = (i: number) => {
       const b = backends[i];
-      if (last && b === last.backends[i] && served[i]) continue;
-      plans.push([i, b, planBackend(this.rows?.get(b.name) ?? [], b, allowsAddServer(b.lines, this.defaults) && !this.refusedAdd.has(addKey(b)))]);
-    }
-    return { plans, served };
+      if (last && b === last.backends[i] && served[i]) return;
+      plans.push([i, b, planBackend(this.rows?.get(b.name) ?? [], b, this.dynamic(b))]);
+    };
+    if (last && delta && delta.from === last.backends && last.unserved === 0) for (const i of delta.at) plan(i);
+    else for (let i = 0; i < backends.length; i++) plan(i);
+    const unserved = last ? last.unserved : backends.length;
+    // planned positions are counted again by the caller from their outcome
+    return { plans, served, unserved };
+  }
+
+  /** the backend takes `add server`: its algorithm allows it and HAProxy did not refuse one */
+  private dynamic(b: BackendModel): boolean {
+    let allowed = this.allows.get(b.lines);
+    if (allowed === undefined) this.allows.set(b.lines, (allowed = allowsAddServer(b.lines, this.defaults)));
+    return allowed && (this.refusedAdd.size === 0 || !this.refusedAdd.has(addKey(b)));
   }
 
   /** `next` stays empty: the view keeps its rows per backend */

@@ -36,6 +36,11 @@ export interface Snapshot {
   shape: Shape;
   /** one per cluster, by name */
   backends: BackendModel[];
+  /** some server's address is a host name (BackendModel.hostnames) */
+  hostnames: boolean;
+  /** these backends are `from` (the previous snapshot's) but at the positions `at`: what
+   * changed, for the runtime view to plan only those */
+  delta?: { from: readonly BackendModel[]; at: readonly number[] };
 }
 
 interface Entry {
@@ -53,22 +58,33 @@ export class ModelCache {
   private entries = new Map<string, Entry>();
   private shape: Shape | null = null;
   /** the last update's clusters as given, their positions by name, and the backends built */
-  private last: { input: readonly ClusterModel[]; rank: Int32Array; backends: BackendModel[] } = { input: [], rank: new Int32Array(0), backends: [] };
+  private last: { input: readonly ClusterModel[]; rank: Int32Array; backends: BackendModel[]; hostnames: boolean } = { input: [], rank: new Int32Array(0), backends: [], hostnames: false };
+  /** the version of the last state seen (DesiredState.version) */
+  private version: number | undefined;
 
   constructor(private readonly config: HaproxyConfig) {}
 
   update(desired: DesiredState): Snapshot {
     const input = desired.clusters;
     const last = this.last;
-    // the same clusters in the same order as last time (the writer's case): no sort, and an
-    // untouched ClusterModel object is one identity check
-    let same = input.length === last.input.length;
-    for (let i = 0; same && i < input.length; i++) same = input[i] === last.input[i] || input[i].name === last.input[i].name;
+    const hint = desired.changedSince;
+    // the writer's hint: the state we saw last but at a few positions (1,000 clusters, one
+    // changed: no walk over the others)
+    let same = hint !== undefined && this.shape !== null && hint.version === this.version && input.length === last.input.length;
+    const at = same ? hint!.at : null;
+    // else: the same clusters in the same order as last time? Then an untouched ClusterModel
+    // object is one identity check, and no sort
+    for (let i = 0; same && at && i < at.length; i++) same = input[at[i]].name === last.input[at[i]].name;
+    for (let i = 0; same && !at && i < input.length; i++) same = input[i] === last.input[i] || input[i].name === last.input[i].name;
+    if (!same && at) return this.update({ clusters: input, version: desired.version }); // a hint that does not hold: the full way
     const rank = same ? last.rank : ranks(input);
 
     let structural = this.shape === null || input.length !== this.entries.size;
-    const backends: BackendModel[] = new Array(input.length);
-    for (let i = 0; i < input.length; i++) {
+    const backends: BackendModel[] = at ? last.backends.slice() : new Array(input.length);
+    const changed: number[] = [];
+    const n = at ? at.length : input.length;
+    for (let k = 0; k < n; k++) {
+      const i = at ? at[k] : k;
       const c = input[i];
       if (same && c === last.input[i]) {
         backends[rank[i]] = last.backends[rank[i]];
@@ -97,6 +113,7 @@ export class ModelCache {
           structural = true;
         }
       }
+      if (same && e.backend !== last.backends[rank[i]]) changed.push(rank[i]);
       backends[rank[i]] = e.backend;
     }
     if (structural || !this.shape) {
@@ -109,8 +126,11 @@ export class ModelCache {
       const { shape, warnings } = buildShape(this.config, clusters, entries.map((e) => e.hc));
       this.shape = { model: shape, masked: entries.map((e) => e.masked), warnings };
     }
-    this.last = { input: [...input], rank, backends };
-    return { shape: this.shape, backends };
+    // a host name among the servers: known from the last snapshot and the changed backends
+    const hostnames = at && !last.hostnames ? changed.some((r) => backends[r].hostnames) : backends.some((b) => b.hostnames);
+    this.version = desired.version;
+    this.last = { input: input.slice(), rank, backends, hostnames };
+    return { shape: this.shape, backends, hostnames, ...(same && { delta: { from: last.backends, at: changed } }) };
   }
 }
 
@@ -168,7 +188,7 @@ export class Builder {
   thin(b: Built): Built {
     const parts = b.parts;
     return {
-      snap: { shape: b.snap.shape, backends: [] },
+      snap: { shape: b.snap.shape, backends: [], hostnames: false },
       parts,
       get text() {
         return parts.join('');

@@ -96,6 +96,8 @@ test('the desired state follows member changes incrementally: untouched clusters
   assert.equal(second.clusters[0], first.clusters[0], 'a: the same ClusterModel object');
   assert.deepEqual(second.clusters[1].nodes.map((n) => n.port), [2, 3]);
   assert.deepEqual(first.clusters[1].nodes.map((n) => n.port), [2], 'the state applied before is not changed under the balancer');
+  assert.ok(second.version! > first.version!, 'states are numbered');
+  assert.deepEqual(second.changedSince, { version: first.version, at: [1] }, 'the hint: b (position 1) is all that changed since the state before');
 
   listeners.get('b')!([node(3), node(2)]); // the same members: nothing to apply
   await writer.settled();
@@ -104,6 +106,7 @@ test('the desired state follows member changes incrementally: untouched clusters
   listeners.get('c')!([node(4)]); // a cluster's first snapshot: it joins, in config order
   await writer.settled();
   assert.equal(names(applied.at(-1)), 'a,b,c');
+  assert.equal(applied.at(-1)!.changedSince, undefined, 'a cluster joined: no hint (positions moved)');
   assert.equal(applied.at(-1)!.clusters[0], first.clusters[0]);
 
   const next = { ...snapshot, clusters: new Map([...snapshot.clusters].filter(([n]) => n !== 'a')) };

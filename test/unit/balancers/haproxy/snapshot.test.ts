@@ -87,6 +87,32 @@ describe('incremental models', () => {
     }
   });
 
+  it("the writer's hint: only the changed positions are looked at; a hint that does not hold is ignored", () => {
+    const cs = clusters();
+    const cache = new ModelCache(config);
+    const a = cache.update({ clusters: cs, version: 1 });
+    assert.equal(a.delta, undefined, 'a first snapshot has nothing to be a delta of');
+    const api = { ...cs[1], nodes: [node(9101), node(9102)] };
+    const b = cache.update({ clusters: [cs[0], api, cs[2]], version: 2, changedSince: { version: 1, at: [1] } });
+    assert.deepEqual(fullModel(b), buildModel(config, { clusters: [cs[0], api, cs[2]] }).model);
+    assert.deepEqual(b.delta, { from: a.backends, at: [0] }, 'api (sorted first) changed');
+    // positions outside the hint are taken as they were: proof that they were not looked at
+    const web = { ...cs[0], nodes: [node(9003)] };
+    const c = cache.update({ clusters: [web, api, cs[2]], version: 3, changedSince: { version: 2, at: [] } });
+    assert.equal(c.backends[1], b.backends[1], 'web not looked at');
+    assert.deepEqual(c.delta, { from: b.backends, at: [] });
+    // the same change without a hint, or with a hint about another state: every position
+    for (const d of [{ clusters: [web, api, cs[2]], version: 4 }, { clusters: [web, api, cs[2]], version: 4, changedSince: { version: 1, at: [] } }]) {
+      const fresh = new ModelCache(config);
+      fresh.update({ clusters: [cs[0], api, cs[2]], version: 3 });
+      assert.deepEqual(fullModel(fresh.update(d)), buildModel(config, d).model);
+    }
+    // a hint whose positions hold other clusters: the full way
+    const swapped = [cs[2], api, cs[0]];
+    const e = cache.update({ clusters: swapped, version: 5, changedSince: { version: 3, at: [0] } });
+    assert.deepEqual(fullModel(e), buildModel(config, { clusters: swapped }).model);
+  });
+
   it('Builder: structure rendered once per shape; thin keeps text and structure only', () => {
     const warnings: string[][] = [];
     const builder = new Builder(config, createRenderer(), (w) => warnings.push(w));
