@@ -151,27 +151,8 @@ export function planBackend(entries: readonly ServerStateRow[], b: BackendModel,
   const cookieless: BackendPlan['cookieless'] = [];
   const updated = new Map<ServerStateRow, ServerStateRow>();
   for (const [s, e] of placements) {
-    // the view keeps its rows: one string for a name / address the model holds too, not two
-    // (a row parsed from `show servers state` has its own copies; 50,000 servers: ~3 MB)
-    if (e.name === s.name) e.name = s.name;
-    if (e.addr === s.addr) e.addr = s.addr;
     if (b.cookiePersistence && e.name !== s.name) cookieless.push({ backend: b.name, server: s.name, entry: e.name });
-    const id = `${b.name}/${e.name}`;
-    let next: ServerStateRow | null = null;
-    // a named server whose node has a hostname: HAProxy resolved it, leave the address be
-    if ((e.addr !== s.addr || e.port !== s.port) && isIP(s.addr)) {
-      ups.push(`set server ${id} addr ${s.addr} port ${s.port}`);
-      next = { ...e, addr: s.addr, port: s.port };
-    }
-    const weight = s.weight ?? e.iweight;
-    if (e.uweight !== weight) {
-      ups.push(`set server ${id} weight ${weight}`);
-      next = { ...(next ?? e), uweight: weight };
-    }
-    if (adminMode(e.adminState) !== s.state) {
-      (s.state === 'maint' ? downs : ups).push(`set server ${id} state ${STATE_CMD[s.state]}`);
-      next = { ...(next ?? e), adminState: withMode(e.adminState, s.state) };
-    }
+    const next = place(b.name, s, e, ups, downs);
     if (next) updated.set(e, next);
   }
   for (const e of entries) {
@@ -182,6 +163,58 @@ export function planBackend(entries: readonly ServerStateRow[], b: BackendModel,
   const next = updated.size ? entries.map((e) => updated.get(e) ?? e) : [...entries];
   for (const e of added) next.push(updated.get(e) ?? e);
   return { commands: [...adds, ...ups, ...downs], unplaced, cookieless, next };
+}
+
+/**
+ * planBackend for a backend the worker serves exactly as `prev` says (its rows are that plan's
+ * `next`), where `b` has the same servers by name and in order, and only some differ (by
+ * identity: the model reuses an unchanged node's ServerModel). Only those are looked at, each
+ * on the row of its own name, as planBackend places it: the other servers keep their rows and
+ * their commands are none. null when a changed server has no row of its name (it serves on a
+ * slot or another entry): then plan the backend in full.
+ */
+export function planChangedServers(entries: readonly ServerStateRow[], prev: BackendModel, b: BackendModel): BackendPlan | null {
+  if (prev.name !== b.name || prev.servers.length !== b.servers.length) return null;
+  const ups: string[] = [];
+  const downs: string[] = [];
+  let next: ServerStateRow[] | null = null;
+  for (let j = 0; j < b.servers.length; j++) {
+    const s = b.servers[j];
+    if (s === prev.servers[j]) continue;
+    if (s.name !== prev.servers[j].name) return null;
+    // the last row of that name, as planBackend's map of names keeps it
+    let k = entries.length - 1;
+    while (k >= 0 && (entries[k].name !== s.name || isSlot(entries[k].name))) k--;
+    if (k < 0) return null;
+    const row = place(b.name, s, entries[k], ups, downs);
+    if (row) (next ??= entries.slice())[k] = row;
+  }
+  return { commands: ups.length && downs.length ? [...ups, ...downs] : ups.length ? ups : downs, unplaced: [], cookieless: [], next: next ?? entries.slice() };
+}
+
+/** The commands (ups and downs) that bring entry `e` to server `s`: its address, weight and
+ * admin state. Returns the entry as it will be, or null when it already is so. */
+function place(backend: string, s: ServerModel, e: ServerStateRow, ups: string[], downs: string[]): ServerStateRow | null {
+  // the view keeps its rows: one string for a name / address the model holds too, not two
+  // (a row parsed from `show servers state` has its own copies; 50,000 servers: ~3 MB)
+  if (e.name === s.name) e.name = s.name;
+  if (e.addr === s.addr) e.addr = s.addr;
+  let next: ServerStateRow | null = null;
+  // a named server whose node has a hostname: HAProxy resolved it, leave the address be
+  if ((e.addr !== s.addr || e.port !== s.port) && isIP(s.addr)) {
+    ups.push(`set server ${backend}/${e.name} addr ${s.addr} port ${s.port}`);
+    next = { ...e, addr: s.addr, port: s.port };
+  }
+  const weight = s.weight ?? e.iweight;
+  if (e.uweight !== weight) {
+    ups.push(`set server ${backend}/${e.name} weight ${weight}`);
+    next = { ...(next ?? e), uweight: weight };
+  }
+  if (adminMode(e.adminState) !== s.state) {
+    (s.state === 'maint' ? downs : ups).push(`set server ${backend}/${e.name} state ${STATE_CMD[s.state]}`);
+    next = { ...(next ?? e), adminState: withMode(e.adminState, s.state) };
+  }
+  return next;
 }
 
 function isMaint(e: ServerStateRow): boolean {

@@ -14,7 +14,7 @@ import { writeFile, rename } from 'node:fs/promises';
 import { LighthouseError } from '../../core/errors.js';
 import type { BackendModel } from './model.js';
 import type { Snapshot } from './snapshot.js';
-import { allowsAddServer, groupRows, isSlot, planBackend, type BackendPlan, type RuntimePlan } from './plan.js';
+import { allowsAddServer, groupRows, isSlot, planBackend, planChangedServers, type BackendPlan, type RuntimePlan } from './plan.js';
 import type { RuntimeApi } from './runtime-api.js';
 import { filterServersState, infoField, parseInfo, parseServersState, replyError, type ServerStateRow } from './runtime-parse.js';
 
@@ -137,8 +137,14 @@ export class RuntimeView {
     const plans: [number, BackendModel, BackendPlan][] = [];
     const plan = (i: number) => {
       const b = backends[i];
-      if (last && b === last.backends[i] && served[i]) return;
-      plans.push([i, b, planBackend(this.rows?.get(b.name) ?? [], b, this.dynamic(b))]);
+      const rows = this.rows?.get(b.name) ?? [];
+      if (last && served[i]) {
+        if (b === last.backends[i]) return;
+        // served as last planned: only the servers that changed (a one-node change: one server)
+        const p = planChangedServers(rows, last.backends[i], b);
+        if (p) return void plans.push([i, b, p]);
+      }
+      plans.push([i, b, planBackend(rows, b, this.dynamic(b))]);
     };
     if (last && delta && delta.from === last.backends && last.unserved === 0) for (const i of delta.at) plan(i);
     else for (let i = 0; i < backends.length; i++) plan(i);

@@ -43,8 +43,30 @@ interface Member {
   since: number;
 }
 
+/** Members by znode name, with their names in order: sorted once per change of the set of
+ * names, not per snapshot (a member's data changing keeps it). */
+class Members extends Map<string, Member> {
+  private order: string[] | null = null;
+  override set(name: string, m: Member): this {
+    if (!this.has(name)) this.order = null;
+    return super.set(name, m);
+  }
+  override delete(name: string): boolean {
+    const had = super.delete(name);
+    if (had) this.order = null;
+    return had;
+  }
+  override clear(): void {
+    this.order = null;
+    super.clear();
+  }
+  names(): readonly string[] {
+    return (this.order ??= [...this.keys()].sort());
+  }
+}
+
 export class ClusterWatch {
-  private readonly members = new Map<string, Member>();
+  private readonly members = new Members();
   private epoch = 0; // bumped by a full re-read: answers to older reads are dropped
   private dirty = false;
   private stopped = false;
@@ -246,10 +268,9 @@ export class ClusterWatch {
   /** Send the snapshot unless a read is still in flight or it equals the last one sent. */
   private send(): void {
     if (!this.listed) return;
-    const names = [...this.members.keys()].sort();
     const seen = new Set<string>();
     const nodes: ServiceNode[] = [];
-    for (const n of names) {
+    for (const n of this.members.names()) {
       const m = this.members.get(n)!;
       if (m.mzxid < 0) return;
       // two znodes for one host:port (nerve's sequential names): the first one wins

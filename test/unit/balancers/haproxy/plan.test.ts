@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { allowsAddServer, planRuntime } from '../../../../src/balancers/haproxy/plan.js';
+import { allowsAddServer, planBackend, planChangedServers, planRuntime } from '../../../../src/balancers/haproxy/plan.js';
 import { serverModels, type BackendModel } from '../../../../src/balancers/haproxy/model.js';
+import type { NodeState } from '../../../../src/core/node.js';
 import type { ServerStateRow } from '../../../../src/balancers/haproxy/runtime-parse.js';
 import type { ServiceNode } from '../../../../src/core/node.js';
 import { node } from '../../../helpers/haproxy.js';
@@ -75,6 +76,49 @@ describe('runtime plan', () => {
     // node 2 comes back: its entry is taken back, node 4 moves to where there is room
     const back = planRuntime(d.next, backend([node(1), node(2), node(3), node(4), node(5, { weight: 3 })]), () => true);
     assert.deepEqual(back.commands, ['add server web/127.0.0.1:4 127.0.0.1:4', 'set server web/127.0.0.1:2 addr 127.0.0.1 port 2', 'set server web/127.0.0.1:4 state ready']);
+  });
+
+  it('planChangedServers: only the changed servers of a served backend, the same plan as in full', () => {
+    // nodes 1-6 named, 7-8 on slots (joined after the last reload); host names for 5-6 with
+    // their own IPs (the name stays while the IP moves)
+    const nodes = [1, 2, 3, 4].map((p) => node(p)).concat([5, 6].map((p) => ({ ...node(p, { host: `h${p}.example` }), ip: `10.0.0.${p}` })), [node(7), node(8)]);
+    const rows = [...[1, 2, 3, 4].map((p) => named(p)), row('h5.example:5', '10.0.0.5', 5), row('h6.example:6', '10.0.0.6', 6), freeSlot(1), freeSlot(2), freeSlot(3)];
+    const [first] = backend(nodes);
+    const served = planBackend(rows, first);
+    assert.deepEqual(served.unplaced, []);
+    let seed = 7;
+    const rand = (k: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) % k;
+    const states: NodeState[] = ['up', 'drain', 'maint'];
+    let prev = first;
+    let at = served.next;
+    let fast = 0;
+    for (let step = 0; step < 200; step++) {
+      // change one to three servers: weight, state or (host-named ones) the IP
+      const servers = prev.servers.slice();
+      for (let n = 1 + rand(3); n > 0; n--) {
+        const j = rand(servers.length);
+        const s = servers[j];
+        const what = rand(3);
+        if (what === 0) servers[j] = { ...s, weight: rand(4) === 0 ? null : rand(5) };
+        else if (what === 1) servers[j] = { ...s, state: states[rand(3)] };
+        else if (s.name.startsWith('h')) servers[j] = { ...s, addr: `10.0.${rand(3)}.${s.port}` };
+        else servers[j] = { ...s };
+      }
+      const b = { ...prev, servers };
+      const full = planBackend(at, b);
+      const only = planChangedServers(at, prev, b);
+      const onSlot = servers.some((s, j) => s !== prev.servers[j] && s.port >= 7);
+      assert.equal(only === null, onSlot, `step ${step}: declined exactly when a changed server serves on a slot`);
+      if (only) {
+        fast++;
+        assert.deepEqual(only.commands, full.commands, `step ${step}: the same commands`);
+        assert.deepEqual(only.next, full.next, `step ${step}: the same rows after`);
+      }
+      prev = b;
+      at = full.next;
+    }
+    assert.ok(fast > 50, `the fast plan was taken (${fast} of 200)`);
+    assert.equal(planChangedServers(at, prev, { ...prev, servers: prev.servers.slice(1) }), null, 'another member list: planned in full');
   });
 
   it('`add server` carries the server options and turns their checks on', () => {
