@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { FakeClock } from '../../../src/core/clock.js';
 import type { Check, CheckResult } from '../../../src/core/plugin.js';
 import type { HysteresisState } from '../../../src/checks/hysteresis.js';
@@ -224,6 +225,35 @@ test('onResult throwing does not stop the loop', async () => {
   await advance(clock, 3000);
   l.stop();
   assert.ok(at.length >= 2, `kept probing: ${at.length}`);
+});
+
+test('a signal is kept for as long as its check leaves at most one listener on it; a check that leaks one per probe gets a fresh signal every 32 probes', async () => {
+  const clock = new FakeClock();
+  const probe = (leak: boolean) => {
+    const signals: AbortSignal[] = [];
+    let kept = false;
+    const check: Check = {
+      async run(signal) {
+        signals.push(signal);
+        const onAbort = () => {};
+        if (leak) signal.addEventListener('abort', onAbort);
+        else if (!kept) (signal.addEventListener('abort', onAbort), (kept = true)); // one, kept (as the http check does)
+        return { ok: true };
+      },
+    };
+    return { check, signals };
+  };
+  const tidy = probe(false);
+  const leaky = probe(true);
+  const loops = [loop(clock, tidy.check, { key: 'tidy', jitter: 0 }), loop(clock, leaky.check, { key: 'leaky', jitter: 0 })];
+  for (const { l } of loops) l.start();
+  await advance(clock, 100_500, 100);
+  for (const { l } of loops) l.stop();
+  assert.ok(tidy.signals.length >= 100 && leaky.signals.length >= 100, `probed: ${tidy.signals.length}, ${leaky.signals.length}`);
+  assert.equal(new Set(tidy.signals).size, 1, 'one signal for 100 probes');
+  const distinct = new Set(leaky.signals);
+  assert.ok(distinct.size >= 3 && distinct.size <= 5, `a fresh signal every 32 probes: ${distinct.size} for ${leaky.signals.length}`);
+  for (const sig of distinct) assert.ok(getEventListeners(sig, 'abort').length <= 32, 'the leak is bounded');
 });
 
 test('signals are reused while unaborted; after a timeout the next probe gets a fresh one', async () => {
