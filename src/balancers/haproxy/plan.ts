@@ -189,7 +189,7 @@ export function planChangedServers(entries: readonly ServerStateRow[], prev: Bac
     const row = place(b.name, s, entries[k], ups, downs);
     if (row) (next ??= entries.slice())[k] = row;
   }
-  return { commands: ups.length && downs.length ? [...ups, ...downs] : ups.length ? ups : downs, unplaced: [], cookieless: [], next: next ?? entries.slice() };
+  return { commands: [...ups, ...downs], unplaced: [], cookieless: [], next: next ?? entries.slice() };
 }
 
 /** The commands (ups and downs) that bring entry `e` to server `s`: its address, weight and

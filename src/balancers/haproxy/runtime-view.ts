@@ -137,9 +137,9 @@ export class RuntimeView {
     const plans: [number, BackendModel, BackendPlan][] = [];
     const plan = (i: number) => {
       const b = backends[i];
+      if (last && served[i] && b === last.backends[i]) return;
       const rows = this.rows?.get(b.name) ?? [];
       if (last && served[i]) {
-        if (b === last.backends[i]) return;
         // served as last planned: only the servers that changed (a one-node change: one server)
         const p = planChangedServers(rows, last.backends[i], b);
         if (p) return void plans.push([i, b, p]);
