@@ -33,6 +33,10 @@
  * Polling the admin sockets from here would add the poll period to every sample and burn a core
  * of the two.
  *
+ * Each sample is also split by whose time it is (`stampExternals`): waiting for the watch event,
+ * ZooKeeper's answer to the getData it makes, HAProxy's answer to the command batch, and the
+ * rest, the writer's own time. The goal figures include all four.
+ *
  *   node --import tsx bench/writer-convergence.ts [--changes 200] [--writers 10] [--nodes 5] [--gap 20]
  *     [--cpu-prof DIR]        a .cpuprofile per writer process
  *     [--what-if-no-check]    `haproxy -c` stubbed out: sizes the cost of validating every write
@@ -73,17 +77,52 @@ interface Applied {
   tSnap: number;
   tApply: number;
   sig: string | null;
+  /** the latest watch event dispatched, getData issued / answered, admin-socket batch written /
+   * answered before `t` (see `stampExternals`) */
+  tEvent: number;
+  tRead: number;
+  tReadDone: number;
+  tSocket: number;
+  tSocketDone: number;
+}
+
+/**
+ * Stamps around the two round trips outside the writer: ZooKeeper's answer to the getData a
+ * watch event makes, and HAProxy's answer to the batch of runtime commands. The prototypes are
+ * wrapped here, in the bench's child, as bench/critical-path-hook.mjs does: the product has no
+ * hook. The split says how much of a sample is the writer's own time.
+ */
+async function stampExternals(t: Pick<Applied, 'tEvent' | 'tRead' | 'tReadDone' | 'tSocket' | 'tSocketDone'>): Promise<void> {
+  const { ZkSession } = await import('../src/discovery/zookeeper/session.js');
+  const { RuntimeApi } = await import('../src/balancers/haproxy/runtime-api.js');
+  const zs = ZkSession.prototype as unknown as { dispatch(ev: unknown): void; getData(...a: unknown[]): Promise<unknown> };
+  const { dispatch, getData } = zs;
+  zs.dispatch = function (ev) {
+    t.tEvent = hrMs();
+    return dispatch.call(this, ev);
+  };
+  zs.getData = function (...a) {
+    t.tRead = hrMs();
+    return getData.apply(this, a).finally(() => (t.tReadDone = hrMs()));
+  };
+  const execute = RuntimeApi.prototype.execute;
+  RuntimeApi.prototype.execute = function (commands) {
+    t.tSocket = hrMs();
+    return execute.call(this, commands).finally(() => (t.tSocketDone = hrMs()));
+  };
 }
 
 // ------------------------------------------------------------ child: one writer
 async function child(dir: string): Promise<void> {
   let tSnap = 0;
   let tApply = 0;
+  const ext = { tEvent: 0, tRead: 0, tReadDone: 0, tSocket: 0, tSocketDone: 0 };
+  await stampExternals(ext);
   const { writer, balancer } = await inProcessWriter(dir, nullLogger('info'), { snapshot: () => (tSnap = hrMs()), applyStart: () => (tApply = hrMs()) });
   writer.onApplied.add((_balancer, state) => {
     const t = hrMs(); // first: the stamp must not include our own bookkeeping
     const c = state.clusters.find((x) => x.name === CLUSTER);
-    process.send!({ t, tSnap, tApply, sig: c ? membershipSig(c.nodes) : null } satisfies Applied);
+    process.send!({ t, tSnap, tApply, ...ext, sig: c ? membershipSig(c.nodes) : null } satisfies Applied);
   });
   // all writers converged: do the background config-file write queued now, and say when done
   process.on('message', (m) => m === 'flush' && void balancer().flush().then(() => process.send!('settled')));
@@ -177,7 +216,7 @@ async function parent(): Promise<void> {
     const allConverged: number[] = [];
     const ack: number[] = [];
     const byKind: Record<string, number[]> = { add: [], weight: [], remove: [] };
-    const phases = { snapshot: [] as number[], queue: [] as number[], apply: [] as number[] };
+    const phases = { snapshot: [] as number[], queue: [] as number[], apply: [] as number[], event: [] as number[], zkRead: [] as number[], socket: [] as number[], own: [] as number[] };
     const reloads0 = await Promise.all(writers.map(async (w) => (await showProc(w.hap.masterSocket)).reloads));
     let verified = 0;
     const disagreements: string[] = [];
@@ -216,6 +255,12 @@ async function parent(): Promise<void> {
         phases.snapshot.push(a.tSnap - tAck);
         phases.queue.push(a.tApply - a.tSnap);
         phases.apply.push(a.t - a.tApply);
+        phases.event.push(a.tEvent - tAck);
+        phases.zkRead.push(a.tReadDone - a.tRead);
+        phases.socket.push(a.tSocketDone - a.tSocket);
+        // the sample's span [tAck, t] less the parts of it spent waiting for the event, ZooKeeper and HAProxy
+        const within = (from: number, to: number) => Math.max(0, Math.min(to, a.t) - Math.max(from, tAck));
+        phases.own.push(a.t - tAck - within(tAck, a.tEvent) - within(a.tRead, a.tReadDone) - within(a.tSocket, a.tSocketDone));
       }
       perWriter.push(...lat);
       fromAck.push(...applied.map((a) => a.t - tAck));
@@ -243,6 +288,11 @@ async function parent(): Promise<void> {
     console.log(`    ZK ack -> snapshot in the writer (watch event, re-read)        ${fmtStats(stats(phases.snapshot))}`);
     console.log(`    snapshot -> balancer.apply called (writer, coalescer)           ${fmtStats(stats(phases.queue))}`);
     console.log(`    balancer.apply -> applied (render, runtime API round trip)     ${fmtStats(stats(phases.apply))}`);
+    console.log(`  the same samples split by whose time it is:`);
+    console.log(`    ZK ack -> watch event dispatched (< 0: the event came first)   ${fmtStats(stats(phases.event))}`);
+    console.log(`    ZooKeeper: the getData round trip the event makes              ${fmtStats(stats(phases.zkRead))}`);
+    console.log(`    HAProxy: the runtime command batch's round trip                ${fmtStats(stats(phases.socket))}`);
+    console.log(`    the writer's own time (the rest: parse, model, plan, callbacks) ${fmtStats(stats(phases.own))}`);
     console.log(`  ZooKeeper ack of the bench's own write: ${fmtStats(stats(ack))}`);
     console.log(`  CPU per change per writer (/proc, 10 ms ticks): writer process ${cpuSelf.toFixed(1)} ms (user ${cpuUser.toFixed(1)}, kernel ${(cpuSelf - cpuUser).toFixed(1)}) + its background haproxy -c ${cpuKids.toFixed(1)} ms`);
     console.log(`  HAProxy reloads during the changes: ${reloads}`);
