@@ -269,6 +269,33 @@ describe('sessions', () => {
     probe = p; // the suite's probe died with the old server
   });
 
+  test('answers streaming in for longer than the session timeout: pings keep the session (the server counts what it receives)', async () => {
+    const { d, logs } = discovery('/sess/d');
+    await d.start();
+    await d.session.mkdirp('/sess/d');
+    await d.session.create('/sess/d/big', Buffer.alloc(1024, 'x'), 'persistent');
+    const id = d.session.sessionId;
+    let expired = false;
+    d.session.once('expired', () => (expired = true));
+    // read slowly, as a writer busy applying 50,000 answers does: one chunk of the socket
+    // every 150 ms, so answers never stop arriving while nothing else is sent
+    const socket = (d.session as unknown as { client: { connectionManager: { socket: Socket } } }).client.connectionManager.socket;
+    socket.on('data', () => socket.pause());
+    const resume = setInterval(() => socket.resume(), 150);
+    cleanup.push(async () => clearInterval(resume));
+    const t0 = Date.now();
+    const reads = await Promise.allSettled(Array.from({ length: 2500 }, () => d.session.getData('/sess/d/big')));
+    clearInterval(resume);
+    socket.resume();
+    const took = Date.now() - t0;
+    const failed = reads.filter((r) => r.status === 'rejected');
+    assert.ok(took > 2 * d.session.timeout, `the answers took ${took} ms, more than the session timeout (${d.session.timeout} ms) twice: else this proves nothing`);
+    assert.equal(failed.length, 0, `every read answered (first failure: ${String((failed[0] as PromiseRejectedResult | undefined)?.reason)})`);
+    assert.equal(expired, false, 'the session was not expired');
+    assert.equal(d.session.sessionId, id, 'the same session');
+    assert.ok(!logs.some((l) => /session lost|connection lost/.test(l.msg)), `no loss logged: ${logs.map((l) => l.msg).join('; ')}`);
+  });
+
   test('our process stopped (SIGSTOP) past the session timeout recovers after SIGCONT', async () => {
     const root = fileURLToPath(new URL('../..', import.meta.url));
     const script = `

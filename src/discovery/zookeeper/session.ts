@@ -54,11 +54,14 @@ export class ZkSession extends EventEmitter<Events> {
   private id: Buffer | null = null;
   private isConnected = false;
   private closed = false;
+  /** the last answer heard from the server (contact: the connection is alive) */
   private lastContact = 0;
+  /** the last request sent: the server's session timer is reset by requests it receives, not
+   * by the answers it sends, so a long stream of answers (50,000 reads) is no contact for it */
+  private lastSent = 0;
   private timer: { cancel(): void } | null = null;
   /** a new client's handshake deadline (watchConnect) */
   private connectTimer: { cancel(): void } | null = null;
-  private pinging = false;
   /** operations waiting for an answer: each fails with `why` (and its own name) if the session goes */
   private pending = new Set<(why: string) => void>();
   /** handlers of recursive watches (addRecursiveWatch), by the watched path (one server watch
@@ -213,6 +216,7 @@ export class ZkSession extends EventEmitter<Events> {
     return new Promise<T>((resolve, reject) => {
       const fail = (why: string) => reject(new LighthouseError('LH_ERR_ZK_SESSION', `${what}: ${why}`));
       this.pending.add(fail);
+      if (this.isConnected) this.lastSent = this.opts.clock.now(); // else sent (and counted) on connect
       run(client, (err, v) => {
         if (!this.pending.delete(fail)) return; // already failed by a session loss
         const code = errCode(err);
@@ -269,6 +273,7 @@ export class ZkSession extends EventEmitter<Events> {
     this.id = id;
     this.isConnected = true;
     this.touch();
+    this.lastSent = this.lastContact; // the handshake, and what the client queued meanwhile
     this.schedule();
     if (fresh) {
       const hex = id.toString('hex');
@@ -313,30 +318,34 @@ export class ZkSession extends EventEmitter<Events> {
     this.lastContact = this.opts.clock.now();
   }
 
-  /** One timer, re-armed at the next deadline: ping at 1/3, reconnect at 2/3, lost at 3/3. */
+  /**
+   * One timer, re-armed at the next deadline, as ZooKeeper's own client keeps it: a ping once
+   * nothing was sent for 1/3 of the timeout (even while answers stream in: the server only
+   * counts what it receives), a reconnect once nothing was heard for 2/3, lost at 3/3.
+   */
   private schedule(): void {
     this.timer?.cancel();
     const t = this.timeout;
-    const idle = this.opts.clock.now() - this.lastContact;
-    const next = [t / 3, (2 * t) / 3, t].find((d) => d > idle) ?? t;
-    this.timer = this.opts.clock.setTimeout(() => this.check(), Math.max(1, Math.ceil(next - idle)));
+    const now = this.opts.clock.now();
+    const heard = now - this.lastContact;
+    const ping = this.lastSent + t / 3 - now;
+    const next = Math.min(ping > 0 ? ping : t / 3, ...[(2 * t) / 3, t].filter((d) => d > heard).map((d) => d - heard));
+    this.timer = this.opts.clock.setTimeout(() => this.check(), Math.max(1, Math.ceil(next)));
   }
 
   private check(): void {
     this.timer = null;
     if (this.closed || !this.id) return;
     const t = this.timeout;
-    const idle = this.opts.clock.now() - this.lastContact;
-    if (idle >= t) return this.lose(`no contact for ${Math.round(idle)} ms (timeout ${t} ms)`);
-    if (idle >= (2 * t) / 3 && this.isConnected && this.client) {
-      this.log.warn({ session: this.sessionId }, `no answer from zookeeper for ${Math.round(idle)} ms; reconnecting`);
+    const now = this.opts.clock.now();
+    const heard = now - this.lastContact;
+    if (heard >= t) return this.lose(`no contact for ${Math.round(heard)} ms (timeout ${t} ms)`);
+    if (heard >= (2 * t) / 3 && this.isConnected && this.client) {
+      this.log.warn({ session: this.sessionId }, `no answer from zookeeper for ${Math.round(heard)} ms; reconnecting`);
       dropConnection(this.client);
-    } else if (idle >= t / 3 && this.isConnected && !this.pinging) {
-      this.pinging = true;
-      this.exists('/').then(
-        () => (this.pinging = false),
-        () => (this.pinging = false),
-      );
+    } else if (now - this.lastSent >= t / 3 && this.isConnected) {
+      // not held back by an unanswered ping: behind a backlog of answers it is still received
+      this.exists('/').catch(() => {});
     }
     this.schedule();
   }

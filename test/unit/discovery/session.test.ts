@@ -32,6 +32,10 @@ class FakeClient extends EventEmitter {
   exists(_p: string, _w: unknown, cb: (err: null, stat: null) => void) {
     this.pings.push(cb);
   }
+  reads: ((err: null, data: Buffer, stat: null) => void)[] = [];
+  getData(_p: string, _w: unknown, cb: (err: null, data: Buffer, stat: null) => void) {
+    this.reads.push(cb);
+  }
 }
 
 function setup() {
@@ -89,6 +93,23 @@ describe('ZkSession', () => {
     clients[1].emit('connected');
     await tick();
     assert.deepEqual(events.slice(2), ['session 0000000000000002']);
+  });
+
+  it('pings while a long stream of answers arrives: the server only counts what it receives', async () => {
+    const { clock, clients, session, events } = setup();
+    const started = session.start();
+    clients[0].emit('connected');
+    await started;
+    const reads = Array.from({ length: 60 }, (_, i) => session.getData(`/c/${i}`)); // all sent at t=0
+    // answered one every 100 ms for 6 s, two timeouts: contact never stops, sending does
+    for (let i = 0; i < 60; i++) {
+      clock.advance(100);
+      clients[0].reads[i](null, Buffer.alloc(0), null);
+    }
+    await Promise.all(reads);
+    assert.ok(clients[0].pings.length >= 5, `a ping every 1/3 of the timeout after the last request sent (got ${clients[0].pings.length} in 6 s)`);
+    assert.equal(clients[0].drops, 0, 'answers kept coming: no reconnect');
+    assert.deepEqual(events, ['session 0000000000000001']);
   });
 
   it('a reconnect within the session is "connected", not a new session; pending operations fail on loss', async () => {
