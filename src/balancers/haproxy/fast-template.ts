@@ -206,6 +206,7 @@ function each(v: unknown, fn: RenderFn): string | null {
 
 /** Handlebars' standalone-partial indentation: every line, but not after a final newline */
 function indentLines(text: string, indent: string): string {
+  if (text === '') return ''; // nothing printed: no indent either (Handlebars)
   const first = text.indexOf('\n');
   if (first < 0 || first === text.length - 1) return indent + text; // one line (a server's)
   let out = '';

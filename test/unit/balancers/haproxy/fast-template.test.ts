@@ -99,6 +99,20 @@ describe('fast templates give the bytes Handlebars gives', () => {
     same('{{> line nothing}}', [ctx], partials);
   });
 
+  it('indented standalone partials: every line of what they print, none when they print nothing', () => {
+    const partials = {
+      one: '{{a}}{{#if b}} b={{b}}{{/if}}',
+      oneEnd: '{{a}} x\n',
+      maybe: '{{#if a}}A{{/if}}',
+      several: 'l1 {{a}}\nl2\n',
+      inIf: '{{#if a}}x\ny{{/if}}',
+      nested: '{{> one}}',
+    };
+    const ctxs = [{ a: 'v', b: 'w' }, { a: 'v\nw', b: 'p\nq\n' }, { a: '', b: '' }, { a: 5, b: 0 }, { a: 'end\n', b: null }, { a: '\n' }];
+    same('head\n  {{> one}}\n  {{> oneEnd}}\n    {{> maybe}}\n  {{> several}}\n  {{> inIf}}\n   {{> nested}}\ntail\n', ctxs, partials);
+    same('{{#each xs}}\n  {{> one}}\n{{/each}}', [{ xs: [{ a: 'x', b: 'y' }, { a: 'm\nn', b: 1 }, { a: 0, b: '' }] }], partials);
+  });
+
   it('the shipped server line, on every field combination', () => {
     const src = 'server {{name}} {{address}}{{#if cookie}} cookie {{cookie}}{{/if}}{{#if options}} {{options}}{{/if}}{{#if weight includeZero=true}} weight {{weight}}{{/if}}{{#if disabled}} disabled{{/if}}';
     const base = { name: 'h:80', address: '10.0.0.1:80', cookie: null, options: '', weight: null, disabled: false };
