@@ -33,11 +33,13 @@ async function proc() {
 
 /** traffic until only `ids` answer (bounded): membership has converged */
 async function servedBy(port: number, ids: string[], what: string) {
+  let last = '';
   return waitFor(async () => {
     const t = await traffic(port, 30);
     const seen = [...t.hits.keys()].sort();
+    last = `served by [${seen}], ${t.failed} failed${t.errors.length ? ` (${[...new Set(t.errors)].join(', ')})` : ''}`;
     return t.failed === 0 && JSON.stringify(seen) === JSON.stringify([...ids].sort()) ? t : null;
-  }, what, 15_000);
+  }, what, 15_000, () => `; last traffic: ${last}; writer log: ${writer.logs.filter((l) => Number(l.level) >= 40).slice(-8).map((l) => String(l.msg)).join(' | ')}`);
 }
 
 before(async () => {
