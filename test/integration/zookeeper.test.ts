@@ -280,13 +280,14 @@ describe('sessions', () => {
     // read slowly, as a writer busy applying 50,000 answers does: one chunk of the socket
     // every 150 ms, so answers never stop arriving while nothing else is sent
     const socket = (d.session as unknown as { client: { connectionManager: { socket: Socket } } }).client.connectionManager.socket;
-    socket.on('data', () => socket.pause());
+    const pause = () => socket.pause();
+    socket.on('data', pause);
     const resume = setInterval(() => socket.resume(), 150);
     cleanup.push(async () => clearInterval(resume));
     const t0 = Date.now();
     const reads = await Promise.allSettled(Array.from({ length: 2500 }, () => d.session.getData('/sess/d/big')));
     clearInterval(resume);
-    socket.resume();
+    socket.off('data', pause).resume();
     const took = Date.now() - t0;
     const failed = reads.filter((r) => r.status === 'rejected');
     assert.ok(took > 2 * d.session.timeout, `the answers took ${took} ms, more than the session timeout (${d.session.timeout} ms) twice: else this proves nothing`);

@@ -327,9 +327,8 @@ export class ZkSession extends EventEmitter<Events> {
     this.timer?.cancel();
     const t = this.timeout;
     const now = this.opts.clock.now();
-    const heard = now - this.lastContact;
-    const ping = this.lastSent + t / 3 - now;
-    const next = Math.min(ping > 0 ? ping : t / 3, ...[(2 * t) / 3, t].filter((d) => d > heard).map((d) => d - heard));
+    const due = [this.lastSent + t / 3, this.lastContact + (2 * t) / 3, this.lastContact + t].filter((d) => d > now);
+    const next = due.length ? Math.min(...due) - now : t / 3;
     this.timer = this.opts.clock.setTimeout(() => this.check(), Math.max(1, Math.ceil(next)));
   }
 
