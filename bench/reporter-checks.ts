@@ -46,7 +46,7 @@ async function procStat(pid: number): Promise<{ cpuTicks: number; userTicks: num
   return { cpuTicks: Number(stat[11]) + Number(stat[12]), userTicks: Number(stat[11]), rssKb: kb('VmRSS'), anonKb: kb('RssAnon'), fileKb: kb('RssFile') };
 }
 
-const zk = await startZooKeeper({ tickTime: 500 });
+const zk = await startZooKeeper({ tickTime: 500, jvm: 'package' });
 const backends = await Promise.all(Array.from({ length: Number(values.backends) }, (_, i) => startBackend(`b${i}`)));
 const dir = await mkdtemp(join(tmpdir(), 'lh-bench-reporter-'));
 await mkdir(join(dir, 'services'), { recursive: true });

@@ -63,7 +63,7 @@ async function proc(pid: number): Promise<{ ticks: number; rss: number; anon: nu
 const mb = (x: number) => `${x.toFixed(0)} MB`;
 
 runBench(async () => {
-  const zk = await startZooKeeper({ tickTime: 500 });
+  const zk = await startZooKeeper({ tickTime: 500, jvm: 'package' });
   cleanup.add(() => zk.stop());
   const bz = await benchZk(zk.connectString);
   const names = Array.from({ length: CLUSTERS }, (_, c) => `svc${String(c).padStart(4, '0')}`);

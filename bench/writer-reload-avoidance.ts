@@ -49,7 +49,7 @@ function prng(seed: number): () => number {
 runBench(async () => {
   const rnd = prng(Number(values.seed));
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
-  const zk = await startZooKeeper({ tickTime: 200 });
+  const zk = await startZooKeeper({ tickTime: 200, jvm: 'package' });
   cleanup.add(() => zk.stop());
   const bz = await benchZk(zk.connectString);
 

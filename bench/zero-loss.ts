@@ -111,7 +111,7 @@ interface LoadResult {
 }
 
 runBench(async () => {
-  const zk = await startZooKeeper({ tickTime: 200 });
+  const zk = await startZooKeeper({ tickTime: 200, jvm: 'package' });
   cleanup.add(() => zk.stop());
   const bz = await benchZk(zk.connectString);
   await bz.mkdirp(`${ZK_PATH}/web`);
