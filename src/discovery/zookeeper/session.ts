@@ -20,8 +20,8 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../core/clock.js';
 import { LighthouseError } from '../../core/errors.js';
 import {
-  ADD_WATCH_MODE, CreateMode, ZK_ERR, abandon, addWatch, createZkClient, discard, dropConnection, errCode, onNotification,
-  type RawEvent, type ZkClient, type ZkStat, type ZkTransaction, type ZkWatcher,
+  ADD_WATCH_MODE, CreateMode, ZK_ERR, abandon, addWatch, createZkClient, discard, dropConnection, errCode, getDataFast, onNotification,
+  type RawEvent, type ZkClient, type ZkException, type ZkStat, type ZkTransaction, type ZkWatcher,
 } from './zk-client.js';
 
 export interface ZkSessionOptions {
@@ -156,7 +156,8 @@ export class ZkSession extends EventEmitter<Events> {
     return this.op(`exists ${path}`, (c, cb) => c.exists(path, watcher, cb));
   }
   getData(path: string, watcher?: ZkWatcher): Promise<{ data: Buffer; stat: ZkStat }> {
-    return this.op(`getData ${path}`, (c, cb) => c.getData(path, watcher, (e, data, stat) => cb(e, { data: data ?? Buffer.alloc(0), stat })));
+    const done = (cb: (err: Error | null, v: { data: Buffer; stat: ZkStat }) => void) => (e: ZkException | null, data?: Buffer, stat?: ZkStat) => cb(e, { data: data ?? Buffer.alloc(0), stat: stat! });
+    return this.op(`getData ${path}`, (c, cb) => (watcher ? c.getData(path, watcher, done(cb)) : getDataFast(c, path, done(cb))));
   }
   getChildren(path: string, watcher?: ZkWatcher): Promise<string[]> {
     return this.op(`getChildren ${path}`, (c, cb) => c.getChildren(path, watcher, cb));
