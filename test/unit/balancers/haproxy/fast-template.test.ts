@@ -66,6 +66,11 @@ describe('fast templates give the bytes Handlebars gives', () => {
     same('{{b.missing}}', [ctx]);
     same('{{nope.c}}', [ctx]);
     same('{{own}}|{{inherited}}', [proto]);
+    // keys Object.prototype has are never taken from it; a null-prototype object's own keys are
+    // printed (plain objects are checked by their prototype, others key by key)
+    same('{{toString}}|{{valueOf}}|{{hasOwnProperty}}|{{b.toString}}', [ctx, {}]);
+    same('{{#if toString}}Y{{else}}N{{/if}}{{#each valueOf}}x{{/each}}', [{}]);
+    same('{{a}}|{{b.c}}|{{#if a}}Y{{/if}}', [Object.assign(Object.create(null), { a: 'A', b: Object.assign(Object.create(null), { c: 'C' }) })]);
   });
 
   it('a function value is called with the context', () => {
