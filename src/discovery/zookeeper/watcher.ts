@@ -32,6 +32,7 @@ import { ZkEventType, type RawEvent, type ZkEvent, type ZkStat } from './zk-clie
 
 const MISSING_RECHECK_MS = 5_000; // fallback for a missing cluster znode, besides the exists watch
 const RETRY_MS = 1_000; // a read failed for another reason than the connection (e.g. NO_AUTH)
+const READS_PER_CLUSTER = 8; // members read at once by a listing (readEach)
 
 interface Member {
   /** the zxid of the data's last change (stat.mzxid): equal means the same data; -1 while its
@@ -187,7 +188,22 @@ export class ClusterWatch {
     const fresh = children.filter((c) => !this.members.has(c));
     for (const c of fresh) this.members.set(c, { mzxid: -1, node: null, since: listing });
     if (fresh.length === 0) this.send();
-    else for (const c of fresh) void this.readMember(c, epoch);
+    else this.readEach(fresh, epoch);
+  }
+
+  /**
+   * Read `children`, READS_PER_CLUSTER at a time. A cluster's first listing asks for every
+   * member, and a writer starting on 1,000 clusters of 50 held 50,000 pending reads at once
+   * (each a promise, an async frame and the session's callbacks, all kept past a young GC):
+   * its RSS peaked ~20 MB above the steady state while it loaded. ZooKeeper answers in order,
+   * so a few per cluster over a thousand clusters keep it as busy.
+   */
+  private readEach(children: readonly string[], epoch: number): void {
+    let next = 0;
+    const pump = async (): Promise<void> => {
+      while (next < children.length && !this.stale(epoch)) await this.readMember(children[next++], epoch);
+    };
+    for (let k = 0; k < Math.min(READS_PER_CLUSTER, children.length); k++) void pump();
   }
 
   /**

@@ -113,3 +113,26 @@ describe('cluster watch: events ahead of older answers', () => {
     w.stop();
   });
 });
+
+describe('cluster watch: a listing reads its members a few at a time', () => {
+  it('50 members: at most 8 reads pending at once, every member read once, one snapshot of all', async () => {
+    const s = new ScriptedSession();
+    const snaps: string[] = [];
+    const w = new ClusterWatch(s as unknown as ZkSession, PATH, (nodes) => snaps.push(nodes.map((n) => n.host).join(',')), silentLogger(), new FakeClock());
+    await new Promise((r) => setImmediate(r));
+    const hosts = Array.from({ length: 50 }, (_, i) => `h${String(i).padStart(2, '0')}`);
+    await s.answer('getChildren', PATH, hosts.map((h) => `${h}:80`));
+    let most = 0;
+    const read: string[] = [];
+    for (let k = 0; k < 100 && s.pending.length > 0; k++) {
+      most = Math.max(most, s.pending.length);
+      const p = s.pending[0];
+      read.push(p.path);
+      await s.answer('getData', p.path, s.data(node(p.path.slice(PATH.length + 1, -3))));
+    }
+    assert.equal(most, 8, 'reads pending at once');
+    assert.deepEqual([...read].sort(), hosts.map((h) => `${PATH}/${h}:80`), 'each member read once');
+    assert.deepEqual(snaps, [hosts.join(',')], 'one snapshot, once every member answered');
+    w.stop();
+  });
+});
