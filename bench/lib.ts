@@ -227,6 +227,10 @@ export function benchNode(port: number, opts: { ip?: string; host?: string; weig
   return { name: `${host}:${port}`, host, ip, port, peer: null, metadata: {}, ...extra };
 }
 
+/** An address for node `i` of cluster `c`, unique within the cluster: 10.C.C.(i+1) for the
+ * first 254, then 11.C.I.I (a cluster of thousands: `i + 1` is no address octet past 254) */
+export const benchIp = (c: number, i: number) => (i < 254 ? `10.${c >> 8}.${c & 255}.${i + 1}` : `11.${c & 255}.${i >> 8}.${i & 255}`);
+
 export const znodePath = (base: string, cluster: string, n: ServiceNode) => `${base}/${cluster}/${n.name}`;
 export const znodeData = (n: ServiceNode) => encodeNode(n);
 

@@ -29,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { haproxyEnv, freePort } from '../test/helpers/haproxy.js';
 import { startZooKeeper } from '../test/helpers/zookeeper.js';
-import { adminCommand, benchNode, benchZk, cleanup, fmtStats, hrMs, runBench, serverRows, shebangFlags, sleep, stats, tempDir, writeConfigDir, znodeData, znodePath, type ZkOp } from './lib.js';
+import { adminCommand, benchIp, benchNode, benchZk, cleanup, fmtStats, hrMs, runBench, serverRows, shebangFlags, sleep, stats, tempDir, writeConfigDir, znodeData, znodePath, type ZkOp } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -72,7 +72,7 @@ runBench(async () => {
   cleanup.add(() => zk.stop());
   const bz = await benchZk(zk.connectString);
   const names = Array.from({ length: CLUSTERS }, (_, c) => `svc${String(c).padStart(4, '0')}`);
-  const nodeOf = (c: number, i: number, weight?: number) => benchNode(8080, { ip: `10.${c >> 8}.${c & 255}.${i + 1}`, host: `${names[c]}-${i}.bench`, ...(weight !== undefined && { weight }) });
+  const nodeOf = (c: number, i: number, weight?: number) => benchNode(8080, { ip: benchIp(c, i), host: `${names[c]}-${i}.bench`, ...(weight !== undefined && { weight }) });
 
   const t0 = performance.now();
   await bz.mkdirp(ZK_PATH);
@@ -128,7 +128,7 @@ runBench(async () => {
   const end = Date.now() + 300_000;
   while (Date.now() < end) {
     const text = await adminCommand(hap.socketFile, 'show servers state').catch(() => '');
-    served = text.split('\n').filter((l) => /^\d+ svc\d+ \d+ svc\d+-\d+\.bench:8080 10\./.test(l) && l.split(' ')[6] === '0').length;
+    served = text.split('\n').filter((l) => /^\d+ svc\d+ \d+ svc\d+-\d+\.bench:8080 1[01]\./.test(l) && l.split(' ')[6] === '0').length;
     if (served >= want) break;
     await sleep(500);
   }

@@ -38,7 +38,7 @@ import { planRuntime } from '../src/balancers/haproxy/plan.js';
 import { parseServersState } from '../src/balancers/haproxy/runtime-parse.js';
 import { haproxyEnv, freePort } from '../test/helpers/haproxy.js';
 import { memoryDiscovery } from '../test/helpers/memory-discovery.js';
-import { adminCommand, benchNode, checkCpu, cleanup, fmt, fmtStats, instrumentedRegistry, nullLogger, runBench, showProc, stats } from './lib.js';
+import { adminCommand, benchIp, benchNode, checkCpu, cleanup, fmt, fmtStats, instrumentedRegistry, nullLogger, runBench, showProc, stats } from './lib.js';
 import type { HaproxyBalancer } from '../src/balancers/haproxy/balancer.js';
 
 const { values } = parseArgs({ options: { clusters: { type: 'string', default: '1000' }, nodes: { type: 'string', default: '50' }, changes: { type: 'string', default: '50' } } });
@@ -70,7 +70,7 @@ runBench(async () => {
   const ports = new Set<number>();
   while (ports.size < CLUSTERS) ports.add(await freePort());
   const sections = new Map([...ports].map((p, c) => [names[c], haproxyClusterSchema.parse({ port: p, backend: ['mode http', 'balance roundrobin'] })]));
-  const nodeOf = (c: number, i: number) => benchNode(8080, { ip: `10.${c >> 8}.${c & 255}.${i + 1}`, host: `${names[c]}-${i}.bench` });
+  const nodeOf = (c: number, i: number) => benchNode(8080, { ip: benchIp(c, i), host: `${names[c]}-${i}.bench` });
   const members = new Map(names.map((n, c) => [n, Array.from({ length: NODES }, (_, i) => nodeOf(c, i))]));
   const desired = (): DesiredState => ({ clusters: names.map((n) => ({ name: n, discovery: 'fake', balancer: sections.get(n), nodes: members.get(n)! })) });
 

@@ -35,12 +35,35 @@ export function nodeName(host: string, port: number): string {
   return `${host}:${port}`;
 }
 
+/** Lists known to be in name order (marked by whoever built them so): checking the order of
+ * a cluster of 5,000 is 5,000 string comparisons, and a change passes the watcher, the writer
+ * and the model, each of which used to check it again. */
+const SORTED = new WeakSet<readonly { name: string }[]>();
+
+/** Mark `list` as in name order (the caller built it so, and changes it no more) and return it. */
+export function markSorted<T extends readonly { name: string }[]>(list: T): T {
+  SORTED.add(list);
+  return list;
+}
+
+/** `list` was marked as in name order (markSorted, sortNodes). */
+export function knownSorted(list: readonly { name: string }[]): boolean {
+  return SORTED.has(list);
+}
+
 /** Stable order so snapshots compare equal regardless of ZooKeeper's child order. A copy, in
  * name order (sorted only when it is not already, as discovery sends it). */
 export function sortNodes(nodes: readonly ServiceNode[]): ServiceNode[] {
   const copy = nodes.slice();
-  for (let i = 1; i < copy.length; i++) if (copy[i - 1].name > copy[i].name) return copy.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return copy;
+  if (!SORTED.has(nodes)) {
+    for (let i = 1; i < copy.length; i++) {
+      if (copy[i - 1].name > copy[i].name) {
+        copy.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+        break;
+      }
+    }
+  }
+  return markSorted(copy);
 }
 
 /** Equal member lists. A member keeps its node object while its data is unchanged, so identity

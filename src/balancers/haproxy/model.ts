@@ -14,7 +14,7 @@
  */
 import { isIP } from 'node:net';
 import type { ClusterModel, DesiredState } from '../../core/plugin.js';
-import type { NodeState, ServiceNode } from '../../core/node.js';
+import { knownSorted, type NodeState, type ServiceNode } from '../../core/node.js';
 import type { HaproxyClusterConfig, HaproxyConfig } from './schema.js';
 
 /** Names of the free server-template slots: `lh_slot1`..`lh_slotN`. Never collides with a node's
@@ -413,6 +413,7 @@ export function clusterSection(c: ClusterModel): HaproxyClusterConfig {
 
 /** `list` sorted by name (itself when it already is: the writer sorts nodes) */
 export function sorted<T extends { name: string }>(list: readonly T[]): readonly T[] {
+  if (knownSorted(list)) return list;
   for (let i = 1; i < list.length; i++) if (list[i - 1].name > list[i].name) return [...list].sort(byName);
   return list;
 }

@@ -136,3 +136,75 @@ describe('cluster watch: a listing reads its members a few at a time', () => {
     w.stop();
   });
 });
+
+describe('cluster watch: znodes not named HOST:PORT', () => {
+  it('are sorted by their node name, and of two znodes for one host:port the first by znode name wins', async () => {
+    const s = new ScriptedSession();
+    const snaps: ServiceNode[][] = [];
+    const w = new ClusterWatch(s as unknown as ZkSession, PATH, (nodes) => snaps.push([...nodes]), silentLogger(), new FakeClock());
+    await new Promise((r) => setImmediate(r));
+    await s.answer('getChildren', PATH, ['z_0001', 'b:80', 'a_0002', 'c:80']);
+    await s.answer('getData', `${PATH}/z_0001`, s.data({ ...node('a'), metadata: { from: 'z_0001' } }));
+    await s.answer('getData', `${PATH}/b:80`, s.data(node('b')));
+    await s.answer('getData', `${PATH}/a_0002`, s.data({ ...node('d'), metadata: { from: 'a_0002' } }));
+    await s.answer('getData', `${PATH}/c:80`, s.data({ ...node('a'), metadata: { from: 'c:80' } }));
+    assert.equal(snaps.length, 1, 'one snapshot once all answered');
+    assert.deepEqual(snaps[0].map((n) => [n.name, n.metadata.from]), [['a:80', 'c:80'], ['b:80', undefined], ['d:80', 'a_0002']]);
+    w.stop();
+  });
+});
+
+describe('cluster watch: one member\'s new data', () => {
+  const hosts = Array.from({ length: 50 }, (_, i) => `h${String(i).padStart(2, '0')}`);
+  const weighted = (h: string, weight: number): ServiceNode => ({ ...node(h), weight });
+
+  it('is one slot of the last snapshot: no pass over the other members, the others the same objects', async () => {
+    const { s, w, snaps } = await startedNodes(hosts);
+    const before = snaps.at(-1)!;
+    const members = (w as unknown as { members: Map<string, unknown> }).members;
+    let gets = 0;
+    const get = members.get.bind(members);
+    members.get = (k: string) => (gets++, get(k));
+    s.event(ZkEventType.NODE_DATA_CHANGED, `${PATH}/h17:80`);
+    await s.answer('getData', `${PATH}/h17:80`, s.data(weighted('h17', 7)));
+    const after = snaps.at(-1)!;
+    assert.equal(snaps.length, 2, 'one more snapshot');
+    assert.equal(after[17].weight, 7, 'the changed member');
+    assert.ok(after.every((n, i) => i === 17 || n === before[i]), 'every other member the same object');
+    assert.ok(gets <= 2, `members looked up for one change: ${gets}`);
+    w.stop();
+  });
+
+  it('that renames it (another host:port under the same znode) sorts the snapshot again', async () => {
+    const { s, w, snaps } = await startedNodes(['a', 'b', 'c']);
+    s.event(ZkEventType.NODE_DATA_CHANGED, `${PATH}/a:80`);
+    await s.answer('getData', `${PATH}/a:80`, s.data(node('z')));
+    assert.deepEqual(snaps.at(-1)!.map((n) => n.name), ['b:80', 'c:80', 'z:80']);
+    w.stop();
+  });
+
+  it('that does not parse drops it; data that parses again brings it back in its place', async () => {
+    const { s, w, snaps } = await startedNodes(['a', 'b', 'c']);
+    s.event(ZkEventType.NODE_DATA_CHANGED, `${PATH}/b:80`);
+    await s.answer('getData', `${PATH}/b:80`, { data: Buffer.from('{"port": "nope"}'), stat: s.data(node('b')).stat });
+    assert.deepEqual(snaps.at(-1)!.map((n) => n.name), ['a:80', 'c:80']);
+    s.event(ZkEventType.NODE_DATA_CHANGED, `${PATH}/b:80`);
+    await s.answer('getData', `${PATH}/b:80`, s.data(weighted('b', 3)));
+    assert.deepEqual(snaps.at(-1)!.map((n) => `${n.name}/${n.weight ?? ''}`), ['a:80/', 'b:80/3', 'c:80/']);
+    s.event(ZkEventType.NODE_DATA_CHANGED, `${PATH}/c:80`);
+    await s.answer('getData', `${PATH}/c:80`, s.data(weighted('c', 4)));
+    assert.deepEqual(snaps.at(-1)!.map((n) => `${n.name}/${n.weight ?? ''}`), ['a:80/', 'b:80/3', 'c:80/4']);
+    w.stop();
+  });
+});
+
+/** started(), with the snapshots' nodes kept */
+async function startedNodes(members: string[]) {
+  const s = new ScriptedSession();
+  const snaps: ServiceNode[][] = [];
+  const w = new ClusterWatch(s as unknown as ZkSession, PATH, (nodes) => snaps.push(nodes), silentLogger(), new FakeClock());
+  await new Promise((r) => setImmediate(r));
+  await s.answer('getChildren', PATH, members.map((h) => `${h}:80`));
+  for (const h of members) await s.answer('getData', `${PATH}/${h}:80`, s.data(node(h)));
+  return { s, w, snaps };
+}
