@@ -6,7 +6,8 @@
  * state included), this prints what the writer process itself costs, from /proc:
  *  - RSS (and its anonymous / file-backed split) once HAProxy serves every node, and its peak
  *    (VmHWM) over the load. Goal <= 150 MB.
- *  - --changes one-node weight changes (setData on a random node), one at a time, --gap ms
+ *  - --changes one-node weight changes (setData on a random node; with --kind membership a
+ *    node removed, then added back by the cluster's next change), one at a time, --gap ms
  *    apart, each waited for on HAProxy (`show servers state BACKEND` on a connection of our
  *    own, polled every 1 ms): writer CPU per change (user + system ticks over the phase,
  *    background config-file writes included) and znode write -> HAProxy state latency (poll
@@ -20,7 +21,7 @@
  *    that are not counted (their p50 is printed: the cold figure).
  * Prints figures, asserts nothing timed.
  *
- *   node --import tsx bench/writer-process-scale.ts [--clusters 1000] [--nodes 50] [--changes 200] [--warmup 200] [--gap 20] [--cpu-prof DIR] [--heap-snapshot DIR] [--node-args "FLAGS"]
+ *   node --import tsx bench/writer-process-scale.ts [--clusters 1000] [--nodes 50] [--changes 200] [--warmup 200] [--gap 20] [--kind weight|membership] [--cpu-prof DIR] [--heap-snapshot DIR] [--node-args "FLAGS"]
  */
 import { spawn } from 'node:child_process';
 import { open, readdir, readFile, writeFile } from 'node:fs/promises';
@@ -29,6 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { haproxyEnv, freePort } from '../test/helpers/haproxy.js';
 import { startZooKeeper } from '../test/helpers/zookeeper.js';
+import { adminMode, type ServerStateRow } from '../src/balancers/haproxy/runtime-parse.js';
 import { adminCommand, benchIp, benchNode, benchZk, cleanup, fmtStats, hrMs, runBench, serverRows, shebangFlags, sleep, stats, tempDir, writeConfigDir, znodeData, znodePath, type ZkOp } from './lib.js';
 
 const { values } = parseArgs({
@@ -40,6 +42,8 @@ const { values } = parseArgs({
      * the first hundreds of changes */
     warmup: { type: 'string', default: '200' },
     gap: { type: 'string', default: '20' },
+    /** weight: one-node weight changes; membership: a node removed, then added back, in turn */
+    kind: { type: 'string', default: 'weight' },
     /** a .cpuprofile of the writer process in this dir (the writer is then run by `node
      * --cpu-prof BIN`: its shebang has no V8 flags to lose) */
     'cpu-prof': { type: 'string' },
@@ -54,6 +58,8 @@ const NODES = Number(values.nodes);
 const CHANGES = Number(values.changes);
 const WARMUP = Number(values.warmup);
 const GAP = Number(values.gap);
+const KIND = values.kind;
+if (KIND !== 'weight' && KIND !== 'membership') throw new Error(`--kind: weight or membership, not ${KIND}`);
 const ZK_PATH = '/bench';
 const TICKS = 100; // USER_HZ
 const BIN = fileURLToPath(new URL('../bin/lighthouse-writer.js', import.meta.url));
@@ -150,11 +156,13 @@ runBench(async () => {
     console.log(`  heap snapshot: ${file ? join(snap, file) : 'none within 120 s'}`);
   }
 
-  // one-node weight changes, one at a time
+  // one-node changes, one at a time
   let seed = 7;
   const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
   const criticalPath = async () => (await readFile(critical, 'utf8')).split('\n').filter(Boolean).map((us) => Number(us) / 1000);
   let lat: number[] = [];
+  /** membership: the node of a cluster that is removed now (added back by its next change) */
+  const removed = new Map<number, number>();
   const changes = async (count: number) => {
     for (let k = 0; k < count; k++) await change(k);
   };
@@ -171,16 +179,27 @@ runBench(async () => {
   await changes(CHANGES);
   async function change(k: number): Promise<void> {
     const c = rand(CLUSTERS);
-    const i = rand(NODES);
+    const i = removed.get(c) ?? rand(NODES);
     const weight = 2 + (k % 50);
     const n = nodeOf(c, i, weight);
+    const path = znodePath(ZK_PATH, names[c], n);
+    // membership: remove a node (served no more: gone or in maintenance), then add it back
+    const removing = KIND === 'membership' && !(removed.get(c) === i);
+    const [what, done] =
+      KIND === 'weight'
+        ? [`${n.name} weight ${weight}`, (rows: ServerStateRow[]) => rows.some((r) => r.addr === n.ip && r.uweight === weight)]
+        : removing
+          ? [`${n.name} removed`, (rows: ServerStateRow[]) => !rows.some((r) => r.addr === n.ip && adminMode(r.adminState) !== 'maint')]
+          : [`${n.name} added`, (rows: ServerStateRow[]) => rows.some((r) => r.addr === n.ip && adminMode(r.adminState) === 'up')];
     const t = hrMs();
-    await bz.set(znodePath(ZK_PATH, names[c], n), znodeData(n));
+    if (KIND === 'weight') await bz.set(path, znodeData(n));
+    else if (removing) await bz.remove(path), removed.set(c, i);
+    else await bz.create(path, znodeData(n)), removed.delete(c);
     const deadline = Date.now() + 10_000;
     for (;;) {
       const rows = await serverRows(hap.socketFile, names[c]);
-      if (rows.some((r) => r.addr === n.ip && r.uweight === weight)) break;
-      if (Date.now() > deadline) throw new Error(`change ${k} (${n.name} weight ${weight}) not applied within 10 s; writer log:\n${(await problems()).join('\n')}`);
+      if (done(rows)) break;
+      if (Date.now() > deadline) throw new Error(`change ${k} (${what}) not applied within 10 s; writer log:\n${(await problems()).join('\n')}`);
       await sleep(1);
     }
     lat.push(hrMs() - t);
@@ -191,7 +210,7 @@ runBench(async () => {
   if (prof) console.log(`    the phase on CLOCK_MONOTONIC: ${Math.round(mPhase * 1000)}..${Math.round(hrMs() * 1000)} µs`);
   const p1 = await proc(w.pid!);
   const cpuMs = ((p1.ticks - p0.ticks) / TICKS) * 1000;
-  console.log(`  ${CHANGES} one-node weight changes, ${GAP} ms apart (${wall.toFixed(1)} s):`);
+  console.log(`  ${CHANGES} one-node ${KIND === 'weight' ? 'weight changes' : 'removals and additions'}, ${GAP} ms apart (${wall.toFixed(1)} s):`);
   console.log(`    writer CPU per change ${(cpuMs / CHANGES).toFixed(2)} ms (goal <= 1 ms; /proc ticks over the phase incl. background config writes: ${(cpuMs / wall / 10).toFixed(1)}% of a core)`);
   const path = await criticalPath();
   console.log(`    writer CPU on the path of a change (ZooKeeper event -> set server written; process.cpuUsage) ${fmtStats(stats(path))}`);

@@ -208,3 +208,37 @@ async function startedNodes(members: string[]) {
   for (const h of members) await s.answer('getData', `${PATH}/${h}:80`, s.data(node(h)));
   return { s, w, snaps };
 }
+
+describe('cluster watch: members coming and going', () => {
+  it('every snapshot is in name order, one member at a time and many at once', async () => {
+    const start = Array.from({ length: 30 }, (_, i) => `m${(i * 7919) % 1000}`);
+    const { s, w, snaps } = await startedNodes(start);
+    const present = new Set(start);
+    const expect = () => [...present].map((h) => `${h}:80`).sort();
+    let seed = 11;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    for (let k = 0; k < 150; k++) {
+      const h = `m${rand(1000)}`;
+      const path = `${PATH}/${h}:80`;
+      if (present.has(h)) {
+        present.delete(h);
+        s.event(ZkEventType.NODE_DELETED, path);
+        await s.answer('getData', path, ZK_ERR.NO_NODE);
+      } else {
+        present.add(h);
+        s.event(ZkEventType.NODE_CREATED, path);
+        await s.answer('getData', path, s.data(node(h)));
+      }
+      assert.deepEqual(snaps.at(-1)!.map((n) => n.name), expect(), `after change ${k} (${h})`);
+    }
+    // a listing without 20 of them (more than are put in place one by one), and with 3 new
+    const gone = [...present].slice(0, 20);
+    for (const h of gone) present.delete(h);
+    const fresh = ['n1', 'n2', 'n3'];
+    s.event(ZkEventType.NODE_CREATED, PATH);
+    await s.answer('getChildren', PATH, [...present, ...fresh].map((h) => `${h}:80`));
+    for (const h of fresh) present.add(h), await s.answer('getData', `${PATH}/${h}:80`, s.data(node(h)));
+    assert.deepEqual(snaps.at(-1)!.map((n) => n.name), expect(), 'after the listing');
+    w.stop();
+  });
+});
