@@ -64,15 +64,18 @@ class ScriptedSession extends EventEmitter {
   }
 }
 
-async function started(members: string[]) {
+/** A watch on a listing of `members` (HOST:80 znodes), all read; `snap` maps each snapshot. */
+async function startWith<T>(members: string[], snap: (nodes: ServiceNode[]) => T) {
   const s = new ScriptedSession();
-  const snaps: string[] = [];
-  const w = new ClusterWatch(s as unknown as ZkSession, PATH, (nodes) => snaps.push(nodes.map((n) => n.host).join(',')), silentLogger(), new FakeClock());
+  const snaps: T[] = [];
+  const w = new ClusterWatch(s as unknown as ZkSession, PATH, (nodes) => snaps.push(snap(nodes)), silentLogger(), new FakeClock());
   await new Promise((r) => setImmediate(r));
   await s.answer('getChildren', PATH, members.map((h) => `${h}:80`));
   for (const h of members) await s.answer('getData', `${PATH}/${h}:80`, s.data(node(h)));
   return { s, w, snaps };
 }
+const started = (members: string[]) => startWith(members, (nodes) => nodes.map((n) => n.host).join(','));
+const startedNodes = (members: string[]) => startWith(members, (nodes) => nodes);
 
 describe('cluster watch: events ahead of older answers', () => {
   it('a member re-created while the NO_NODE answer to its deletion is on the way stays a member', async () => {
@@ -197,18 +200,6 @@ describe('cluster watch: one member\'s new data', () => {
     w.stop();
   });
 });
-
-/** started(), with the snapshots' nodes kept */
-async function startedNodes(members: string[]) {
-  const s = new ScriptedSession();
-  const snaps: ServiceNode[][] = [];
-  const w = new ClusterWatch(s as unknown as ZkSession, PATH, (nodes) => snaps.push(nodes), silentLogger(), new FakeClock());
-  await new Promise((r) => setImmediate(r));
-  await s.answer('getChildren', PATH, members.map((h) => `${h}:80`));
-  for (const h of members) await s.answer('getData', `${PATH}/${h}:80`, s.data(node(h)));
-  return { s, w, snaps };
-}
-
 describe('cluster watch: members coming and going', () => {
   it('every snapshot is in name order, one member at a time and many at once', async () => {
     const start = Array.from({ length: 30 }, (_, i) => `m${(i * 7919) % 1000}`);
