@@ -290,10 +290,12 @@ export class ClusterWatch {
 
   /**
    * Send the snapshot unless a read is still in flight or it equals the last one sent. Runs on
-   * every answer, so on every one-member change: one pass over the members. A member named
-   * HOST:PORT as Lighthouse names it has a node of that name, the names are unique and already
-   * in order, so the pass is the snapshot; only znodes named otherwise (nerve's sequential
-   * names) need the de-duplication and the sort (a cluster of 5,000: 4.6 -> ~0.2 ms a change).
+   * every answer. One member's new data while the members are those of the last full pass is
+   * one slot of the last snapshot, found by the member's `pos`. Otherwise one pass over the
+   * members: a member named HOST:PORT as Lighthouse names it has a node of that name, the names
+   * are unique and already in order, so the pass is the snapshot; only znodes named otherwise
+   * (nerve's sequential names) need the de-duplication and the sort, and no slot path after.
+   * A one-node change in a cluster of 5,000 was a pass with a Set and a sort: ~4.6 ms.
    */
   private send(changed?: Member): void {
     if (!this.listed) return;
