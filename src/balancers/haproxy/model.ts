@@ -355,15 +355,18 @@ export function serverModels(nodes: readonly ServiceNode[], options: string, coo
  * when the node names are the same as before (a weight, state or address changed), every
  * server keeps its name (names depend on nothing but the sorted node names), an unchanged node
  * (same object) keeps its ServerModel object, and only changed nodes get a new one. Otherwise (a
- * node came or went: collision suffixes may move) everything is built afresh. Either way the
- * result equals what serverModels(nodes) returns.
+ * node came or went: collision suffixes may move) everything is built afresh, but for one node
+ * that came or went where no server has a suffix (every server is named as its node, as
+ * HOST:PORT names are): then the others keep their ServerModels. Either way the result equals
+ * what serverModels(nodes) returns.
  */
 function serverModelsFrom(nodes: readonly ServiceNode[], options: string, cookies: boolean, prev?: PreviousBackend | null): ServerModel[] {
   const list = sorted(nodes);
   if (prev) {
     const was = sorted(prev.nodes);
     const before = prev.backend.servers;
-    if (was.length === list.length && before.length === list.length && before[0]?.options === options && (before[0]?.cookie !== null) === cookies) {
+    const same = before[0]?.options === options && (before[0]?.cookie !== null) === cookies;
+    if (same && was.length === list.length && before.length === list.length) {
       const servers: ServerModel[] = new Array(list.length);
       let i = 0;
       for (; i < list.length; i++) {
@@ -374,6 +377,10 @@ function serverModelsFrom(nodes: readonly ServiceNode[], options: string, cookie
       }
       if (i === list.length) return servers;
     }
+    if (same && before.length === was.length && Math.abs(list.length - was.length) === 1) {
+      const servers = oneCameOrWent(list, was, before, options, cookies);
+      if (servers) return servers;
+    }
   }
   const seen = new Set<string>();
   return list.map((n) => {
@@ -382,6 +389,37 @@ function serverModelsFrom(nodes: readonly ServiceNode[], options: string, cookie
     seen.add(name);
     return serverModel(n, name, options, cookies);
   });
+}
+
+/** Server lists known to have no collision suffix: every server named as its node. */
+const UNSUFFIXED = new WeakSet<readonly ServerModel[]>();
+
+/**
+ * The servers of `list` when it is `was` with one node more or one fewer and otherwise the same
+ * objects, and `before` (the servers of `was`) has no suffix: the others keep their
+ * ServerModels. null otherwise. Without suffixes every name is its node's own; a node whose
+ * name HAProxy takes as it is (no character replaced) and that no other node has keeps that.
+ */
+function oneCameOrWent(list: readonly ServiceNode[], was: readonly ServiceNode[], before: readonly ServerModel[], options: string, cookies: boolean): ServerModel[] | null {
+  const longer = list.length > was.length ? list : was;
+  const shorter = longer === list ? was : list;
+  let k = 0;
+  while (k < shorter.length && shorter[k] === longer[k]) k++;
+  for (let i = k; i < shorter.length; i++) if (shorter[i] !== longer[i + 1]) return null;
+  if (!UNSUFFIXED.has(before)) {
+    for (let i = 0; i < before.length; i++) if (before[i].name !== was[i].name) return null;
+    UNSUFFIXED.add(before);
+  }
+  let servers: ServerModel[];
+  if (longer === list) {
+    const n = list[k];
+    if (haproxyName(n.name) !== n.name || list[k - 1]?.name === n.name || list[k + 1]?.name === n.name) return null;
+    servers = [...before.slice(0, k), serverModel(n, n.name, options, cookies), ...before.slice(k)];
+  } else {
+    servers = [...before.slice(0, k), ...before.slice(k + 1)];
+  }
+  UNSUFFIXED.add(servers);
+  return servers;
 }
 
 function serverModel(n: ServiceNode, name: string, options: string, cookies: boolean): ServerModel {

@@ -87,6 +87,20 @@ describe('incremental models', () => {
     }
   });
 
+  it('a node that comes or goes leaves the other servers their ServerModels (no name suffix in play)', () => {
+    const cache = new ModelCache(config);
+    const ns = [node(9001), node(9002), node(9004)];
+    const web = (nodes: ServiceNode[]) => cluster('web', { port: 8000, backend: ['mode http'] }, nodes);
+    const a = cache.update({ clusters: [web(ns)] }).backends[0].servers;
+    const added = [ns[0], ns[1], node(9003), ns[2]];
+    const b = cache.update({ clusters: [web(added)] }).backends[0].servers;
+    assert.deepEqual(b.map((s) => s.name), added.map((x) => x.name));
+    assert.ok([0, 1].every((i) => b[i] === a[i]) && b[3] === a[2], 'the others keep their ServerModels');
+    const c = cache.update({ clusters: [web([ns[0], added[2], ns[2]])] }).backends[0].servers;
+    assert.ok(c[0] === b[0] && c[1] === b[2] && c[2] === b[3], 'after a removal too');
+    assert.deepEqual(fullModel(cache.update({ clusters: [web([ns[0], added[2], ns[2]])] })), buildModel(config, { clusters: [web([ns[0], added[2], ns[2]])] }).model);
+  });
+
   it("the writer's hint: only the changed positions are looked at; a hint that does not hold is ignored", () => {
     const cs = clusters();
     const cache = new ModelCache(config);
