@@ -33,7 +33,8 @@ import { ZkEventType, type RawEvent, type ZkEvent, type ZkStat } from './zk-clie
 
 const MISSING_RECHECK_MS = 5_000; // fallback for a missing cluster znode, besides the exists watch
 const RETRY_MS = 1_000; // a read failed for another reason than the connection (e.g. NO_AUTH)
-const READS_PER_CLUSTER = 8; // members read at once by a listing (readEach)
+/** members' reads after a listing in flight at once, over every watch of one session (ReadQueue) */
+export const READ_WINDOW = 400;
 
 interface Member {
   /** the zxid of the data's last change (stat.mzxid): equal means the same data; -1 while its
@@ -67,6 +68,47 @@ class Members extends Map<string, Member> {
   names(): readonly string[] {
     return (this.order ??= [...this.keys()].sort());
   }
+}
+
+/**
+ * The reads of listed members, of every watch on one session, in the order the listings came,
+ * READ_WINDOW at a time. A cluster's first listing asks for every member, and a writer
+ * starting on 1,000 clusters of 50 held 50,000 pending reads at once (each a promise, an async
+ * frame and the session's callbacks, kept past a young GC): its RSS peaked at ~175 MB while it
+ * loaded, ~35 MB above its steady state. A window per cluster bounded that but made every
+ * cluster finish at the same moment, at the end of the load (a slow load then passed the
+ * writer's startup wait with no cluster heard); one window in listing order finishes clusters
+ * one after another. A few hundred in flight keep ZooKeeper as busy as fifty thousand.
+ */
+class ReadQueue {
+  private jobs: (() => Promise<void>)[] = [];
+  private head = 0;
+  private active = 0;
+  private readonly done = () => {
+    this.active--;
+    this.run();
+  };
+  add(job: () => Promise<void>): void {
+    this.jobs.push(job);
+    this.run();
+  }
+  private run(): void {
+    const q = this.jobs;
+    while (this.active < READ_WINDOW && this.head < q.length) {
+      const job = q[this.head];
+      q[this.head++] = undefined as unknown as () => Promise<void>;
+      this.active++;
+      job().then(this.done, this.done);
+    }
+    if (this.head === q.length) (q.length = 0), (this.head = 0);
+    else if (this.head > 4096 && this.head * 2 > q.length) q.splice(0, this.head), (this.head = 0);
+  }
+}
+const readQueues = new WeakMap<ZkSession, ReadQueue>();
+function readQueue(session: ZkSession): ReadQueue {
+  let q = readQueues.get(session);
+  if (!q) readQueues.set(session, (q = new ReadQueue()));
+  return q;
 }
 
 export class ClusterWatch {
@@ -198,19 +240,10 @@ export class ClusterWatch {
     else this.readEach(fresh, epoch);
   }
 
-  /**
-   * Read `children`, READS_PER_CLUSTER at a time. A cluster's first listing asks for every
-   * member, and a writer starting on 1,000 clusters of 50 held 50,000 pending reads at once
-   * (each a promise, an async frame and the session's callbacks, all kept past a young GC):
-   * its RSS peaked ~20 MB above the steady state while it loaded. ZooKeeper answers in order,
-   * so a few per cluster over a thousand clusters keep it as busy.
-   */
+  /** Read `children` through the session's ReadQueue. */
   private readEach(children: readonly string[], epoch: number): void {
-    let next = 0;
-    const pump = async (): Promise<void> => {
-      while (next < children.length && !this.stale(epoch)) await this.readMember(children[next++], epoch);
-    };
-    for (let k = 0; k < Math.min(READS_PER_CLUSTER, children.length); k++) void pump();
+    const q = readQueue(this.session);
+    for (const c of children) q.add(() => this.readMember(c, epoch));
   }
 
   /**

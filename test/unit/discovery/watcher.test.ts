@@ -11,7 +11,7 @@ import { FakeClock } from '../../../src/core/clock.js';
 import { silentLogger } from '../../../src/core/logger.js';
 import type { ServiceNode } from '../../../src/core/node.js';
 import { encodeNode } from '../../../src/discovery/zookeeper/codec.js';
-import { ClusterWatch } from '../../../src/discovery/zookeeper/watcher.js';
+import { ClusterWatch, READ_WINDOW } from '../../../src/discovery/zookeeper/watcher.js';
 import type { ZkSession } from '../../../src/discovery/zookeeper/session.js';
 import { ZK_ERR, ZkEventType, type RawEvent } from '../../../src/discovery/zookeeper/zk-client.js';
 
@@ -117,26 +117,31 @@ describe('cluster watch: events ahead of older answers', () => {
   });
 });
 
-describe('cluster watch: a listing reads its members a few at a time', () => {
-  it('50 members: at most 8 reads pending at once, every member read once, one snapshot of all', async () => {
+describe('cluster watch: listed members are read through one window per session', () => {
+  it(`at most ${READ_WINDOW} reads pending at once, in listing order across clusters; each member read once`, async () => {
     const s = new ScriptedSession();
     const snaps: string[] = [];
-    const w = new ClusterWatch(s as unknown as ZkSession, PATH, (nodes) => snaps.push(nodes.map((n) => n.host).join(',')), silentLogger(), new FakeClock());
+    const listen = (nodes: ServiceNode[]) => snaps.push(`${nodes.length} ${nodes[0]?.host}`);
+    const big = Array.from({ length: READ_WINDOW + 100 }, (_, i) => `a${String(i).padStart(4, '0')}`);
+    const small = Array.from({ length: 10 }, (_, i) => `b${i}`);
+    const wa = new ClusterWatch(s as unknown as ZkSession, '/lh/big', listen, silentLogger(), new FakeClock());
+    const wb = new ClusterWatch(s as unknown as ZkSession, '/lh/small', listen, silentLogger(), new FakeClock());
     await new Promise((r) => setImmediate(r));
-    const hosts = Array.from({ length: 50 }, (_, i) => `h${String(i).padStart(2, '0')}`);
-    await s.answer('getChildren', PATH, hosts.map((h) => `${h}:80`));
+    await s.answer('getChildren', '/lh/big', big.map((h) => `${h}:80`));
+    await s.answer('getChildren', '/lh/small', small.map((h) => `${h}:80`));
     let most = 0;
     const read: string[] = [];
-    for (let k = 0; k < 100 && s.pending.length > 0; k++) {
+    for (let k = 0; k < 2 * big.length && s.pending.length > 0; k++) {
       most = Math.max(most, s.pending.length);
       const p = s.pending[0];
       read.push(p.path);
-      await s.answer('getData', p.path, s.data(node(p.path.slice(PATH.length + 1, -3))));
+      await s.answer('getData', p.path, s.data(node(p.path.slice(p.path.lastIndexOf('/') + 1, -3))));
     }
-    assert.equal(most, 8, 'reads pending at once');
-    assert.deepEqual([...read].sort(), hosts.map((h) => `${PATH}/${h}:80`), 'each member read once');
-    assert.deepEqual(snaps, [hosts.join(',')], 'one snapshot, once every member answered');
-    w.stop();
+    assert.equal(most, READ_WINDOW, 'reads pending at once');
+    assert.deepEqual(read, [...big.map((h) => `/lh/big/${h}:80`), ...small.map((h) => `/lh/small/${h}:80`)], 'in listing order, each once');
+    assert.deepEqual(snaps, [`${big.length} a0000`, '10 b0'], 'one snapshot per cluster, the first listed first');
+    wa.stop();
+    wb.stop();
   });
 });
 
