@@ -13,24 +13,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { AddressInfo } from 'node:net';
-import { startZooKeeper } from '../test/helpers/zookeeper.js';
-import { traffic, killHaproxy } from '../test/helpers/haproxy.js';
-import { freePort } from '../test/helpers/backends.js';
-import { waitFor } from '../test/helpers/wait.js';
+import { startZooKeeper } from './lib/zookeeper.js';
+import { traffic, killHaproxy } from './lib/haproxy.js';
+import { preferredPort } from './lib/ports.js';
+import { waitFor } from './lib/wait.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string' }, check: { type: 'boolean', default: false } } });
 const ROOT = resolve(import.meta.dirname, '..');
 const DEMO = join(ROOT, '.demo');
 const CONFIG = join(DEMO, 'config');
 const LOGS = join(DEMO, 'logs');
-
-/** The preferred port if free (stable URLs for people), else any free one. */
-async function port(preferred: number): Promise<number> {
-  const s = createServer();
-  const ok = await new Promise<boolean>((r) => s.once('error', () => r(false)).listen(preferred, '127.0.0.1', () => r(true)));
-  if (ok) await new Promise((r) => s.close(r));
-  return ok ? preferred : freePort();
-}
 
 /** A sample service: answers its name; GET /health is 200 unless toggled sick with POST /toggle. */
 async function sampleService(name: string): Promise<{ port: number; server: Server }> {
@@ -49,7 +41,8 @@ async function sampleService(name: string): Promise<{ port: number; server: Serv
 
 async function daemon(program: string): Promise<ChildProcess> {
   const log = await open(join(LOGS, `${program}.log`), 'w');
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli', `${program}.ts`), CONFIG], {
+  // the installed programs (bin/ runs the build in dist/), as users run them
+  const child = spawn(process.execPath, [join(ROOT, 'bin', `${program}.js`), CONFIG], {
     env: { ...process.env, LIGHTHOUSE_ADVERTISE_HOST: 'demo-node', LIGHTHOUSE_ADVERTISE_IP: '127.0.0.1' },
     stdio: ['ignore', log.fd, log.fd],
   });
@@ -63,7 +56,7 @@ await mkdir(LOGS, { recursive: true });
 
 const zk = await startZooKeeper({ tickTime: 500 });
 const services = { web: [await sampleService('web-1'), await sampleService('web-2'), await sampleService('web-3')], api: [await sampleService('api-1'), await sampleService('api-2')] };
-const ports = { web: await port(8000), api: await port(8001), stats: await port(9009) };
+const ports = { web: await preferredPort(8000), api: await preferredPort(8001), stats: await preferredPort(9009) };
 
 await writeFile(join(CONFIG, 'discovery/zookeeper.yaml'), `hosts: ["${zk.connectString}"]\npath: /lighthouse/services\n`);
 await writeFile(join(CONFIG, 'balancers/haproxy.yaml'), [

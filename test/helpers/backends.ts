@@ -35,11 +35,4 @@ export async function startBackend(id: string, port = 0): Promise<Backend> {
   return b;
 }
 
-/** A free loopback port (bind 0, read, close). */
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
+export { freePort } from '../../scripts/lib/ports.js';

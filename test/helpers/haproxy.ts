@@ -4,14 +4,14 @@
  * and cleanup that stops HAProxy by the master pid from its pid file. Every HAProxy a test
  * starts is also killed from a process 'exit' hook, so a failing test leaks nothing.
  */
-import { createServer, request, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { ClusterModel, DesiredState } from '../../src/core/plugin.js';
 import type { NodeState, ServiceNode } from '../../src/core/node.js';
-import { masterCommand, parseShowProc, pidAlive } from '../../src/balancers/haproxy/process.js';
+import { killHaproxy } from '../../scripts/lib/haproxy.js';
 import { haproxyClusterSchema } from '../../src/balancers/haproxy/schema.js';
 import { freePort } from './backends.js';
 
@@ -30,6 +30,7 @@ process.on('exit', () => {
 
 export { freePort };
 export { waitFor as until } from './wait.js';
+export { killHaproxy, traffic, type Traffic } from '../../scripts/lib/haproxy.js';
 
 export interface HaproxyEnv {
   dir: string;
@@ -77,26 +78,6 @@ export async function haproxyEnv(extra: Record<string, unknown> = {}): Promise<H
   return env;
 }
 
-/** SIGTERM to the master named in the pid file (its workers with it), bounded wait, SIGKILL. */
-export async function killHaproxy(pidFile: string, masterSocket?: string, timeoutMs = 3000): Promise<void> {
-  let pid: number;
-  try {
-    pid = Number(readFileSync(pidFile, 'utf8').trim());
-  } catch {
-    return;
-  }
-  if (!pidAlive(pid)) return;
-  const workers = masterSocket ? ((parseShowProc(await masterCommand(masterSocket, 'show proc', 1000).catch(() => '')))?.workers ?? []) : [];
-  try {
-    process.kill(pid, 'SIGTERM');
-  } catch {
-    return;
-  }
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end && [pid, ...workers].some(pidAlive)) await new Promise((r) => setTimeout(r, 10));
-  for (const p of [pid, ...workers]) if (pidAlive(p)) process.kill(p, 'SIGKILL');
-}
-
 export interface HttpBackend {
   id: string;
   port: number;
@@ -119,52 +100,6 @@ export async function httpBackend(id: string): Promise<HttpBackend> {
       server.close(() => r());
     });
   return b;
-}
-
-export interface Traffic {
-  /** responses by body (backend id) */
-  hits: Map<string, number>;
-  ok: number;
-  failed: number;
-  /** status codes / errors of failures, for assertion messages */
-  errors: string[];
-}
-
-/** `n` GETs to 127.0.0.1:port, `concurrency` at a time, no keep-alive (every request is a new
- * connection, so roundrobin spreads them). */
-export async function traffic(port: number, n: number, concurrency = 4): Promise<Traffic> {
-  const t: Traffic = { hits: new Map(), ok: 0, failed: 0, errors: [] };
-  let next = 0;
-  const one = () =>
-    new Promise<void>((resolve) => {
-      const req = request({ host: '127.0.0.1', port, path: '/', agent: false, timeout: 5000 }, (res) => {
-        let body = '';
-        res.setEncoding('utf8').on('data', (d) => (body += d));
-        res.on('end', () => {
-          if (res.statusCode === 200) {
-            t.ok++;
-            t.hits.set(body, (t.hits.get(body) ?? 0) + 1);
-          } else {
-            t.failed++;
-            t.errors.push(`HTTP ${res.statusCode}`);
-          }
-          resolve();
-        });
-      });
-      req.on('timeout', () => req.destroy(new Error('timeout')));
-      req.on('error', (err) => {
-        t.failed++;
-        t.errors.push(err.message);
-        resolve();
-      });
-      req.end();
-    });
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next++ < n) await one();
-    }),
-  );
-  return t;
 }
 
 export function node(port: number, extra: { weight?: number; state?: NodeState; host?: string } = {}): ServiceNode {

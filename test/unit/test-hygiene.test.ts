@@ -54,3 +54,8 @@ test('every assert.ok / assert in test/ and bench/ has a message (a failing one 
   const found = [...tsFiles(join(root, 'test')), ...tsFiles(join(root, 'bench'))].flatMap((f) => messageLessAsserts(f, readFileSync(f, 'utf8')));
   assert.deepEqual(found, [], `give these a message:\n${found.join('\n')}`);
 });
+
+test('product code (src/, scripts/) never imports from test/: what it shares with tests lives in scripts/lib/', () => {
+  const found = [...tsFiles(join(root, 'src')), ...tsFiles(join(root, 'scripts'))].filter((f) => /from '(\.\.\/)+test\//.test(readFileSync(f, 'utf8'))).map((f) => relative(root, f));
+  assert.deepEqual(found, [], `these import from test/:\n${found.join('\n')}`);
+});
