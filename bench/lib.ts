@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { stringify } from 'yaml';
-import { builtinRegistry } from '../src/core/builtins.js';
+import { builtinRegistry } from '../src/plugins.js';
 import { systemClock } from '../src/core/clock.js';
 import type { NodeState, ServiceNode } from '../src/core/node.js';
 import type { BalancerPlugin, DiscoveryPlugin } from '../src/core/plugin.js';

@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { EXIT, LighthouseError, ConfigError, formatProblem } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
-import { builtinRegistry } from '../core/builtins.js';
+import { builtinRegistry } from '../plugins.js';
 import type { Registry } from '../core/registry.js';
 import { loadPluginPackages } from '../core/plugins-loader.js';
 import { ConfigStore } from '../config/store.js';

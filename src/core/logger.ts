@@ -1,20 +1,10 @@
 /**
  * Logging: pino, JSON by default, pretty on a terminal (or `format: pretty` in logging.yaml).
- * Components get `logger.child({ component })`. Field names are defined once here so logs
- * stay greppable across components. Log state changes, not ticks.
+ * Components get `logger.child({ component })`; context fields are `file`, `service`, `cluster`,
+ * `node`, `znode`, `check` and `err`, the same names everywhere so logs stay greppable. Log state
+ * changes, not ticks.
  */
 import pino, { type Logger, type DestinationStream } from 'pino';
-
-export const F = {
-  component: 'component',
-  file: 'file',
-  service: 'service',
-  cluster: 'cluster',
-  node: 'node',
-  znode: 'znode',
-  check: 'check',
-  err: 'err',
-} as const;
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 

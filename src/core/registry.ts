@@ -1,5 +1,5 @@
 /**
- * The plugin registry: plugins by kind and name. The table of built-ins is src/core/builtins.ts;
+ * The plugin registry: plugins by kind and name. The table of built-ins is src/plugins.ts;
  * third-party plugins from plugins.yaml are added by src/core/plugins-loader.ts. A name is never
  * turned into a module path.
  */

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { haproxyBalancer, type HaproxyBalancer } from '../../src/balancers/haproxy/index.js';
 import { ConfigStore, type ConfigSnapshot } from '../../src/config/store.js';
-import { builtinRegistry } from '../../src/core/builtins.js';
+import { builtinRegistry } from '../../src/plugins.js';
 import { systemClock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/logger.js';
 import type { Peer, ServiceNode } from '../../src/core/node.js';

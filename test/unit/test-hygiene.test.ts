@@ -59,3 +59,8 @@ test('product code (src/, scripts/) never imports from test/: what it shares wit
   const found = [...tsFiles(join(root, 'src')), ...tsFiles(join(root, 'scripts'))].filter((f) => /from '(\.\.\/)+test\//.test(readFileSync(f, 'utf8'))).map((f) => relative(root, f));
   assert.deepEqual(found, [], `these import from test/:\n${found.join('\n')}`);
 });
+
+test('src/core depends on no plugin: it imports nothing outside src/core', () => {
+  const found = tsFiles(join(root, 'src/core')).filter((f) => /from '\.\.\//.test(readFileSync(f, 'utf8'))).map((f) => relative(root, f));
+  assert.deepEqual(found, [], `these import from outside src/core:\n${found.join('\n')}`);
+});

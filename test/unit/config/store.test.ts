@@ -137,7 +137,7 @@ test('watch: add, change, remove apply live; a broken edit keeps the last good v
 });
 
 test('haproxy directive lines: refused ones reject the file at the line, ignored ones load as warnings, logged once', async () => {
-  const { builtinRegistry } = await import('../../../src/core/builtins.js');
+  const { builtinRegistry } = await import('../../../src/plugins.js');
   const { createLogger } = await import('../../../src/core/logger.js');
   const logged: { level: number; msg: string }[] = [];
   const destination = { write: (line: string) => void logged.push(JSON.parse(line)) };

@@ -11,7 +11,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigStore, type ConfigSnapshot } from '../../../../src/config/store.js';
-import { builtinRegistry } from '../../../../src/core/builtins.js';
+import { builtinRegistry } from '../../../../src/plugins.js';
 import { silentLogger } from '../../../../src/core/logger.js';
 import { EXAMPLES_DIR, PEERS, renderExample } from '../../../helpers/examples.js';
 
