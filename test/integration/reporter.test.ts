@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startZooKeeper, type ZkServer } from '../helpers/zookeeper.js';
-import { zkProbe, type ZkProbe } from '../helpers/zk-probe.js';
+import { useZooKeeper } from '../helpers/zk-suite.js';
 import { startBackend, type Backend } from '../helpers/backends.js';
 import { startDaemon, type Daemon } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/wait.js';
@@ -16,26 +15,15 @@ import { waitFor } from '../helpers/wait.js';
 const HOST = 'app01.lighthouse.test';
 const ENV = { LIGHTHOUSE_ADVERTISE_HOST: HOST, LIGHTHOUSE_ADVERTISE_IP: '127.0.0.1' };
 
-let zk: ZkServer;
-let probe: ZkProbe;
-const cleanup: (() => Promise<unknown>)[] = [];
-
-before(async () => {
-  zk = await startZooKeeper({ tickTime: 200 });
-  probe = await zkProbe(zk.connectString);
-});
-after(async () => {
-  for (const f of cleanup.reverse()) await f().catch(() => {});
-  probe?.close();
-  await zk?.stop();
-});
+const suite = useZooKeeper();
+const { cleanup } = suite;
 
 async function configDir(root: string, services: Record<string, string>): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'lh-reporter-'));
   cleanup.push(() => rm(dir, { recursive: true, force: true }));
   await mkdir(join(dir, 'discovery'));
   await mkdir(join(dir, 'services'));
-  await writeFile(join(dir, 'discovery/zookeeper.yaml'), `hosts: ["${zk.connectString}"]\npath: ${root}\nsession_timeout: 2000\n`);
+  await writeFile(join(dir, 'discovery/zookeeper.yaml'), `hosts: ["${suite.zk.connectString}"]\npath: ${root}\nsession_timeout: 2000\n`);
   for (const [name, text] of Object.entries(services)) await writeFile(join(dir, 'services', `${name}.yaml`), text);
   return dir;
 }
@@ -59,7 +47,7 @@ test('registers a healthy instance in the Python Lighthouse wire format, byte fo
   const b = await backend('web-1');
   const dir = await configDir('/lh/wire', { web: service([b.port]) });
   await reporter(dir);
-  const z = await waitFor(() => probe.get(`/lh/wire/web/${HOST}:${b.port}`), 'znode');
+  const z = await waitFor(() => suite.probe.get(`/lh/wire/web/${HOST}:${b.port}`), 'znode');
   const peer = `{\\"ip\\": \\"127.0.0.1\\", \\"name\\": \\"${HOST}\\", \\"port\\": 1024}`;
   assert.equal(
     z.data.toString(),
@@ -75,13 +63,13 @@ test('rise and fall counts are honoured', async () => {
   await reporter(dir);
   const path = `/lh/risefall/web/${HOST}:${b.port}`;
   await waitFor(() => b.probes.failed >= 2, 'failing probes');
-  assert.equal(await probe.get(path), null, 'never registered while failing');
+  assert.equal(await suite.probe.get(path), null, 'never registered while failing');
   b.healthy = true;
-  await waitFor(() => probe.get(path), 'registered after rise');
+  await waitFor(() => suite.probe.get(path), 'registered after rise');
   assert.ok(b.probes.ok >= 3, `registered after ${b.probes.ok} passing probes, rise is 3`);
   b.healthy = false;
   const failedBefore = b.probes.failed;
-  await waitFor(async () => (await probe.get(path)) === null, 'removed after fall');
+  await waitFor(async () => (await suite.probe.get(path)) === null, 'removed after fall');
   const fails = b.probes.failed - failedBefore;
   assert.ok(fails >= 2 && fails <= 3, `removed after ${fails} failing probes, fall is 2`);
 });
@@ -94,11 +82,11 @@ test('a live edit adding a port registers it without disturbing the first; a bro
   const dir = await configDir('/lh/edit', { web: service([a.port], 1, 3) });
   const d = await reporter(dir);
   const pathA = `/lh/edit/web/${HOST}:${a.port}`;
-  const first = await waitFor(() => probe.get(pathA), 'first port registered');
+  const first = await waitFor(() => suite.probe.get(pathA), 'first port registered');
 
   await writeFile(join(dir, 'services/web.yaml'), service([a.port, c.port], 1, 3));
-  await waitFor(() => probe.get(`/lh/edit/web/${HOST}:${c.port}`), 'second port registered');
-  assert.equal((await probe.get(pathA))?.czxid, first.czxid, 'first znode untouched');
+  await waitFor(() => suite.probe.get(`/lh/edit/web/${HOST}:${c.port}`), 'second port registered');
+  assert.equal((await suite.probe.get(pathA))?.czxid, first.czxid, 'first znode untouched');
 
   await writeFile(join(dir, 'services/web.yaml'), 'ports: [1\nchecks: {');
   const err = await d.waitForLog((l) => l.file === 'services/web.yaml' && l.level === 50, 'error naming the file');
@@ -106,8 +94,8 @@ test('a live edit adding a port registers it without disturbing the first; a bro
   // the last good config stays in force: both instances keep being checked and published
   const okBefore = a.probes.ok;
   await waitFor(() => a.probes.ok >= okBefore + 3, 'checks still running');
-  assert.equal((await probe.get(pathA))?.czxid, first.czxid);
-  assert.ok(await probe.get(`/lh/edit/web/${HOST}:${c.port}`), 'the added port is published');
+  assert.equal((await suite.probe.get(pathA))?.czxid, first.czxid);
+  assert.ok(await suite.probe.get(`/lh/edit/web/${HOST}:${c.port}`), 'the added port is published');
   assert.equal(d.proc.exitCode, null, 'still running');
 });
 
@@ -116,14 +104,14 @@ test('session expiry (process frozen past the session timeout) is followed by re
   const dir = await configDir('/lh/expiry', { web: service([b.port], 1, 1, 0.2) });
   const d = await reporter(dir);
   const path = `/lh/expiry/web/${HOST}:${b.port}`;
-  const before = await waitFor(() => probe.get(path), 'registered');
+  const before = await waitFor(() => suite.probe.get(path), 'registered');
   process.kill(d.pid, 'SIGSTOP');
   try {
-    await waitFor(async () => (await probe.get(path)) === null, 'ZooKeeper expires the frozen session', 20_000);
+    await waitFor(async () => (await suite.probe.get(path)) === null, 'ZooKeeper expires the frozen session', 20_000);
   } finally {
     process.kill(d.pid, 'SIGCONT');
   }
-  const again = await waitFor(() => probe.get(path), 're-registered on a new session', 20_000);
+  const again = await waitFor(() => suite.probe.get(path), 're-registered on a new session', 20_000);
   assert.notEqual(again.owner, before.owner, 'owned by a new session');
   await d.waitForLog((l) => /session/i.test(String(l.msg)) && /expir|lost/i.test(String(l.msg)), 'expiry logged');
 });
@@ -133,8 +121,8 @@ test('SIGTERM removes own znodes at once and exits 0', async () => {
   const dir = await configDir('/lh/term', { web: service([b.port]) });
   const d = await reporter(dir);
   const path = `/lh/term/web/${HOST}:${b.port}`;
-  await waitFor(() => probe.get(path), 'registered');
+  await waitFor(() => suite.probe.get(path), 'registered');
   const code = await d.stop('SIGTERM');
   assert.equal(code, 0);
-  assert.equal(await probe.get(path), null, 'gone as soon as the process exited, not after the session timeout');
+  assert.equal(await suite.probe.get(path), null, 'gone as soon as the process exited, not after the session timeout');
 });

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { startZooKeeper, type ZkServer } from '../helpers/zookeeper.js';
-import { zkProbe, type ZkProbe } from '../helpers/zk-probe.js';
+import { useZooKeeper } from '../helpers/zk-suite.js';
+import { zkProbe } from '../helpers/zk-probe.js';
 import { waitFor } from '../helpers/wait.js';
 import { createLogger } from '../../src/core/logger.js';
 import { systemClock } from '../../src/core/clock.js';
@@ -18,19 +18,8 @@ import { encodeNode } from '../../src/discovery/zookeeper/codec.js';
 import { zookeeperDiscovery, type ZookeeperDiscovery } from '../../src/discovery/zookeeper/index.js';
 import { createZkClient, CreateMode, errCode, getDataFast, ZK_ERR, type ZkException, type ZkStat } from '../../src/discovery/zookeeper/zk-client.js';
 
-let zk: ZkServer;
-let probe: ZkProbe;
-const cleanup: (() => Promise<unknown>)[] = [];
-
-before(async () => {
-  zk = await startZooKeeper({ tickTime: 200 });
-  probe = await zkProbe(zk.connectString);
-});
-after(async () => {
-  for (const f of cleanup.reverse()) await f().catch(() => {});
-  probe?.close();
-  await zk?.stop();
-});
+const suite = useZooKeeper();
+const { cleanup } = suite;
 
 type Log = { level: number; msg: string; znode?: string; session?: string };
 
@@ -38,7 +27,7 @@ type Log = { level: number; msg: string; znode?: string; session?: string };
 function discovery(path: string, watch: 'auto' | 'classic' = 'auto', viaPort?: number): { d: ZookeeperDiscovery; logs: Log[] } {
   const logs: Log[] = [];
   const logger = createLogger({ level: 'debug', destination: { write: (s: string) => void logs.push(JSON.parse(s)) } });
-  const hosts = [viaPort ? `127.0.0.1:${viaPort}` : zk.connectString];
+  const hosts = [viaPort ? `127.0.0.1:${viaPort}` : suite.zk.connectString];
   const config = zookeeperDiscovery.schema.parse({ hosts, path, session_timeout: 2000, connect_timeout: 10, watch });
   const d = zookeeperDiscovery.create(config, { logger, clock: systemClock });
   cleanup.push(() => d.stop());
@@ -64,7 +53,7 @@ describe('publishing', () => {
     await d.start();
     const n = node(8080, { b: 1, a: 'x' });
     await d.register('web', n);
-    const z = await probe.get('/pub/a/web/app01.example.com:8080');
+    const z = await suite.probe.get('/pub/a/web/app01.example.com:8080');
     assert.ok(z, 'the znode exists');
     assert.equal(
       z.data.toString(),
@@ -74,24 +63,24 @@ describe('publishing', () => {
 
     await d.register('web', n); // idempotent
     await d.register('web', { ...n, metadata: { a: 'y' } });
-    const z2 = await probe.get('/pub/a/web/app01.example.com:8080');
+    const z2 = await suite.probe.get('/pub/a/web/app01.example.com:8080');
     assert.equal(z2?.czxid, z.czxid, 'updated with setData, not re-created');
     assert.equal(z2?.data.toString(), encodeNode({ ...n, metadata: { a: 'y' } }));
 
     await d.unregister('web', n);
-    assert.equal(await probe.get('/pub/a/web/app01.example.com:8080'), null);
+    assert.equal(await suite.probe.get('/pub/a/web/app01.example.com:8080'), null);
     await d.unregister('web', n); // already gone: fine
   });
 
   test('digest auth is sent and does not get in the way', async () => {
     const logs: Log[] = [];
     const logger = createLogger({ level: 'debug', destination: { write: (s: string) => void logs.push(JSON.parse(s)) } });
-    const config = zookeeperDiscovery.schema.parse({ hosts: zk.connectString, path: '/pub/auth', session_timeout: '2s', auth: 'lighthouse:secret' });
+    const config = zookeeperDiscovery.schema.parse({ hosts: suite.zk.connectString, path: '/pub/auth', session_timeout: '2s', auth: 'lighthouse:secret' });
     const d = zookeeperDiscovery.create(config, { logger, clock: systemClock });
     cleanup.push(() => d.stop());
     await d.start();
     await d.register('web', node(7000));
-    assert.ok(await probe.get('/pub/auth/web/app01.example.com:7000'), 'published with auth');
+    assert.ok(await suite.probe.get('/pub/auth/web/app01.example.com:7000'), 'published with auth');
     assert.ok(!logs.some((l) => /authentication failed/.test(l.msg)), 'no authentication failure logged');
   });
 
@@ -99,10 +88,10 @@ describe('publishing', () => {
     const { d } = discovery('/pub/b');
     await d.start();
     await Promise.all([d.register('web', node(1)), d.register('web', node(2)), d.register('api', node(3))]);
-    assert.equal((await probe.children('/pub/b/web')).length, 2);
+    assert.equal((await suite.probe.children('/pub/b/web')).length, 2);
     await d.stop();
-    assert.deepEqual(await probe.children('/pub/b/web'), []);
-    assert.deepEqual(await probe.children('/pub/b/api'), []);
+    assert.deepEqual(await suite.probe.children('/pub/b/web'), []);
+    assert.deepEqual(await suite.probe.children('/pub/b/api'), []);
     assert.equal(d.connected, false);
   });
 
@@ -111,13 +100,13 @@ describe('publishing', () => {
     const { d } = discovery('/pub/c');
     await Promise.all([watcher.start(), d.start()]);
     const n = node(9000, { old: true });
-    await probe.create('/pub/c/web/app01.example.com:9000', encodeNode(n), true);
+    await suite.probe.create('/pub/c/web/app01.example.com:9000', encodeNode(n), true);
     const w = collect(watcher, 'web');
     await w.until('app01.example.com:9000');
     await d.register('web', node(9000, { new: true }));
-    const z = await probe.get('/pub/c/web/app01.example.com:9000');
+    const z = await suite.probe.get('/pub/c/web/app01.example.com:9000');
     assert.equal(z?.owner, d.session.sessionId);
-    assert.notEqual(z?.owner, probe.sessionId());
+    assert.notEqual(z?.owner, suite.probe.sessionId());
     await waitFor(() => w.snaps.at(-1)?.[0]?.metadata.new === true, 'watcher sees the new data');
     assert.ok(w.snaps.every((s) => s.length === 1), `never empty: ${JSON.stringify(w.snaps.map((s) => s.length))}`);
   });
@@ -127,29 +116,29 @@ for (const watch of ['auto', 'classic'] as const) describe(`watching (watch: ${w
   test('snapshots follow adds, data changes and removals; a bad znode is skipped and logged with its path', async () => {
     const { d, logs } = discovery(`/watch/${watch}/a`, watch);
     await d.start();
-    await probe.create(`/watch/${watch}/a/web/x`, ''); // make the cluster znode
-    await probe.remove(`/watch/${watch}/a/web/x`);
+    await suite.probe.create(`/watch/${watch}/a/web/x`, ''); // make the cluster znode
+    await suite.probe.remove(`/watch/${watch}/a/web/x`);
     const w = collect(d, 'web');
     await w.until('');
-    await probe.create(`/watch/${watch}/a/web/h2:80`, encodeNode(node(80, {}, 'h2')), true);
+    await suite.probe.create(`/watch/${watch}/a/web/h2:80`, encodeNode(node(80, {}, 'h2')), true);
     await w.until('h2:80');
-    await probe.create(`/watch/${watch}/a/web/h1:80`, encodeNode(node(80, {}, 'h1')), true);
+    await suite.probe.create(`/watch/${watch}/a/web/h1:80`, encodeNode(node(80, {}, 'h1')), true);
     await w.until('h1:80,h2:80');
     // Nerve's format, as SmartStack registers it
-    await probe.create(`/watch/${watch}/a/web/i-abc_0000000001`, '{"host":"10.0.0.9","port":3000,"name":"i-abc","weight":5}', true);
+    await suite.probe.create(`/watch/${watch}/a/web/i-abc_0000000001`, '{"host":"10.0.0.9","port":3000,"name":"i-abc","weight":5}', true);
     await w.until('10.0.0.9:3000,h1:80,h2:80');
-    await probe.set(`/watch/${watch}/a/web/h1:80`, encodeNode(node(80, { v: 2 }, 'h1')));
+    await suite.probe.set(`/watch/${watch}/a/web/h1:80`, encodeNode(node(80, { v: 2 }, 'h1')));
     await waitFor(() => w.snaps.at(-1)?.find((n) => n.name === 'h1:80')?.metadata.v === 2, 'data change delivered');
-    await probe.create(`/watch/${watch}/a/web/broken`, '{"port": "nope"}', true);
+    await suite.probe.create(`/watch/${watch}/a/web/broken`, '{"port": "nope"}', true);
     await waitFor(() => logs.find((l) => l.level === 40 && l.znode === `/watch/${watch}/a/web/broken`), 'warning naming the bad znode');
-    await probe.set(`/watch/${watch}/a/web/broken`, encodeNode(node(81, {}, 'h3'))); // fixed: now a member
+    await suite.probe.set(`/watch/${watch}/a/web/broken`, encodeNode(node(81, {}, 'h3'))); // fixed: now a member
     await w.until('10.0.0.9:3000,h1:80,h2:80,h3:81');
-    await probe.remove(`/watch/${watch}/a/web/h2:80`);
+    await suite.probe.remove(`/watch/${watch}/a/web/h2:80`);
     await w.until('10.0.0.9:3000,h1:80,h3:81');
     const count = w.snaps.length;
     w.stop();
-    await probe.remove(`/watch/${watch}/a/web/h1:80`);
-    await probe.get(`/watch/${watch}/a/web/h3:81`); // a round trip for any late event
+    await suite.probe.remove(`/watch/${watch}/a/web/h1:80`);
+    await suite.probe.get(`/watch/${watch}/a/web/h3:81`); // a round trip for any late event
     assert.equal(w.snaps.length, count, 'nothing after stop');
     for (let i = 1; i < w.snaps.length; i++) assert.notDeepEqual(w.snaps[i], w.snaps[i - 1], 'no duplicate consecutive snapshots');
   });
@@ -188,14 +177,14 @@ for (const watch of ['auto', 'classic'] as const) describe(`watching (watch: ${w
   test('two watches of one cluster in one session: each gets every change; stopping one leaves the other', async () => {
     const { d } = discovery(`/watch/${watch}/two`, watch);
     await d.start();
-    await probe.create(`/watch/${watch}/two/web/h0:80`, encodeNode(node(80, {}, 'h0')), true); // the cluster exists: no re-check timer runs
+    await suite.probe.create(`/watch/${watch}/two/web/h0:80`, encodeNode(node(80, {}, 'h0')), true); // the cluster exists: no re-check timer runs
     const w1 = collect(d, 'web');
     const w2 = collect(d, 'web');
     await Promise.all([w1.until('h0:80'), w2.until('h0:80')]);
-    await probe.create(`/watch/${watch}/two/web/h1:80`, encodeNode(node(80, {}, 'h1')), true);
+    await suite.probe.create(`/watch/${watch}/two/web/h1:80`, encodeNode(node(80, {}, 'h1')), true);
     await Promise.all([w1.until('h0:80,h1:80'), w2.until('h0:80,h1:80')]);
     w1.stop();
-    await probe.create(`/watch/${watch}/two/web/h2:80`, encodeNode(node(80, {}, 'h2')), true);
+    await suite.probe.create(`/watch/${watch}/two/web/h2:80`, encodeNode(node(80, {}, 'h2')), true);
     await w2.until('h0:80,h1:80,h2:80');
     assert.equal(w1.names(), 'h0:80,h1:80', 'the stopped one got nothing more');
   });
@@ -205,7 +194,7 @@ for (const watch of ['auto', 'classic'] as const) describe(`watching (watch: ${w
     await d.start();
     const w = collect(d, 'late');
     await w.until('', 'an empty snapshot for a cluster that does not exist');
-    await probe.create(`/watch/${watch}/b/late/h1:80`, encodeNode(node(80, {}, 'h1')), true);
+    await suite.probe.create(`/watch/${watch}/b/late/h1:80`, encodeNode(node(80, {}, 'h1')), true);
     await w.until('h1:80');
   });
 });
@@ -223,14 +212,14 @@ describe('sessions', () => {
     const atPause = w.snaps.length;
     let atNewSession = -1;
     reader.session.once('session', () => (atNewSession = w.snaps.length));
-    zk.pause();
+    suite.zk.pause();
     try {
       await waitFor(() => logs.find((l) => /session lost: no contact/.test(l.msg)), 'our own timer to declare the session lost', 6_000);
     } finally {
-      zk.resume();
+      suite.zk.resume();
     }
     await waitFor(() => d.connected && d.session.sessionId !== oldId, 'a new session', 10_000);
-    const p = await zkProbe(zk.connectString); // the old probe's session may have expired too
+    const p = await zkProbe(suite.zk.connectString); // the old probe's session may have expired too
     cleanup.push(async () => p.close());
     await waitFor(async () => (await p.get('/sess/a/web/app01.example.com:80'))?.owner === d.session.sessionId, 'znode re-created by the new session');
     // the log line follows the create's answer, which the probe can see before we do
@@ -239,8 +228,8 @@ describe('sessions', () => {
     await p.create('/sess/a/web/h9:80', encodeNode(node(80, {}, 'h9')), true);
     await w.until('app01.example.com:80,h9:80');
     assert.equal(atNewSession, atPause, 'nothing sent while the reader had no session');
-    probe.close();
-    probe = p; // the suite's probe may have lost its session to the pause too
+    suite.probe.close();
+    suite.probe = p; // the suite's probe may have lost its session to the pause too
   });
 
   test('ZooKeeper down for longer than the session timeout, then back on the same port', async () => {
@@ -254,20 +243,20 @@ describe('sessions', () => {
     const atStop = w.snaps.length;
     let atNewSession = -1;
     reader.session.once('session', () => (atNewSession = w.snaps.length));
-    await zk.stopServer();
+    await suite.zk.stopServer();
     await waitFor(() => logs.find((l) => /session lost/.test(l.msg)), 'session declared lost while the server is down', 6_000);
     assert.equal(d.connected, false);
-    await zk.startAgain();
+    await suite.zk.startAgain();
     await waitFor(() => d.connected && d.session.sessionId !== oldId, 'a new session after the restart', 15_000);
-    const p = await zkProbe(zk.connectString);
+    const p = await zkProbe(suite.zk.connectString);
     cleanup.push(async () => p.close());
     // the restarted server revived the old session for a while: its znode is replaced, not duplicated
     await waitFor(async () => (await p.get('/sess/b/web/app01.example.com:81'))?.owner === d.session.sessionId, 'znode owned by the new session');
     await p.create('/sess/b/web/h8:81', encodeNode(node(81, {}, 'h8')), true);
     await w.until('app01.example.com:81,h8:81');
     assert.equal(atNewSession, atStop, 'nothing sent while the reader had no session');
-    probe.close();
-    probe = p; // the suite's probe died with the old server
+    suite.probe.close();
+    suite.probe = p; // the suite's probe died with the old server
   });
 
   test('answers streaming in for longer than the session timeout: pings keep the session (the server counts what it receives)', async () => {
@@ -304,7 +293,7 @@ describe('sessions', () => {
       import { zookeeperDiscovery } from '${root}src/discovery/zookeeper/index.ts';
       import { createLogger } from '${root}src/core/logger.ts';
       import { systemClock } from '${root}src/core/clock.ts';
-      const config = zookeeperDiscovery.schema.parse({ hosts: ['${zk.connectString}'], path: '/sess/c', session_timeout: 2000 });
+      const config = zookeeperDiscovery.schema.parse({ hosts: ['${suite.zk.connectString}'], path: '/sess/c', session_timeout: 2000 });
       const d = zookeeperDiscovery.create(config, { logger: createLogger({ level: 'info', format: 'json' }), clock: systemClock });
       await d.start();
       // as the reporter does: a register still waiting when the session goes (the test may stop
@@ -317,29 +306,29 @@ describe('sessions', () => {
     cleanup.push(async () => child.exitCode === null && child.kill('SIGKILL'));
     const path = '/sess/c/web/app01.example.com:82';
 
-    const first = await waitFor(() => probe.get(path), 'the child to register', 15_000);
+    const first = await waitFor(() => suite.probe.get(path), 'the child to register', 15_000);
     child.kill('SIGSTOP');
     try {
-      await waitFor(async () => (await probe.get(path)) === null, 'the server to expire the stopped child', 8_000);
+      await waitFor(async () => (await suite.probe.get(path)) === null, 'the server to expire the stopped child', 8_000);
     } finally {
       child.kill('SIGCONT');
     }
     const again = await waitFor(async () => {
-      const z = await probe.get(path);
+      const z = await suite.probe.get(path);
       return z && z.owner !== first.owner && z;
     }, 'the child to re-register on a new session', 10_000);
     assert.equal(again.data.toString(), first.data.toString());
     assert.ok(out.some((l) => /session lost/.test(l)), `child logged the loss:\n${out.join('\n')}`);
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
-    assert.equal(await probe.get(path), null, 'stop() removed it');
+    assert.equal(await suite.probe.get(path), null, 'stop() removed it');
   });
 });
 
 describe('the connection', () => {
   test('a connection cut in the middle of a reply: the next connection is framed afresh and the session goes on', async () => {
     // a TCP proxy in front of ZooKeeper that can forward part of one reply, then cut
-    const [zkHost, zkPort] = zk.connectString.split(':');
+    const [zkHost, zkPort] = suite.zk.connectString.split(':');
     let cutNext = false;
     let cuts = 0;
     const sockets = new Set<Socket>();
@@ -387,7 +376,7 @@ describe('the connection', () => {
   });
 
   test('a server that accepts the connection and never answers the handshake: the connection is dropped and tried again', async () => {
-    const [zkHost, zkPort] = zk.connectString.split(':');
+    const [zkHost, zkPort] = suite.zk.connectString.split(':');
     let accepted = 0;
     const sockets = new Set<Socket>();
     const proxy = createServer((client) => {
@@ -465,7 +454,7 @@ describe('reads', () => {
       await new Promise<void>((resolve) => (c.once('connected', () => resolve()), c.connect()));
       return c;
     };
-    const c = await open(zk.connectString);
+    const c = await open(suite.zk.connectString);
     const STAT = ['czxid', 'mzxid', 'ctime', 'mtime', 'version', 'cversion', 'aversion', 'ephemeralOwner', 'dataLength', 'numChildren', 'pzxid'] as const;
     /** the answer: error code, data, and the stat's fields (the library's stat is a jute record) */
     const call = (f: (cb: (e: ZkException | null, ...r: unknown[]) => void) => void) =>
@@ -478,7 +467,7 @@ describe('reads', () => {
     await mk('/reads/empty', Buffer.alloc(0));
     await mk('/reads/none');
     await call((cb) => c.setData('/reads/full', Buffer.from('{"host":"a","port":2}'), -1, cb)); // version 1
-    const chrooted = await open(`${zk.connectString}/reads`);
+    const chrooted = await open(`${suite.zk.connectString}/reads`);
     for (const [client, path] of [[c, '/reads/full'], [c, '/reads/empty'], [c, '/reads/none'], [c, '/reads/missing'], [chrooted, '/full'], [chrooted, '/missing']] as const) {
       // both kinds in flight at once, in both orders: replies are matched to requests in order
       const [lib, fast, lib2] = await Promise.all([
@@ -529,7 +518,7 @@ describe('what a change costs', () => {
  * every earlier request is answered, then the connection closed.
  */
 async function zkProxy(opts: { unimplemented?: number[] } = {}) {
-  const [zkHost, zkPort] = zk.connectString.split(':');
+  const [zkHost, zkPort] = suite.zk.connectString.split(':');
   const sockets = new Set<Socket>();
   const frames = (sock: Socket, onFrame: (f: Buffer) => void) => {
     let buf = Buffer.alloc(0);

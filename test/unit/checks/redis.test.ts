@@ -7,16 +7,9 @@ import { redisCheck, redisSchema } from '../../../src/checks/redis.js';
 import { silentLogger } from '../../../src/core/logger.js';
 import { systemClock } from '../../../src/core/clock.js';
 import { waitFor } from '../../helpers/wait.js';
+import { freePort } from '../../helpers/backends.js';
 
 const deps = { logger: silentLogger(), clock: systemClock };
-
-async function freePort(): Promise<number> {
-  const tmp = net.createServer();
-  await new Promise<void>((r) => tmp.listen(0, '127.0.0.1', r));
-  const { port } = tmp.address() as AddressInfo;
-  await new Promise((r) => tmp.close(r));
-  return port;
-}
 
 /** One raw PING, independent of the code under test, to know when the server is up. */
 function rawPing(port: number): Promise<boolean> {

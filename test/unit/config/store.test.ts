@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { waitFor } from '../../helpers/wait.js';
 import { mkdtemp, mkdir, writeFile, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,16 +37,6 @@ async function dirWith(files: Record<string, string>): Promise<string> {
 }
 
 const store = (dir: string) => new ConfigStore({ dir, registry: new Registry([fakeCheck, fakeDiscovery]), logger: silentLogger(), debounceMs: 20 });
-
-async function until<T>(fn: () => T | undefined, what: string, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const svc = (port: number | string) => `port: ${port}\ndiscovery: zookeeper\nchecks:\n  interval: 2\n  http:\n    uri: /health\n    rise: 2\n    fall: 1\n`;
 
@@ -117,18 +108,18 @@ test('watch: add, change, remove apply live; a broken edit keeps the last good v
   await s.watch();
   try {
     await writeFile(join(dir, 'services/api.yml'), svc(9090));
-    await until(() => snaps.at(-1)?.services.has('api'), 'api added');
+    await waitFor(() => snaps.at(-1)?.services.has('api'), 'api added');
 
     await writeFile(join(dir, 'services/web.yaml'), svc('"not a port"'));
-    await until(() => problems.find((p) => p.startsWith('services/web.yaml:1:7 port:')), 'problem reported');
+    await waitFor(() => problems.find((p) => p.startsWith('services/web.yaml:1:7 port:')), 'problem reported');
     assert.deepEqual(s.snapshot().services.get('web')?.ports, [8080], 'last good version stays');
 
     await writeFile(join(dir, 'services/web.yaml'), svc(8081));
-    await until(() => snaps.at(-1)?.services.get('web')?.ports[0] === 8081, 'fixed file applied');
+    await waitFor(() => snaps.at(-1)?.services.get('web')?.ports[0] === 8081, 'fixed file applied');
 
     await writeFile(join(dir, 'services/.web.yaml.swp'), 'garbage: [');
     await unlink(join(dir, 'services/api.yml'));
-    await until(() => snaps.at(-1) && !snaps.at(-1)!.services.has('api'), 'api removed');
+    await waitFor(() => snaps.at(-1) && !snaps.at(-1)!.services.has('api'), 'api removed');
     assert.deepEqual(s.problems(), [], 'temp file ignored');
   } finally {
     await s.close();
