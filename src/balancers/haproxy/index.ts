@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import type { BalancerPlugin } from '../../core/plugin.js';
 import { HaproxyBalancer } from './balancer.js';
 import { haproxyCrossCheck } from './cross-check.js';
+import { haproxyDryRun } from './dry-run.js';
 import { configuredPeerName } from './local-peer.js';
 import {
   haproxyClusterSchema, haproxyClusterWarnings, haproxyConfigWarnings, haproxySchema,
@@ -33,6 +34,7 @@ export const haproxyBalancer = {
   clusterSchema: haproxyClusterSchema,
   warnings: { config: haproxyConfigWarnings, cluster: haproxyClusterWarnings },
   crossCheck: haproxyCrossCheck,
+  dryRun: (config, file, desired, clusters, deps) => haproxyDryRun(resolvePaths(config, deps.configDir), file, desired, clusters),
   create(config, deps) {
     return new HaproxyBalancer({ ...resolvePaths(config, deps.configDir), peer_name: configuredPeerName(config.peer_name, deps.configDir) }, deps);
   },
