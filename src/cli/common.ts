@@ -155,7 +155,8 @@ export function runDaemon(name: string, description: string, help: DaemonHelp, m
     // signals from here on: a stop while starting stops what has started
     let daemon: Daemon | null = null;
     let applying = Promise.resolve();
-    let watching: Promise<void> | null = null;
+    let running = () => {};
+    const watching = new Promise<void>((resolve) => (running = resolve)); // SIGHUP waits for it
     onSignals(rt.logger, {
       stop: async () => {
         await rt.store.close();
@@ -172,6 +173,7 @@ export function runDaemon(name: string, description: string, help: DaemonHelp, m
       (applying = applying.then(() => daemon.apply(snap)).catch((err) => rt.logger.error({ err }, 'applying config failed')));
     rt.store.on('change', (snap) => void apply(snap));
     await apply(snapshot);
-    await (watching = rt.store.watch());
+    await rt.store.watch();
+    running();
   });
 }

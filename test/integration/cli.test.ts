@@ -1,27 +1,14 @@
-/** Exit codes and messages of the command-line programs: 0 ok, 2 usage, 78 bad config. */
+/** Exit codes and messages of lighthousectl (validate) and plugin loading: 0 ok, 2 usage, 78 bad config. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startDaemon } from '../helpers/daemon.js';
+import { ROOT, dir, run } from '../helpers/cli.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const run = (program: string, ...args: string[]) => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli', `${program}.ts`), ...args], { encoding: 'utf8', timeout: 30_000 });
-  return { code: r.status, out: r.stdout + r.stderr };
-};
-
-function dir(files: Record<string, string>): string {
-  const d = mkdtempSync(join(tmpdir(), 'lh-cli-'));
-  for (const [rel, text] of Object.entries(files)) {
-    mkdirSync(join(d, rel, '..'), { recursive: true });
-    writeFileSync(join(d, rel), text);
-  }
-  return d;
-}
+const ZK = 'discovery/zookeeper.yaml';
+const ZK_YAML = 'hosts: ["127.0.0.1:2181"]\npath: /lighthouse\n';
+const HAPROXY_YAML = 'config_file: /tmp/x.cfg\nsocket_file: /tmp/x.sock\nstats: {port: 9000}\n';
 
 test('validate: a good dir exits 0', () => {
   const d = dir({
@@ -81,10 +68,14 @@ test('validate: HAProxy directive lines are checked per section, with file:line:
   }
 });
 
-test('usage errors exit 2; a missing config dir exits 78', () => {
+test('usage errors exit 2 and point to --help; a missing config dir exits 78', () => {
   assert.equal(run('lighthousectl').code, 2);
-  assert.equal(run('lighthousectl', 'frobnicate').code, 2);
-  assert.equal(run('lighthouse-reporter').code, 2);
+  // unknown command, missing argument, unknown option, one argument too many
+  for (const args of [['lighthousectl', 'frobnicate'], ['lighthouse-reporter'], ['lighthouse-writer', '--frobnicate', '/tmp', 'b']]) {
+    const r = run(args[0], ...args.slice(1));
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.out}`);
+    assert.match(r.out, new RegExp(`run ${args[0]} --help for usage`), args.join(' '));
+  }
   const r = run('lighthouse-writer', '/nonexistent/lighthouse');
   assert.equal(r.code, 78, r.out);
   assert.match(r.out, /\/nonexistent\/lighthouse.*does not exist/);
@@ -134,10 +125,6 @@ test('a daemon logs an unhandled promise rejection and keeps running (node would
   assert.equal(lines.at(-1), 'still running');
 });
 
-const BINS = ['lighthouse-reporter', 'lighthouse-writer', 'lighthousectl'];
-const ZK = 'discovery/zookeeper.yaml';
-const ZK_YAML = 'hosts: ["127.0.0.1:2181"]\npath: /lighthouse\n';
-const HAPROXY_YAML = 'config_file: /tmp/x.cfg\nsocket_file: /tmp/x.sock\nstats: {port: 9000}\n';
 
 test('validate: references and clashes between files, each at its file:line:col with the other file named', () => {
   const d = dir({
@@ -190,85 +177,5 @@ test('validate: the rendered HAProxy config goes through haproxy -c; its alert c
     assert.match(skipped.out, /^note: haproxy: haproxy -c not run \(cannot run \/nonexistent\/haproxy/m);
   } finally {
     rmSync(d, { recursive: true });
-  }
-});
-
-test('a file given as the config dir: exit 78 with a message, no stack trace', () => {
-  const d = dir({ 'haproxy.cfg': 'global\n' });
-  try {
-    const file = join(d, 'haproxy.cfg');
-    for (const args of [['lighthouse-writer', file], ['lighthouse-reporter', file], ['lighthousectl', 'validate', file]]) {
-      const r = run(args[0], ...args.slice(1));
-      assert.equal(r.code, 78, `${args[0]}: ${r.out}`);
-      assert.match(r.out, /haproxy\.cfg is a file, not a config directory/, args[0]);
-      assert.doesNotMatch(r.out, /\n\s+at /, `${args[0]}: no stack trace`);
-    }
-  } finally {
-    rmSync(d, { recursive: true });
-  }
-});
-
-test('an empty config dir: a warning that names what is expected', async () => {
-  const d = dir({});
-  try {
-    const r = run('lighthousectl', 'validate', d);
-    assert.equal(r.code, 0, r.out);
-    assert.match(r.out, /^warning: no config files in .*: lighthouse-reporter expects services\/\*\.yaml, discovery\/zookeeper\.yaml; lighthouse-writer expects balancers\/haproxy\.yaml, clusters\/\*\.yaml, discovery\/zookeeper\.yaml$/m);
-    const writer = startDaemon('lighthouse-writer', [d]);
-    await writer.waitForLog((l) => l.msg === 'writer starting', 'the writer running');
-    const warned = await writer.waitForLog((l) => l.level === 40, 'the start-up warning');
-    assert.match(String(warned.msg), /^no config files in .*: lighthouse-writer expects balancers\/haproxy\.yaml, clusters\/\*\.yaml, discovery\/zookeeper\.yaml/);
-    assert.equal(await writer.stop(), 0);
-  } finally {
-    rmSync(d, { recursive: true });
-  }
-});
-
-test('a daemon started with a problem in any file exits 78 after printing every one; --keep-going runs without the bad files', async () => {
-  const d = dir({
-    'services/web.yaml': 'port: 8080\nprot: 1\ndiscovery: zookeeper\nchecks:\n  interval: 2\n  tcp: {}\n',
-    'services/api.yaml': 'port: 8081\ndiscovery: zookeeper\nchecks:\n  interval: 2\n  tcp: {}\n',
-  });
-  try {
-    const r = run('lighthouse-reporter', d);
-    assert.equal(r.code, 78, r.out);
-    assert.match(r.out, /^services\/web\.yaml:2:1 prot: unknown key 'prot'$/m);
-    assert.match(r.out, /^services\/api\.yaml:2:12 discovery: discovery 'zookeeper' is not configured/m);
-    assert.match(r.out, /^2 problem\(s\) in 2 file\(s\): lighthouse-reporter not started \(fix them, or start with --keep-going/m);
-    const reporter = startDaemon('lighthouse-reporter', ['--keep-going', d], { LIGHTHOUSE_ADVERTISE_HOST: 'node1.test', LIGHTHOUSE_ADVERTISE_IP: '127.0.0.1' });
-    await reporter.waitForLog((l) => l.msg === 'reporter starting', 'the reporter running');
-    assert.ok(reporter.logs.some((l) => l.level === 50 && /services\/api\.yaml:2:12 discovery/.test(String(l.msg))), 'the problems are logged');
-    assert.equal(await reporter.stop(), 0);
-  } finally {
-    rmSync(d, { recursive: true });
-  }
-});
-
-test('every bin: --version is the package version; --help says what it does, its config dir, env vars, signals and exit codes', () => {
-  const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-  for (const bin of BINS) {
-    const v = run(bin, '--version');
-    assert.equal(v.code, 0, v.out);
-    assert.equal(v.out.trim(), version, bin);
-    const h = run(bin, '--help');
-    assert.equal(h.code, 0, h.out);
-    assert.match(h.out, /^Usage: /m, bin);
-    assert.match(h.out, /Exit codes:\n\s+0 +ok\n\s+1 +runtime error\n\s+2 +usage error.*\n\s+78 +bad config/, bin);
-  }
-  for (const bin of ['lighthouse-reporter', 'lighthouse-writer']) {
-    const h = run(bin, '--help').out;
-    for (const want of [/config_dir +Lighthouse config directory/, /LIGHTHOUSE_LOG_LEVEL/, /LIGHTHOUSE_ADVERTISE_HOST/, /SIGHUP +re-read every config file/, /SIGTERM, SIGINT/, /--keep-going/])
-      assert.match(h, want, `${bin} --help`);
-  }
-  assert.match(run('lighthouse-reporter', '--help').out, /LIGHTHOUSE_ADVERTISE_IP/);
-  assert.match(run('lighthouse-writer', '--help').out, /needs +balancers\/haproxy\.yaml, clusters\/\*\.yaml, discovery\/zookeeper\.yaml/);
-  assert.match(run('lighthousectl', 'validate', '--help').out, /haproxy -c/);
-});
-
-test('usage errors (unknown option, missing argument, extra argument) exit 2 and point to --help', () => {
-  for (const args of [['lighthouse-writer', '--frobnicate', '/tmp'], ['lighthouse-reporter'], ['lighthouse-writer', 'a', 'b'], ['lighthousectl', 'validate'], ['lighthousectl', 'frobnicate']]) {
-    const r = run(args[0], ...args.slice(1));
-    assert.equal(r.code, 2, `${args.join(' ')}: ${r.out}`);
-    assert.match(r.out, new RegExp(`run ${args[0]} --help for usage`), args.join(' '));
   }
 });
