@@ -3,7 +3,6 @@
  * the registry with third-party plugins, the config store, and signal handling.
  */
 import { readFile } from 'node:fs/promises';
-import { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { EXIT, LighthouseError, ConfigError, formatProblem } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
@@ -13,6 +12,9 @@ import { loadPluginPackages } from '../core/plugins-loader.js';
 import { ConfigStore } from '../config/store.js';
 import { parseYaml, check } from '../config/yaml.js';
 import { loggingSchema, pluginsSchema } from '../config/schema.js';
+import type { ConfigSnapshot } from '../config/store.js';
+import { daemonHelp, program, type DaemonHelp } from './program.js';
+import { crossProblems, missingWarning, summary } from './startup.js';
 
 /** Read an optional root file (logging.yaml / plugins.yaml) before the store exists. */
 async function readRoot<T>(dir: string, base: string, schema: { safeParse(v: unknown): { success: boolean; data?: T } }): Promise<{ data?: T; problem?: string }> {
@@ -121,40 +123,57 @@ export function usage(message: string): never {
 }
 
 export interface Daemon {
-  apply(snap: import('../config/store.js').ConfigSnapshot): Promise<void>;
+  apply(snap: ConfigSnapshot): Promise<void>;
   stop(): Promise<void>;
 }
 
-/** The shape both daemons share: parse CONFIG_DIR, bootstrap, apply every config snapshot in
- * order, watch the dir, stop on SIGTERM / SIGINT, re-read on SIGHUP. */
-export function runDaemon(
-  name: string,
-  description: string,
-  make: (rt: Runtime, snap: import('../config/store.js').ConfigSnapshot) => Promise<Daemon>,
-): void {
+/** The shape both daemons share: parse CONFIG_DIR, bootstrap, check the whole config (a
+ * problem in any file stops the start, exit 78, unless --keep-going), apply every config
+ * snapshot in order, watch the dir, stop on SIGTERM / SIGINT, re-read on SIGHUP. */
+export function runDaemon(name: string, description: string, help: DaemonHelp, make: (rt: Runtime, snap: ConfigSnapshot) => Promise<Daemon>): void {
   runMain(async () => {
-    const program = new Command(name)
-      .description(description)
-      .argument('<config_dir>', 'Lighthouse config directory')
-      .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : EXIT.USAGE)) // commander already printed why
+    const cli = program(name, description)
+      .argument('<config_dir>', 'Lighthouse config directory (e.g. /etc/lighthouse)')
+      .option('--keep-going', 'start even when config files have problems: log them, run without the bad files')
+      .addHelpText('after', daemonHelp(name, help))
       .parse();
-    const rt = await bootstrap(program.args[0] ?? usage('missing CONFIG_DIR'), name);
+    const rt = await bootstrap(cli.args[0] ?? usage('missing CONFIG_DIR'), name);
     guardRejections(rt.logger);
-    const { snapshot } = await rt.store.load();
-    const daemon = await make(rt, snapshot);
+    const { snapshot, problems } = await rt.store.load();
+    const cross = await crossProblems(rt.dir, snapshot, rt.registry);
+    const all = [...problems, ...cross];
+    if (all.length && !cli.opts<{ keepGoing?: boolean }>().keepGoing) {
+      rt.logger.flush?.();
+      for (const p of all) process.stderr.write(`${formatProblem(p)}\n`);
+      process.stderr.write(`${summary(all)}: ${name} not started (fix them, or start with --keep-going to run without the bad files)\n`);
+      process.exit(EXIT.CONFIG);
+    }
+    // (clashes between clusters: the writer logs them with what it does about each cluster)
+    for (const p of cross.filter((x) => !x.clusters.length)) rt.logger.error({ file: p.file, problem: formatProblem(p) }, `invalid config: ${formatProblem(p)} (--keep-going)`);
+    const lacking = missingWarning(rt.dir, snapshot, name, help.expects);
+    if (lacking) rt.logger.warn(lacking);
+    // signals from here on: a stop while starting stops what has started
+    let daemon: Daemon | null = null;
     let applying = Promise.resolve();
-    const apply = (snap: typeof snapshot) =>
-      (applying = applying.then(() => daemon.apply(snap)).catch((err) => rt.logger.error({ err }, 'applying config failed')));
-    rt.store.on('change', (snap) => void apply(snap));
-    await apply(snapshot);
-    await rt.store.watch();
+    let running = () => {};
+    const watching = new Promise<void>((resolve) => (running = resolve)); // SIGHUP waits for it
     onSignals(rt.logger, {
       stop: async () => {
         await rt.store.close();
         await applying;
-        await daemon.stop();
+        await daemon?.stop();
       },
-      reload: async () => void (await rt.store.reload()),
+      reload: async () => {
+        await watching;
+        await rt.store.reload();
+      },
     });
+    daemon = await make(rt, snapshot);
+    const apply = (snap: ConfigSnapshot) =>
+      (applying = applying.then(() => daemon.apply(snap)).catch((err) => rt.logger.error({ err }, 'applying config failed')));
+    rt.store.on('change', (snap) => void apply(snap));
+    await apply(snapshot);
+    await rt.store.watch();
+    running();
   });
 }

@@ -5,8 +5,14 @@
 import { systemClock } from '../core/clock.js';
 import { Writer } from '../writer/writer.js';
 import { runDaemon } from './common.js';
+import { WRITER_HELP } from './program.js';
 
-runDaemon('lighthouse-writer', 'keep the local HAProxy in line with discovery (ZooKeeper)', async (rt, snap) => {
-  rt.logger.info({ dir: rt.dir, clusters: [...snap.clusters.keys()] }, 'writer starting');
-  return new Writer({ registry: rt.registry, logger: rt.logger, clock: systemClock, configDir: rt.dir });
-});
+runDaemon(
+  'lighthouse-writer',
+  'Keep the local HAProxy serving exactly the members discovery (ZooKeeper) lists for each cluster in CONFIG_DIR/clusters: membership through the runtime API, a validated reload only when the structure changes. Starts HAProxy when it is not running.',
+  WRITER_HELP,
+  async (rt, snap) => {
+    rt.logger.info({ dir: rt.dir, clusters: [...snap.clusters.keys()] }, 'writer starting');
+    return new Writer({ registry: rt.registry, logger: rt.logger, clock: systemClock, configDir: rt.dir });
+  },
+);

@@ -1,34 +1,32 @@
 /**
- * lighthousectl: operator commands. `validate CONFIG_DIR` checks every file and prints each
- * problem (file:line:col path: message); exit 78 if any. Warnings (valid, but e.g. a directive
- * HAProxy ignores) are printed too, as `... path: warning: message`, and do not fail.
+ * lighthousectl: operator commands. `validate CONFIG_DIR` checks the whole dir as the daemons
+ * would (validate.ts) and prints each problem; exit 78 if any.
  */
-import { Command } from 'commander';
-import { EXIT, formatProblem } from '../core/errors.js';
-import { silentLogger } from '../core/logger.js';
-import { bootstrap, runMain, usage } from './common.js';
-
-async function validate(dir: string): Promise<number> {
-  const { store } = await bootstrap(dir, 'lighthousectl', silentLogger());
-  const { snapshot, problems, warnings } = await store.load();
-  for (const p of [...problems, ...warnings]) process.stdout.write(`${formatProblem(p)}\n`);
-  if (problems.length) {
-    process.stdout.write(`${problems.length} problem(s) in ${new Set(problems.map((p) => p.file)).size} file(s)\n`);
-    return EXIT.CONFIG;
-  }
-  const counts = `${snapshot.services.size} service(s), ${snapshot.clusters.size} cluster(s), ${snapshot.discovery.size} discovery, ${snapshot.balancers.size} balancer(s)`;
-  process.stdout.write(`ok: ${counts}${warnings.length ? `, ${warnings.length} warning(s)` : ''}\n`);
-  return EXIT.OK;
-}
+import { runMain } from './common.js';
+import { EXIT_CODES_HELP, program } from './program.js';
+import { validate } from './validate.js';
 
 runMain(async () => {
-  const program = new Command('lighthousectl')
-    .description('operate Lighthouse: validate config dirs')
-    .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : EXIT.USAGE)) // commander already printed why;
-  program
+  const cli = program('lighthousectl', 'Operate Lighthouse (lighthouse-reporter, lighthouse-writer) on this node.').addHelpText(
+    'after',
+    `\nRun lighthousectl COMMAND --help for a command's options.\n\n${EXIT_CODES_HELP}\n`,
+  );
+  cli
     .command('validate')
-    .argument('<config_dir>', 'Lighthouse config directory')
-    .description('check every file; print each problem; exit 78 if any')
-    .action(async (dir: string) => process.exit(await validate(dir)));
-  await program.parseAsync();
+    .argument('<config_dir>', 'Lighthouse config directory (e.g. /etc/lighthouse)')
+    .description('check a config dir as the daemons would; print each problem; exit 78 if any')
+    .addHelpText(
+      'after',
+      `
+Checks every file (syntax, schema, HAProxy directives per section), what files refer to in
+each other (discovery:, meta_cluster:), clusters that clash (one port, names that collide in
+HAProxy, the stats or a proxy's port), then renders the HAProxy config from sample members
+and runs haproxy -c on it when HAProxy is installed. Each problem is printed as
+file:line:col path: message; warnings (valid, but probably not meant) do not fail.
+
+Exit codes: 0 valid (warnings allowed), 2 usage error, 78 a problem in some file.
+`,
+    )
+    .action(async (dir: string) => process.exit(await validate(dir, (l) => process.stdout.write(`${l}\n`))));
+  await cli.parseAsync();
 });

@@ -31,6 +31,16 @@ export interface ConfigSnapshot {
   discovery: ReadonlyMap<string, unknown>;
   clusters: ReadonlyMap<string, ClusterConfig>;
   services: ReadonlyMap<string, ServiceConfig>;
+  /** the file each entry came from (relative to the config dir), by kind and entry name;
+   * absent in snapshots built by hand (then `clusters/NAME.yaml` and the like are assumed) */
+  files?: SnapshotFiles;
+}
+
+export interface SnapshotFiles {
+  balancers: ReadonlyMap<string, string>;
+  discovery: ReadonlyMap<string, string>;
+  clusters: ReadonlyMap<string, string>;
+  services: ReadonlyMap<string, string>;
 }
 
 interface Entry {
@@ -97,6 +107,7 @@ export class ConfigStore extends EventEmitter {
   snapshot(): ConfigSnapshot {
     const by = (kind: FileKind) => new Map([...this.good.values()].filter((e) => e.kind === kind).map((e) => [e.name, e.data]));
     const one = (kind: FileKind) => [...this.good.values()].find((e) => e.kind === kind)?.data;
+    const files = (kind: FileKind) => new Map([...this.good].filter(([, e]) => e.kind === kind).map(([rel, e]) => [e.name, rel]));
     return {
       logging: one('logging') as LoggingConfig | undefined,
       node: (one('node') as NodeConfig | undefined) ?? { peer_port: 1024 },
@@ -105,6 +116,7 @@ export class ConfigStore extends EventEmitter {
       discovery: by('discovery'),
       clusters: by('cluster') as Map<string, ClusterConfig>,
       services: by('service') as Map<string, ServiceConfig>,
+      files: { balancers: files('balancer'), discovery: files('discovery'), clusters: files('cluster'), services: files('service') },
     };
   }
 
@@ -256,6 +268,8 @@ async function listFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   const entries = await readdir(dir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') throw new ConfigError([{ file: dir, path: [], message: 'config directory does not exist' }]);
+    if (err.code === 'ENOTDIR') throw new ConfigError([{ file: dir, path: [], message: 'is a file, not a config directory (give the directory that holds clusters/, services/, ...)' }]);
+    if (err.code === 'EACCES') throw new ConfigError([{ file: dir, path: [], message: 'config directory cannot be read (permission denied)' }]);
     throw err;
   });
   for (const e of entries) {

@@ -3,6 +3,8 @@
  * a ConfigProblem naming file:line:column and the path inside the document
  * (`clusters/web.yaml:6:17 haproxy.port: Too big: expected number to be <=65535`).
  */
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
 import { LineCounter, parseDocument, isMap, isPair, isScalar, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../core/errors.js';
@@ -65,6 +67,22 @@ export function issuesToProblems(parsed: ParsedYaml, issues: Issue[]): ConfigPro
     path: i.key !== undefined ? [...i.path, i.key] : i.path,
     message: i.message,
   }));
+}
+
+/** Problems found after parsing (between files) given the line:column of their path, from
+ * the files in `dir` as they are now; a file that no longer parses keeps its problem as is. */
+export async function locateProblems<P extends ConfigProblem>(dir: string, problems: readonly P[]): Promise<P[]> {
+  const parsed = new Map<string, Promise<ParsedYaml | null>>();
+  const parse = (file: string) =>
+    parsed.get(file) ??
+    parsed.set(file, readFile(join(dir, file), 'utf8').then((t) => parseYaml(t, file), () => null)).get(file)!;
+  return Promise.all(
+    problems.map(async (p) => {
+      if (p.line !== undefined || isAbsolute(p.file)) return p;
+      const doc = await parse(p.file).catch(() => null);
+      return doc ? { ...p, ...positionOf(doc, p.path) } : p;
+    }),
+  );
 }
 
 /** zod issues -> our issues, prefixed with `base` (the schema validated a sub-tree). */

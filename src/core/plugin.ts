@@ -117,6 +117,34 @@ export interface ValueIssue {
   message: string;
 }
 
+/** A cluster's section of this balancer as the cross-check sees it, with the file it is in. */
+export interface ClusterSection<K = unknown> {
+  name: string;
+  /** the file, relative to the config dir (clusters/web.yaml) */
+  file: string;
+  metaCluster?: string;
+  section: K;
+}
+
+/** A problem between files that each validated alone (two clusters on one port). */
+export interface CrossIssue {
+  /** the file it is reported against (relative to the config dir) and the path inside it;
+   * the message names the other file(s) involved */
+  file: string;
+  path: (string | number)[];
+  message: string;
+  /** the clusters that cannot be rendered as they are: the writer leaves them out (or keeps
+   * their last good version); empty when the problem costs no cluster */
+  clusters: string[];
+}
+
+/** A dry run's verdict on a whole config dir (lighthousectl validate). */
+export interface DryRunResult {
+  issues: (Omit<CrossIssue, 'clusters'> & { severity?: 'warning' })[];
+  /** what could not be checked and why (e.g. HAProxy is not installed) */
+  skipped?: string;
+}
+
 export interface BalancerPlugin<C = any, K = any> {
   kind: 'balancer';
   name: string;
@@ -128,6 +156,16 @@ export interface BalancerPlugin<C = any, K = any> {
    * validated values. Logged as warnings with file:line:col and printed by `lighthousectl
    * validate`; the file still loads. */
   warnings?: { config?(config: C): ValueIssue[]; cluster?(section: K): ValueIssue[] };
+  /** Optional: problems between files that each validated alone (two clusters on one port,
+   * names that collide once made valid for the balancer). Pure. `config` is the balancer's
+   * validated file and `file` where it is; `clusters` every cluster with this balancer's
+   * section. Run by `lighthousectl validate`, at daemon start, and by the writer before each
+   * new config reaches the balancer. */
+  crossCheck?(config: C, file: string, clusters: readonly ClusterSection<K>[]): CrossIssue[];
+  /** Optional: what the balancer would make of `desired` (sample members), checked as the
+   * balancer itself would check it (HAProxy: render, `haproxy -c`); problems name the file
+   * they come from. For `lighthousectl validate`; starts nothing. */
+  dryRun?(config: C, file: string, desired: DesiredState, clusters: readonly ClusterSection<K>[], deps: PluginDeps & { configDir: string }): Promise<DryRunResult>;
   create(config: C, deps: PluginDeps & { configDir: string }): Balancer;
 }
 

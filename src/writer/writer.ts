@@ -18,6 +18,7 @@ import type { ConfigSnapshot } from '../config/store.js';
 import type { ClusterConfig } from '../config/schema.js';
 import { DiscoveryPool } from '../discovery/pool.js';
 import { Coalescer } from './coalescer.js';
+import { ClusterGuard } from './cluster-guard.js';
 
 export interface WriterOptions {
   registry: Registry;
@@ -79,6 +80,8 @@ export class Writer {
   /** per balancer: the last state built and how it was built (see desired()) */
   private readonly models = new Map<string, ModelCache>();
   private readonly coalescer = new Coalescer(() => this.flush());
+  /** leaves out the clusters that clash with others before they reach a balancer */
+  private readonly guard: ClusterGuard;
   /** the last DesiredState's number (DesiredState.version) */
   private version = 0;
   /** observers (status API, benchmarks): called after every successful apply */
@@ -93,20 +96,21 @@ export class Writer {
   constructor(private readonly opts: WriterOptions) {
     this.log = opts.logger.child({ component: 'writer' });
     this.pool = new DiscoveryPool(opts);
+    this.guard = new ClusterGuard(opts.registry, this.log);
   }
 
   async apply(snap: ConfigSnapshot): Promise<void> {
     const fresh = new Set(await this.pool.apply(snap.discovery));
     await this.applyBalancers(snap.balancers);
-    this.clusters = snap.clusters;
+    const clusters = (this.clusters = this.guard.admit(snap));
     for (const [name, w] of [...this.watches]) {
-      const c = snap.clusters.get(name);
+      const c = clusters.get(name);
       if (c && c.discovery === w.discovery && !fresh.has(w.discovery)) continue;
       w.unwatch();
       this.watches.delete(name);
       if (!c) this.nodes.delete(name);
     }
-    for (const c of snap.clusters.values()) if (!this.watches.has(c.name)) this.watch(c);
+    for (const c of clusters.values()) if (!this.watches.has(c.name)) this.watch(c);
     if (this.startupBegan === null && !this.startupTimer) {
       this.startupBegan = this.opts.clock.now();
       this.startupTimer = this.opts.clock.setTimeout(() => this.coalescer.trigger(), this.startupWait);

@@ -1,26 +1,14 @@
-/** Exit codes and messages of the command-line programs: 0 ok, 2 usage, 78 bad config. */
+/** Exit codes and messages of lighthousectl (validate) and plugin loading: 0 ok, 2 usage, 78 bad config. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ROOT, dir, run } from '../helpers/cli.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const run = (program: string, ...args: string[]) => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli', `${program}.ts`), ...args], { encoding: 'utf8', timeout: 30_000 });
-  return { code: r.status, out: r.stdout + r.stderr };
-};
-
-function dir(files: Record<string, string>): string {
-  const d = mkdtempSync(join(tmpdir(), 'lh-cli-'));
-  for (const [rel, text] of Object.entries(files)) {
-    mkdirSync(join(d, rel, '..'), { recursive: true });
-    writeFileSync(join(d, rel), text);
-  }
-  return d;
-}
+const ZK = 'discovery/zookeeper.yaml';
+const ZK_YAML = 'hosts: ["127.0.0.1:2181"]\npath: /lighthouse\n';
+const HAPROXY_YAML = 'config_file: /tmp/x.cfg\nsocket_file: /tmp/x.sock\nstats: {port: 9000}\n';
 
 test('validate: a good dir exits 0', () => {
   const d = dir({
@@ -80,10 +68,14 @@ test('validate: HAProxy directive lines are checked per section, with file:line:
   }
 });
 
-test('usage errors exit 2; a missing config dir exits 78', () => {
+test('usage errors exit 2 and point to --help; a missing config dir exits 78', () => {
   assert.equal(run('lighthousectl').code, 2);
-  assert.equal(run('lighthousectl', 'frobnicate').code, 2);
-  assert.equal(run('lighthouse-reporter').code, 2);
+  // unknown command, missing argument, unknown option, one argument too many
+  for (const args of [['lighthousectl', 'frobnicate'], ['lighthouse-reporter'], ['lighthouse-writer', '--frobnicate', '/tmp', 'b']]) {
+    const r = run(args[0], ...args.slice(1));
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.out}`);
+    assert.match(r.out, new RegExp(`run ${args[0]} --help for usage`), args.join(' '));
+  }
   const r = run('lighthouse-writer', '/nonexistent/lighthouse');
   assert.equal(r.code, 78, r.out);
   assert.match(r.out, /\/nonexistent\/lighthouse.*does not exist/);
@@ -131,4 +123,59 @@ test('a daemon logs an unhandled promise rejection and keeps running (node would
   assert.match(logged.msg, /unhandled promise rejection/);
   assert.match(logged.err.stack, /nobody listens/);
   assert.equal(lines.at(-1), 'still running');
+});
+
+
+test('validate: references and clashes between files, each at its file:line:col with the other file named', () => {
+  const d = dir({
+    [ZK]: ZK_YAML,
+    'balancers/haproxy.yaml': HAPROXY_YAML,
+    'clusters/a.yaml': 'discovery: zookeeper\nhaproxy:\n  port: 8000\n',
+    'clusters/b.yaml': 'discovery: zookeeper\nhaproxy:\n  port: 8000\n',
+    'clusters/ab.yaml': 'name: "a b"\ndiscovery: zookeeper\nhaproxy:\n  port: 9000\n',
+    'clusters/a_b.yaml': 'discovery: zookeeper\nhaproxy:\n  port: 8001\n',
+    'clusters/m.yaml': 'discovery: zk\nmeta_cluster: nope\nhaproxy:\n  acl: "path_beg /m"\n',
+    'services/s.yaml': 'port: 8080\ndiscovery: zk2\nchecks:\n  interval: 2\n  tcp: {}\n',
+  });
+  try {
+    const r = run('lighthousectl', 'validate', d);
+    assert.equal(r.code, 78, r.out);
+    for (const line of [
+      /^clusters\/m\.yaml:1:12 discovery: discovery 'zk' is not configured: no valid discovery\/zk\.yaml \(configured: zookeeper\)$/m,
+      /^services\/s\.yaml:2:12 discovery: discovery 'zk2' is not configured/m,
+      /^clusters\/m\.yaml:2:15 meta_cluster: meta cluster 'nope' is not defined in balancers\/haproxy\.yaml/m,
+      /^clusters\/a\.yaml:3:9 haproxy\.port: port 8000 is also bound by cluster 'b' \(clusters\/b\.yaml\)/m,
+      /^clusters\/b\.yaml:3:9 haproxy\.port: port 8000 is also bound by cluster 'a' \(clusters\/a\.yaml\)/m,
+      /^clusters\/ab\.yaml:4:9 haproxy\.port: port 9000 is also bound by the stats page \(balancers\/haproxy\.yaml\)/m,
+      /^balancers\/haproxy\.yaml:3:15 stats\.port: port 9000 is also bound by cluster 'a b' \(clusters\/ab\.yaml\)/m,
+      /^clusters\/ab\.yaml:1:1 cluster 'a b' and cluster 'a_b' \(clusters\/a_b\.yaml\) have one name in HAProxy, 'a_b'/m,
+      /^clusters\/a_b\.yaml:1:1 cluster 'a_b' and cluster 'a b' \(clusters\/ab\.yaml\) have one name in HAProxy, 'a_b'/m,
+      /^9 problem\(s\) in 7 file\(s\)$/m,
+    ]) assert.match(r.out, line);
+  } finally {
+    rmSync(d, { recursive: true });
+  }
+});
+
+test('validate: the rendered HAProxy config goes through haproxy -c; its alert comes back to the cluster file\'s line', () => {
+  const d = dir({
+    [ZK]: ZK_YAML,
+    'balancers/haproxy.yaml': HAPROXY_YAML,
+    'clusters/web.yaml': 'discovery: zookeeper\nhaproxy:\n  port: 8000\n  backend:\n    - "mode http"\n    - "balance nonsense"\n',
+    'clusters/api.yaml': 'discovery: zookeeper\nhaproxy:\n  port: 8001\n',
+  });
+  try {
+    const r = run('lighthousectl', 'validate', d);
+    assert.equal(r.code, 78, r.out);
+    assert.match(r.out, /^clusters\/web\.yaml:6:7 haproxy\.backend\.1: haproxy -c: balance only supports .* \(rendered line: balance nonsense\)$/m);
+    assert.match(r.out, /^1 problem\(s\) in 1 file\(s\)$/m);
+    // HAProxy not installed: the render is checked, haproxy -c is skipped, and says so
+    writeFileSync(join(d, 'clusters/web.yaml'), 'discovery: zookeeper\nhaproxy:\n  port: 8000\n');
+    writeFileSync(join(d, 'balancers/haproxy.yaml'), `${HAPROXY_YAML}haproxy_bin: /nonexistent/haproxy\n`);
+    const skipped = run('lighthousectl', 'validate', d);
+    assert.equal(skipped.code, 0, skipped.out);
+    assert.match(skipped.out, /^note: haproxy: haproxy -c not run \(cannot run \/nonexistent\/haproxy/m);
+  } finally {
+    rmSync(d, { recursive: true });
+  }
 });

@@ -123,6 +123,18 @@ test('a directive HAProxy rejects never replaces the running config', async () =
   await rm(join(dir, 'clusters/bad.yaml'));
 });
 
+test('a second cluster file on a serving cluster\'s port is left out: the one serving keeps serving, the error names both files', async () => {
+  const before = await proc();
+  await writeFile(join(dir, 'clusters/web-copy.yaml'), `discovery: zookeeper\nhaproxy:\n  port: ${webPort}\n`);
+  const err = await writer.waitForLog((l) => l.level === 50 && /clusters\/web-copy\.yaml/.test(String(l.msg)), 'the clash logged', 15_000);
+  assert.match(String(err.msg), /clusters\/web\.yaml/, 'names the file serving the port');
+  assert.match(String(err.msg), new RegExp(`port ${webPort} is also bound by`));
+  await servedBy(webPort, ['b2', 'b3', 'b4'], 'web keeps serving its members, and only them');
+  assert.doesNotMatch(await readFile(hap.configFile, 'utf8'), /web-copy/, 'the new file is left out of the config');
+  assert.deepEqual((await proc()).workers, before.workers, 'no reload for a file left out');
+  await rm(join(dir, 'clusters/web-copy.yaml'));
+});
+
 test('a ZooKeeper outage keeps traffic flowing; changes flow again afterwards', async () => {
   await zk.stopServer();
   try {
