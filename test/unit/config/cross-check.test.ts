@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { crossCheck, type CrossProblem } from '../../../src/config/cross-check.js';
 import { ConfigStore, type ConfigSnapshot } from '../../../src/config/store.js';
 import type { ClusterConfig, ServiceConfig } from '../../../src/config/schema.js';
-import { builtinRegistry } from '../../../src/core/builtins.js';
+import { builtinRegistry } from '../../../src/plugins.js';
 import { Registry } from '../../../src/core/registry.js';
 import { silentLogger } from '../../../src/core/logger.js';
 import { haproxyClusterSchema, haproxySchema } from '../../../src/balancers/haproxy/schema.js';
