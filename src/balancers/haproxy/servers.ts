@@ -8,6 +8,7 @@
  * render): the codec validated it already, this is the last line, so that no bug upstream can
  * put a line break, a `;` or a `#` into haproxy.cfg or a runtime command.
  */
+import { isIP } from 'node:net';
 import { integer, token } from '../../core/address.js';
 import { knownSorted, type ServiceNode } from '../../core/node.js';
 import type { PeerModel, PreviousBackend, ServerModel } from './model.js';
@@ -133,13 +134,17 @@ function oneCameOrWent(list: readonly ServiceNode[], was: readonly ServiceNode[]
   return servers;
 }
 
+/** a host name that does not resolve leaves its server without an address (in maintenance)
+ * rather than failing the config: HAProxy's default (last,libc) makes it fatal */
+const HOSTNAME_INIT_ADDR = 'last,libc,none';
+
 function serverModel(n: ServiceNode, name: string, options: string, cookies: boolean): ServerModel {
   const addr = token(n.ip || n.host, 'server address');
   const state = n.state ?? 'up';
   const port = integer(n.port, 1, 65535, 'server port');
   const weight = n.weight === undefined ? null : integer(n.weight, 0, 256, 'server weight');
   token(name, 'server name');
-  return { name, address: hostPort(addr, port), addr, port, weight, state, disabled: state === 'maint', cookie: cookies ? name : null, options };
+  return { name, address: hostPort(addr, port), addr, port, initAddr: isIP(addr) ? null : HOSTNAME_INIT_ADDR, weight, state, disabled: state === 'maint', cookie: cookies ? name : null, options };
 }
 
 /** `list` sorted by name (itself when it already is: the writer sorts nodes) */

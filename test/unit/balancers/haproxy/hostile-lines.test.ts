@@ -37,7 +37,7 @@ const render = (nodes: readonly ServiceNode[]) => {
 };
 /** every line of a render without nodes: the only lines that are not server or peer lines */
 const STATIC = new Set(render([]).text.split('\n').filter((l) => !l.startsWith('  server ')));
-const SERVER = /^ {2}server (\S+) (\S+)(?: cookie (\S+))? check inter 2s(?: weight (\d+))?(?: disabled)?$/;
+const SERVER = /^ {2}server (\S+) (\S+)(?: init-addr last,libc,none)?(?: cookie (\S+))? check inter 2s(?: weight (\d+))?(?: disabled)?$/;
 const PEER = /^ {2}peer (\S+) (\S+)$/;
 
 /** Every line is a static one or a server / peer line of single words; one server line per
@@ -162,7 +162,7 @@ describe('runtime commands from hostile models', () => {
       weight: fc.option(mostly(fc.integer({ min: 0, max: 256 }), fc.oneof(fc.integer({ min: -1, max: 300 }), fc.double())) as fc.Arbitrary<number>, { nil: null }),
       state: fc.constantFrom<NodeState>('up', 'drain', 'maint'),
     })
-    .map((s) => ({ ...s, address: s.addr.includes(':') ? `[${s.addr}]:${s.port}` : `${s.addr}:${s.port}`, disabled: s.state === 'maint', cookie: null, options: 'check inter 2s' }));
+    .map((s) => ({ ...s, address: s.addr.includes(':') ? `[${s.addr}]:${s.port}` : `${s.addr}:${s.port}`, disabled: s.state === 'maint', initAddr: null, cookie: null, options: 'check inter 2s' }));
   const rows: fc.Arbitrary<ServerStateRow[]> = fc.array(
     fc.record({ name: fc.constantFrom('a:1', 'b:2', 'lh_slot1', 'lh_slot2', 'gone:9'), addr: fc.constantFrom('10.0.0.9', '0.0.0.0'), port: fc.constantFrom(0, 1, 80), adminState: fc.constantFrom(0, 1, 5, 8), uweight: fc.integer({ min: 0, max: 256 }) }),
     { maxLength: 5 },

@@ -83,6 +83,21 @@ describe('render', () => {
     }
   });
 
+  it('a host-name server (Nerve) that does not resolve is disabled, not fatal: the config still passes haproxy -c', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lh-render-'));
+    try {
+      const file = join(dir, 'haproxy.cfg');
+      const text = renderer.render(buildModel(config, state([node(9001), node(9002, { host: 'nx.invalid' })])).model);
+      assert.match(text, /\n {2}server nx\.invalid:9002 nx\.invalid:9002 init-addr last,libc,none check inter 2s\n/);
+      assert.match(text, /\n {2}server 127\.0\.0\.1:9001 127\.0\.0\.1:9001 check inter 2s\n/, 'an IP server has no init-addr');
+      writeFileSync(file, text);
+      const res = await checkConfig('haproxy', file);
+      assert.equal(res.ok, true, res.output.join('\n'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('membership changes keep the structure; directives and clusters change it', () => {
     const structure = (d: DesiredState) => renderer.render(maskMembership(buildModel(config, d).model));
     const base = structure(state());
