@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { BlockList, isIP } from 'node:net';
 import { addressProblem, integer, ipLiteral, isHaproxyName, isHostname, isSafeCommand, isToken, token } from '../../../src/core/address.js';
 import { LighthouseError } from '../../../src/core/errors.js';
 import { hostileString } from '../../helpers/hostile.js';
@@ -10,6 +11,22 @@ describe('address validators', () => {
   it('ipLiteral: IPv4 / IPv6 literals naming one host', () => {
     for (const ok of ['10.0.0.5', '127.0.0.1', '255.255.255.254', '1.0.0.0', '::1', '2001:db8::7', '::ffff:10.0.0.1', 'fe80::1']) assert.notEqual(ipLiteral(ok), 0, ok);
     for (const bad of ['0.0.0.0', '0.255.1.1', '::', '0:0:0:0:0:0:0:0', '::ffff:0.0.0.0', 'fe80::1%eth0', '999.1.1.1', '010.1.1.1', '1.2.3', ' 1.2.3.4', '1.2.3.4 ', 'localhost', '']) assert.equal(ipLiteral(bad), 0, bad);
+  });
+
+  it('property: ipLiteral refuses exactly 0.0.0.0/8, :: and their IPv4-mapped forms (as BlockList has them)', () => {
+    const ref = new BlockList();
+    ref.addSubnet('0.0.0.0', 8, 'ipv4');
+    ref.addAddress('::', 'ipv6');
+    const low = fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 255 }));
+    const v4 = fc.tuple(low, low, low, low).map((o) => o.join('.'));
+    const v6 = fc.oneof(fc.ipV6(), v4.map((a) => `::ffff:${a}`), v4.map((a) => `0:0:0:0:0:FFFF:${a}`), fc.constantFrom('::', '0::0', '::0', '0:0:0:0:0:0:0:0', '::ffff:0:1', '::ffff:ff:1', '::ffff:100:1'));
+    fc.assert(
+      fc.property(fc.oneof(v4, fc.ipV4(), v6), (a) => {
+        const v = isIP(a);
+        assert.equal(ipLiteral(a) !== 0, v !== 0 && !ref.check(a, v === 4 ? 'ipv4' : 'ipv6'), a);
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it('isHostname: strict RFC 1123', () => {
