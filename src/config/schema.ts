@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { Registry } from '../core/registry.js';
 import { check, type Issue } from './yaml.js';
+import { address } from './values.js';
 
 const port = z.number().int().min(1).max(65535);
 const seconds = z.number().positive();
@@ -38,8 +39,10 @@ export const pluginsSchema = z.strictObject({ plugins: z.array(z.string().min(1)
 /** node.yaml (optional): how this node is advertised. Env LIGHTHOUSE_ADVERTISE_HOST /
  * LIGHTHOUSE_ADVERTISE_IP win over it; without either, the FQDN and its address are used. */
 export const nodeSchema = z.strictObject({
-  host: z.string().min(1).optional(),
-  ip: z.string().min(1).optional(),
+  /** an RFC 1123 host name or an IP address (writers refuse znodes with anything else) */
+  host: address(true).optional(),
+  /** an IP address, not 0.0.0.0 / :: (writers refuse znodes with anything else) */
+  ip: address(false).optional(),
   /** the peer port written into `peer` (HAProxy peers); default 1024 as in Lighthouse */
   peer_port: port.default(1024),
 });

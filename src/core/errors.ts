@@ -13,7 +13,8 @@ export type ErrorCode =
   | 'LH_ERR_HAPROXY_CONFIG' // HAProxy rejected a rendered config
   | 'LH_ERR_HAPROXY_SOCKET' // the HAProxy runtime / master socket failed
   | 'LH_ERR_HAPROXY_PROCESS' // HAProxy could not be started / reloaded
-  | 'LH_ERR_TEMPLATE'; // a template failed to compile or render
+  | 'LH_ERR_TEMPLATE' // a template failed to compile or render
+  | 'LH_ERR_UNSAFE_VALUE'; // a value that is not one printable word reached a config line or runtime command (a bug: refused)
 
 export class LighthouseError extends Error {
   readonly code: ErrorCode;

@@ -5,6 +5,8 @@
  */
 import { lookup, lookupService } from 'node:dns/promises';
 import { hostname } from 'node:os';
+import { addressProblem } from '../core/address.js';
+import { ConfigError, type ConfigProblem } from '../core/errors.js';
 import type { Peer } from '../core/node.js';
 import type { NodeConfig } from '../config/schema.js';
 
@@ -14,7 +16,15 @@ export interface Identity {
   peer: Peer;
 }
 
+/** The overrides from env are checked as node.yaml's are (a value writers would refuse is a
+ * config error: LH_ERR_CONFIG naming the variable). */
 export async function resolveIdentity(node: NodeConfig, env: NodeJS.ProcessEnv = process.env): Promise<Identity> {
+  const problems: ConfigProblem[] = [];
+  for (const [name, hostnames] of [['LIGHTHOUSE_ADVERTISE_HOST', true], ['LIGHTHOUSE_ADVERTISE_IP', false]] as const) {
+    const problem = env[name] ? addressProblem(env[name], hostnames) : null;
+    if (problem) problems.push({ file: `env ${name}`, path: [], message: problem });
+  }
+  if (problems.length) throw new ConfigError(problems);
   const host = env.LIGHTHOUSE_ADVERTISE_HOST || node.host || (await fqdn());
   const ip = env.LIGHTHOUSE_ADVERTISE_IP || node.ip || (await addressOf(host));
   return { host, ip, peer: { name: host, ip, port: node.peer_port } };

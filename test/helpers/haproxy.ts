@@ -102,9 +102,10 @@ export async function httpBackend(id: string): Promise<HttpBackend> {
   return b;
 }
 
-export function node(port: number, extra: { weight?: number; state?: NodeState; host?: string } = {}): ServiceNode {
+/** A node at `host` (default 127.0.0.1), which is its address too unless `ip` is given. */
+export function node(port: number, extra: { weight?: number; state?: NodeState; host?: string; ip?: string } = {}): ServiceNode {
   const host = extra.host ?? '127.0.0.1';
-  return { name: `${host}:${port}`, host, ip: host, port, peer: null, metadata: {}, weight: extra.weight, state: extra.state };
+  return { name: `${host}:${port}`, host, ip: extra.ip ?? host, port, peer: null, metadata: {}, weight: extra.weight, state: extra.state };
 }
 
 export function cluster(name: string, haproxy: Record<string, unknown>, nodes: ServiceNode[], metaCluster?: string): ClusterModel {

@@ -20,6 +20,8 @@ export interface ZkProbe {
   create(path: string, data: string | Buffer, ephemeral?: boolean): Promise<void>;
   set(path: string, data: string | Buffer): Promise<void>;
   remove(path: string): Promise<void>;
+  /** the znode's ACL in zkCli's form ("world:anyone:r") */
+  acl(path: string): Promise<string[]>;
   sessionId(): string;
   close(): void;
 }
@@ -32,8 +34,10 @@ function bounded<T>(p: Promise<T>, ms = 10_000): Promise<T> {
   return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`zk probe: no answer within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
 }
 
-export async function zkProbe(connectString: string): Promise<ZkProbe> {
+/** `auth`: digest credentials "user:password" the probe's session presents (default none) */
+export async function zkProbe(connectString: string, auth?: string): Promise<ZkProbe> {
   const client = zookeeper.createClient(connectString, { sessionTimeout: 4000, spinDelay: 100, retries: 3 });
+  if (auth) client.addAuthInfo('digest', Buffer.from(auth));
   await new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`zk probe: cannot connect to ${connectString}`)), 15_000);
     client.once('connected', () => (clearTimeout(t), resolve()));
@@ -60,6 +64,10 @@ export async function zkProbe(connectString: string): Promise<ZkProbe> {
     },
     set: (path, data) => cb((done) => client.setData(path, Buffer.from(data), -1, (err: Error | null) => done(err))),
     remove: (path) => cb((done) => client.remove(path, -1, (err: Error | null) => done(err))),
+    acl: async (path) =>
+      (await cb<{ permission: number; id: { scheme: string; id: string } }[]>((done) => client.getACL(path, (err: Error | null, acls: never) => done(err, acls)))).map(
+        (a) => `${a.id.scheme}:${a.id.id}:${[...'rwcda'].filter((_, i) => a.permission & (1 << i)).join('')}`,
+      ),
     sessionId: () => hex(client.getSessionId()),
     close: () => client.close(),
   };

@@ -156,10 +156,12 @@ export class HaproxyBalancer implements Balancer {
         this.log.info({ reasons }, 'reload needed');
       } else {
         // The structure is the running one, which `haproxy -c` accepted, with a placeholder
-        // server line per backend (model.ts maskBackend): what differs is server lines of IP
-        // addresses, ports, weights and unique names, which HAProxy cannot reject, so no `haproxy
-        // -c` (~25 ms of CPU at 10 servers, ~1.8 s at 50,000, per write). A host name can fail
-        // to resolve: then it is checked. Every reload writes and checks a file of its own.
+        // server line per backend (model.ts maskBackend): what differs is server and peer lines
+        // of IP addresses, ports, weights and unique names, each validated at decode (codec.ts)
+        // and passed through token() as its model was built (servers.ts): HAProxy cannot reject
+        // them and no value can add a line (test/unit/balancers/haproxy/hostile-lines.test.ts),
+        // so no `haproxy -c` (~25 ms of CPU at 10 servers, ~1.8 s at 50,000, per write). A host
+        // name (Nerve's) is checked. Every reload writes and checks a file of its own.
         const check = built.snap.hostnames;
         this.file.writeLater(() => built.parts, () => (this.written = built), check);
       }

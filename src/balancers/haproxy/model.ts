@@ -116,6 +116,11 @@ export interface ServerModel {
   /** the IP (or host) alone and the port, as the runtime API's `set server addr` takes them */
   addr: string;
   port: number;
+  /** "last,libc,none" when `addr` is a host name (Nerve's host-as-address), rendered
+   * `init-addr last,libc,none` before the options: a name that does not resolve disables this
+   * server instead of failing the whole config (every cluster's reload). An `init-addr` of the
+   * user's server_options comes later on the line and wins. null for an IP. */
+  initAddr: string | null;
   /** null: HAProxy's default (1, or a `weight` in server_options) */
   weight: number | null;
   state: NodeState;
@@ -317,7 +322,7 @@ export function maskMembership(model: RenderModel): RenderModel {
 export function maskBackend(b: BackendModel): BackendModel {
   const options = b.serverOptions;
   const name = `${SLOT_PREFIX}0`;
-  const server: ServerModel = { name, address: '0.0.0.0:0', addr: '0.0.0.0', port: 0, weight: null, state: 'up', disabled: false, cookie: httpMode(b.lines) ? name : null, options };
+  const server: ServerModel = { name, address: '0.0.0.0:0', addr: '0.0.0.0', port: 0, initAddr: null, weight: null, state: 'up', disabled: false, cookie: httpMode(b.lines) ? name : null, options };
   return { ...b, servers: [server], slots: { prefix: SLOT_PREFIX, count: 1, range: '1-1', options }, peers: structuralPeers(b) };
 }
 

@@ -18,8 +18,14 @@
  * Commands bring servers up before taking others down, so a backend whose members are all
  * replaced never has zero servers in between; and a slot gets its address and weight before it
  * is set ready, so it never takes traffic at a stale address.
+ *
+ * Every word of a command that comes from a node or from HAProxy's rows (backend and server
+ * names, address, port, weight) passes `token()` / `integer()` (src/core/address.ts) as the
+ * command is built, and RuntimeApi refuses any command with a line break or `;`: no value can
+ * become a second command.
  */
 import { isIP } from 'node:net';
+import { integer, token } from '../../core/address.js';
 import { SLOT_PREFIX, type BackendModel, type ServerModel } from './model.js';
 import { ADMIN, adminMode, type AdminMode, type ServerStateRow } from './runtime-parse.js';
 
@@ -132,8 +138,8 @@ export function planBackend(entries: readonly ServerStateRow[], b: BackendModel,
     let e = free.shift();
     if (!e && dynamic && entries.length) {
       // starts in maintenance with the options' weight; the placement below sets weight and state
-      const id = `${b.name}/${s.name}`;
-      adds.push(`add server ${id} ${s.address}${s.options ? ` ${s.options}` : ''}`);
+      const id = serverId(b.name, s.name);
+      adds.push(`add server ${id} ${token(s.address, 'server address')}${s.options ? ` ${s.options}` : ''}`);
       if (/(^|\s)check(\s|$)/.test(s.options)) adds.push(`enable health ${id}`);
       if (/(^|\s)agent-check(\s|$)/.test(s.options)) adds.push(`enable agent ${id}`);
       const w = Number(/(?:^|\s)weight\s+(\d+)/.exec(s.options)?.[1] ?? 1);
@@ -157,7 +163,7 @@ export function planBackend(entries: readonly ServerStateRow[], b: BackendModel,
   }
   for (const e of entries) {
     if (taken.has(e) || isMaint(e)) continue;
-    downs.push(`set server ${b.name}/${e.name} state maint`);
+    downs.push(`set server ${serverId(b.name, e.name)} state maint`);
     updated.set(e, { ...e, adminState: withMode(e.adminState, 'maint') });
   }
   const next = updated.size ? entries.map((e) => updated.get(e) ?? e) : [...entries];
@@ -202,19 +208,24 @@ function place(backend: string, s: ServerModel, e: ServerStateRow, ups: string[]
   let next: ServerStateRow | null = null;
   // a named server whose node has a hostname: HAProxy resolved it, leave the address be
   if ((e.addr !== s.addr || e.port !== s.port) && isIP(s.addr)) {
-    ups.push(`set server ${backend}/${e.name} addr ${s.addr} port ${s.port}`);
+    ups.push(`set server ${serverId(backend, e.name)} addr ${token(s.addr, 'server address')} port ${integer(s.port, 1, 65535, 'server port')}`);
     next = { ...e, addr: s.addr, port: s.port };
   }
   const weight = s.weight ?? e.iweight;
   if (e.uweight !== weight) {
-    ups.push(`set server ${backend}/${e.name} weight ${weight}`);
+    ups.push(`set server ${serverId(backend, e.name)} weight ${integer(weight, 0, 256, 'server weight')}`);
     next = { ...(next ?? e), uweight: weight };
   }
   if (adminMode(e.adminState) !== s.state) {
-    (s.state === 'maint' ? downs : ups).push(`set server ${backend}/${e.name} state ${STATE_CMD[s.state]}`);
+    (s.state === 'maint' ? downs : ups).push(`set server ${serverId(backend, e.name)} state ${STATE_CMD[s.state]}`);
     next = { ...(next ?? e), adminState: withMode(e.adminState, s.state) };
   }
   return next;
+}
+
+/** "BACKEND/SERVER" of a runtime command, each a single word */
+function serverId(backend: string, server: string): string {
+  return `${token(backend, 'backend name')}/${token(server, 'server name')}`;
 }
 
 function isMaint(e: ServerStateRow): boolean {

@@ -15,6 +15,7 @@
  * must `close()` it; `show info` says `Stopping: 1` on such a worker.
  */
 import { createConnection, type Socket } from 'node:net';
+import { excerpt, isSafeCommand } from '../../core/address.js';
 import { LighthouseError } from '../../core/errors.js';
 import { parseInfo, parseServersState, parseStat, replyError, type ServersState } from './runtime-parse.js';
 
@@ -58,8 +59,9 @@ export class RuntimeApi {
    * replies (see `run`). */
   async execute(commands: readonly string[]): Promise<string[]> {
     if (commands.length === 0) return [];
+    // the last line before the socket: a line break or `;` would start another command
     for (const c of commands) {
-      if (/[\r\n]/.test(c)) throw this.error(c, 'command contains a line break');
+      if (!isSafeCommand(c)) throw new LighthouseError('LH_ERR_UNSAFE_VALUE', `HAProxy runtime API ${this.opts.socketPath}: refusing command ${excerpt(c)}: a line break, ';' or control character in it`);
     }
     const fresh = !this.socket;
     try {

@@ -14,6 +14,8 @@
 import { z } from 'zod';
 import { dirname, join } from 'node:path';
 import type { Issue } from '../../config/yaml.js';
+import { isToken } from '../../core/address.js';
+import { address, bindAddress, word } from '../../config/values.js';
 import { directiveIssues, type Section } from './directives.js';
 
 const port = z.number().int().min(1).max(65535);
@@ -28,13 +30,15 @@ const directives = (section: Section) =>
 /** HAProxy time: a number is milliseconds, a string carries its unit ("4s", "1m") */
 const duration = z.union([z.number().int().min(0), z.string().regex(/^\d+(us|ms|s|m|h|d)?$/, 'expected a time such as 4000, "4s" or "1m"')]);
 const path = z.string().min(1);
+/** a path HAProxy's config names (`stats socket PATH`): one word, as a line takes it */
+const linePath = word;
 
 /** stats: HAProxy's stats page, as a `listen stats` section (optional). */
 const statsSchema = z.strictObject({
   /** required: port of the stats page, bound on `bind_address` */
   port,
   /** path of the page; default "/" (Lighthouse) */
-  uri: z.string().startsWith('/').default('/'),
+  uri: word.pipe(z.string().startsWith('/')).default('/'),
   /** optional `timeout connect|client|server` of the stats section; numbers are ms */
   timeouts: z
     .strictObject({ connect: duration.optional(), client: duration.optional(), server: duration.optional() })
@@ -49,7 +53,8 @@ const proxySchema = z.strictObject({
   upstreams: z
     .array(
       z.strictObject({
-        host: z.string().min(1),
+        /** an IP address or a host name (not 0.0.0.0 / ::) */
+        host: address(true),
         port,
         /** optional `maxconn` of this upstream */
         max_conn: z.number().int().min(1).optional(),
@@ -58,8 +63,8 @@ const proxySchema = z.strictObject({
     .min(1),
   /** extra directive lines of the `listen` section; default none */
   options: directives('listen').default([]),
-  /** address to bind; default the top-level `bind_address` */
-  bind_address: z.string().min(1).optional(),
+  /** address to bind (an IP address or a host name); default the top-level `bind_address` */
+  bind_address: bindAddress.optional(),
 });
 
 /** meta_clusters.NAME: the shared frontend of ACL-routed member clusters. */
@@ -75,7 +80,7 @@ export const haproxySchema = z
     /** required: the HAProxy config file Lighthouse generates (and HAProxy is started with) */
     config_file: path,
     /** required: the admin runtime socket (rendered as `stats socket ... level admin`) */
-    socket_file: path,
+    socket_file: linePath,
     /** HAProxy's pid file (the master's pid in master-worker mode); default
      * `<config_file dir>/haproxy.pid`. The Python Lighthouse documents it as required, yet its own
      * example configs/haproxy.yaml has none: optional, so that file works unchanged. */
@@ -83,7 +88,7 @@ export const haproxySchema = z
     /** ours: master CLI socket (`-S`); default `<config_file dir>/haproxy-master.sock` */
     master_socket: path.optional(),
     /** ours: where server state is saved before each reload; default `<config_file dir>/haproxy-server-state` */
-    server_state_file: path.optional(),
+    server_state_file: linePath.optional(),
     /** ours: this node's HAProxy peer name (`haproxy -L`), which must equal the `peer` name the
      * reporter here publishes. Default: as the reporter derives it (env
      * LIGHTHOUSE_ADVERTISE_HOST, node.yaml `host`, the FQDN); see local-peer.ts. */
@@ -107,7 +112,7 @@ export const haproxySchema = z
      * `bind :PORT` did: those two exist to be reached from other machines (an operator, the
      * consumers of a partner proxy). Set, it applies to all of them ("0.0.0.0" to serve other
      * machines everywhere, "localhost" for the documented behaviour). */
-    bind_address: z.string().min(1).optional(),
+    bind_address: bindAddress.optional(),
     /** seconds: minimum time between two reloads; reload requests in between are coalesced
      * into one. Default 2. */
     restart_interval: z.number().min(0).default(2),
@@ -130,13 +135,16 @@ export const haproxySchema = z
     /** older form of `meta_clusters.NAME.port`: meta cluster name -> port */
     meta_cluster_ports: z.record(z.string().min(1), port).default({}),
   })
-  .transform((c) => {
+  .transform((c, ctx) => {
     const dir = dirname(c.config_file);
+    const serverStateFile = c.server_state_file ?? join(dir, 'haproxy-server-state');
+    // the default is a line of haproxy.cfg too
+    if (!isToken(serverStateFile)) ctx.addIssue({ code: 'custom', path: ['config_file'], message: "its directory is where server_state_file defaults to, a word of haproxy.cfg: no whitespace, ';', '#' or control characters (or set server_state_file)" });
     return {
       ...c,
       pid_file: c.pid_file ?? join(dir, 'haproxy.pid'),
       master_socket: c.master_socket ?? join(dir, 'haproxy-master.sock'),
-      server_state_file: c.server_state_file ?? join(dir, 'haproxy-server-state'),
+      server_state_file: serverStateFile,
     };
   });
 
@@ -156,7 +164,12 @@ export const haproxyClusterSchema = z.strictObject({
   backend: directives('backend').default([]),
   /** extra keywords of every server line (e.g. "check inter 2s slowstart 10s"); a string or a
    * list of strings (joined by spaces); default none */
-  server_options: z.union([line, lines]).default([]).transform((v) => (Array.isArray(v) ? v : [v]).join(' ').trim()),
+  server_options: z
+    .union([line, lines])
+    .default([])
+    .transform((v) => (Array.isArray(v) ? v : [v]).join(' ').trim())
+    // they also go into runtime commands (`add server`), where a `;` starts another one
+    .pipe(z.string().regex(/^[^;#\x00-\x1f\x7f]*$/, "must not contain ';', '#' or control characters")),
 });
 
 export type HaproxyClusterConfig = z.output<typeof haproxyClusterSchema>;

@@ -2,7 +2,14 @@
  * A backend's members as the model has them: its nodes as servers (stable, unique names;
  * built from the previous servers at the cost of what changed) and as peers, and the names,
  * addresses and name order they share. Pure, like model.ts, whose types these are.
+ *
+ * Every word a server or peer line takes from a node (name, address, port, weight, cookie)
+ * passes `token()` here, where its model object is built (once per node change, not per
+ * render): the codec validated it already, this is the last line, so that no bug upstream can
+ * put a line break, a `;` or a `#` into haproxy.cfg or a runtime command.
  */
+import { isIP } from 'node:net';
+import { integer, token } from '../../core/address.js';
 import { knownSorted, type ServiceNode } from '../../core/node.js';
 import type { PeerModel, PreviousBackend, ServerModel } from './model.js';
 
@@ -26,8 +33,8 @@ export function peerModels(nodes: readonly ServiceNode[]): PeerModel[] {
   const byAddress = new Map<string, PeerModel>();
   for (const n of nodes) {
     if (!n.peer) continue;
-    const address = hostPort(n.peer.ip, n.peer.port);
-    const name = haproxyName(n.peer.name);
+    const address = hostPort(token(n.peer.ip, 'peer address'), integer(n.peer.port, 1, 65535, 'peer port'));
+    const name = token(haproxyName(n.peer.name), 'peer name');
     const seen = byAddress.get(address);
     if (!seen || name < seen.name) byAddress.set(address, { name, address });
   }
@@ -127,10 +134,17 @@ function oneCameOrWent(list: readonly ServiceNode[], was: readonly ServiceNode[]
   return servers;
 }
 
+/** a host name that does not resolve leaves its server without an address (in maintenance)
+ * rather than failing the config: HAProxy's default (last,libc) makes it fatal */
+const HOSTNAME_INIT_ADDR = 'last,libc,none';
+
 function serverModel(n: ServiceNode, name: string, options: string, cookies: boolean): ServerModel {
-  const addr = n.ip || n.host;
+  const addr = token(n.ip || n.host, 'server address');
   const state = n.state ?? 'up';
-  return { name, address: hostPort(addr, n.port), addr, port: n.port, weight: n.weight ?? null, state, disabled: state === 'maint', cookie: cookies ? name : null, options };
+  const port = integer(n.port, 1, 65535, 'server port');
+  const weight = n.weight === undefined ? null : integer(n.weight, 0, 256, 'server weight');
+  token(name, 'server name');
+  return { name, address: hostPort(addr, port), addr, port, initAddr: isIP(addr) ? null : HOSTNAME_INIT_ADDR, weight, state, disabled: state === 'maint', cookie: cookies ? name : null, options };
 }
 
 /** `list` sorted by name (itself when it already is: the writer sorts nodes) */

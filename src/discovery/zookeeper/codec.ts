@@ -21,7 +21,31 @@
  *  - Nerve (SmartStack): {host, port, name, weight, labels} with no `ip`: `host` is an address, so
  *    it is both host and ip; `name` goes to metadata.name.
  * The node's name is always HOST:PORT from the data, as in Python's Node.name.
+ *
+ * Reading is strict where a value reaches HAProxy: anyone who can write under the discovery path
+ * must not be able to write a line of haproxy.cfg or a runtime command. Every field is parsed
+ * into a validated value here, once per znode data (src/core/address.ts); a znode with any
+ * field refused throws LH_ERR_ZNODE naming it, and the watcher skips it (its siblings serve):
+ *  - `ip`: an IPv4 / IPv6 literal (no zone id), never unspecified (0.0.0.0/8, ::): HAProxy
+ *    takes those as "this host". The Python Lighthouse writes gethostbyname()'s answer here.
+ *  - `host`: an IP literal or a strict RFC 1123 host name. In the Lighthouse format it only
+ *    names the node (HOST:PORT, the server name); as Nerve's address it may be a host name:
+ *    the one place a host name becomes a server address. The balancer knows it
+ *    (BackendModel.hostnames): `set server addr` takes IPs only, so such a node is placed by a
+ *    reload, and every file naming one is checked with `haproxy -c`.
+ *  - `port` 1-65535 (an integer, or a string of digits); `weight` an integer 0-256; `state`
+ *    up | drain | maint.
+ *  - `peer`: `name` from HAProxy's name alphabet (letters, digits, `_ . : -`), `ip` an IP
+ *    literal as above, `port` 1-65535 (default 1024). It reaches the `peers` section, on the
+ *    membership-only write that skips `haproxy -c`.
+ *  - `labels`: keys and values from a safe alphabet (letters, digits, `_ . : - @ / + =`).
+ *  - the znode's own name (`child`): the same safe alphabet.
+ *  - `metadata`: any JSON object, kept as data. It never reaches a template, a config line, a
+ *    runtime command or a shell line: the render model (src/balancers/haproxy/model.ts) has no
+ *    field for it, by design. A template that wants a node's attribute gets a validated field
+ *    added to the model, not the metadata.
  */
+import { addressProblem, excerpt, hostProblem, isHaproxyName, isSafeWord } from '../../core/address.js';
 import { LighthouseError } from '../../core/errors.js';
 import { DEFAULT_PEER_PORT, nodeName, type NodeState, type Peer, type ServiceNode } from '../../core/node.js';
 
@@ -44,13 +68,14 @@ const STATES: readonly NodeState[] = ['up', 'drain', 'maint'];
 /** every node without metadata shares this one (frozen) object: a writer holds 50,000 nodes */
 const NO_METADATA: Record<string, unknown> = Object.freeze({});
 
-/** Parse a znode's data; throws LH_ERR_ZNODE naming `znodePath` and what is wrong. `child`, the
- * znode's own name ("HOST:PORT" as Lighthouse names it), is reused as the node's name when
- * equal, as are `host` and `ip` for the peer's: one string each, not three (a writer holds
- * 50,000 of these). */
+/** Parse a znode's data into a validated node (see the header); throws LH_ERR_ZNODE naming
+ * `znodePath` and what is wrong. `child`, the znode's own name ("HOST:PORT" as Lighthouse names
+ * it), is reused as the node's name when equal, as are `host` and `ip` for the peer's: one
+ * string each, not three (a writer holds 50,000 of these). */
 export function decodeNode(data: Buffer, znodePath: string, child?: string): ServiceNode {
   const bad = (what: string, cause?: unknown) =>
     new LighthouseError('LH_ERR_ZNODE', `znode ${znodePath}: ${what}`, cause ? { cause } : undefined);
+  if (child !== undefined && !isSafeWord(child)) throw bad(`znode name ${excerpt(child)} has characters outside letters, digits and _ . : - @ / + =`);
   if (data.length === 0) throw bad('no data');
   let parsed: unknown;
   try {
@@ -62,12 +87,17 @@ export function decodeNode(data: Buffer, znodePath: string, child?: string): Ser
   const d = parsed;
 
   const port = toPort(d.port);
-  if (port === undefined) throw bad(`"port" missing or not a port number (${JSON.stringify(d.port)})`);
+  if (port === undefined) throw bad(`"port" missing or not a port number (${excerpt(JSON.stringify(d.port) ?? 'undefined')})`);
   const nerve = d.ip === undefined;
   const ip = nerve ? d.host : d.ip;
   if (typeof ip !== 'string' || ip === '') throw bad(nerve ? 'neither "ip" nor "host" is a non-empty string' : '"ip" is not a non-empty string');
-  const host = !nerve && typeof d.host === 'string' && d.host !== '' ? d.host : ip;
+  // Nerve's host is its address and may be a host name; Lighthouse's ip is an IP literal
+  const ipProblem = addressProblem(ip, nerve);
+  if (ipProblem) throw bad(`"${nerve ? 'host' : 'ip'}" ${ipProblem}`);
   if (!nerve && d.host !== undefined && d.host !== null && typeof d.host !== 'string') throw bad('"host" is not a string');
+  const host = !nerve && typeof d.host === 'string' && d.host !== '' ? d.host : ip;
+  const badHost = host === ip ? null : hostProblem(host);
+  if (badHost) throw bad(`"host" ${badHost}`);
 
   let metadata = nested(d.metadata, 'metadata', bad) ?? NO_METADATA;
   if (metadata !== NO_METADATA && Object.keys(metadata).length === 0) metadata = NO_METADATA;
@@ -90,7 +120,10 @@ export function decodeNode(data: Buffer, znodePath: string, child?: string): Ser
   }
   let labels: Record<string, string> | undefined;
   if (d.labels !== undefined && d.labels !== null) {
-    if (!isObject(d.labels) || !Object.values(d.labels).every((v) => typeof v === 'string')) throw bad('"labels" is not a map of strings');
+    if (!isObject(d.labels)) throw bad('"labels" is not a map of strings');
+    for (const [k, v] of Object.entries(d.labels)) {
+      if (!isSafeWord(k) || !isSafeWord(v, true)) throw bad(`"labels" entry ${excerpt(k)}: keys and values are strings of letters, digits and _ . : - @ / + =`);
+    }
     labels = d.labels as Record<string, string>;
   }
 
@@ -133,6 +166,9 @@ function nested(v: unknown, key: string, bad: (what: string, cause?: unknown) =>
 
 function toPeer(p: Record<string, unknown>, bad: (what: string) => Error): Peer {
   if (typeof p.name !== 'string' || typeof p.ip !== 'string') throw bad('"peer" needs string "name" and "ip"');
+  if (!isHaproxyName(p.name)) throw bad(`"peer.name" ${excerpt(p.name)} is not a peer name (letters, digits, _ . : -)`);
+  const ipProblem = addressProblem(p.ip, false);
+  if (ipProblem) throw bad(`"peer.ip" ${ipProblem}`);
   const port = p.port === undefined || p.port === null ? DEFAULT_PEER_PORT : toPort(p.port);
   if (port === undefined) throw bad('"peer.port" is not a port number');
   return { name: p.name, ip: p.ip, port };

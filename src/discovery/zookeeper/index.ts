@@ -11,12 +11,16 @@ import type { Discovery, DiscoveryPlugin, PluginDeps, SnapshotListener } from '.
 import { encodeNode } from './codec.js';
 import { Publisher } from './publisher.js';
 import { ZkSession } from './session.js';
+import { parseAcl, type ZkAcl } from './zk-client.js';
 import { ClusterWatch } from './watcher.js';
 
 const hostPort = z
   .string()
   .trim()
   .regex(/^[A-Za-z0-9._-]+(:\d{1,5})?$/, 'expected "host:port" (port defaults to 2181)');
+
+/** zkCli's `scheme:id:perms` (parsed by zk-client.ts parseAcl) */
+const aclEntry = z.string().regex(/^[a-z0-9]+:[^\s]*:[rwcda]+$/, 'expected "scheme:id:perms" (e.g. "world:anyone:r", "auth::cdrwa"), perms of r w c d a');
 
 /** A duration: a number in `unit`, or a string with its own unit ("2500ms", "10s"). -> ms */
 const duration = (unit: 'ms' | 's') =>
@@ -43,15 +47,50 @@ export const zookeeperSchema = z.strictObject({
    * Python Lighthouse's `connect_timeout: 30`; "30000ms" also works. Connecting continues after. */
   connect_timeout: duration('s').prefault(30),
   /** optional digest credentials "user:password", sent on every connection (addauth digest).
-   * Znodes we create keep the open ACL. */
+   * A secret: never logged. With it, the znodes a reporter creates get an ACL that lets only
+   * this identity write (see `acl`). */
   auth: z.string().regex(/^[^:]+:.+$/, 'expected "user:password"').optional(),
+  /**
+   * ACLs of the znodes a reporter creates, as lists of zkCli entries `scheme:id:perms` (perms
+   * of r w c d a; "auth::cdrwa" is this session's `auth` identity, "world:anyone:r" everyone,
+   * "digest:user:BASE64SHA1:cdrwa" a named identity, "ip:10.0.0.0/8:r" an address range).
+   *  - `znodes`: each instance znode (PATH/SERVICE/HOST:PORT). Default with `auth`:
+   *    ["auth::cdrwa", "world:anyone:r"] (only this identity changes it, anyone reads it);
+   *    without `auth`: ["world:anyone:cdrwa"], the open ACL the Python Lighthouse uses.
+   *  - `parents`: PATH and PATH/SERVICE when the reporter creates them (existing ones keep
+   *    theirs). ZooKeeper checks a delete against the PARENT's ACL, so this is what keeps
+   *    others from deleting our instances. Default: as `znodes`. Every reporter of a service
+   *    needs create and delete (`cd`) here: give them one identity, or list theirs.
+   * Writers only read: they need `r` on PATH and below.
+   */
+  acl: z
+    .strictObject({
+      znodes: z.array(aclEntry).min(1).optional(),
+      parents: z.array(aclEntry).min(1).optional(),
+    })
+    .optional(),
   /** how writers watch a cluster, default `auto`: one persistent recursive watch per cluster
    * when the server has them (ZooKeeper 3.6+: a member added costs one read instead of two, and
    * nothing is re-armed), else one-shot watches. `classic`: one-shot watches always (a child watch per
    * cluster and a data watch per member, as the Python Lighthouse). */
   watch: z.enum(['auto', 'classic']).prefault('auto'),
+}).superRefine((c, ctx) => {
+  // an `auth` id without credentials: ZooKeeper refuses every create (INVALID_ACL)
+  for (const key of ['znodes', 'parents'] as const) {
+    c.acl?.[key]?.forEach((e, i) => {
+      if (e.startsWith('auth:') && !c.auth) ctx.addIssue({ code: 'custom', path: ['acl', key, i], message: 'an "auth" entry needs `auth` (the identity it stands for)' });
+    });
+  }
 });
 export type ZookeeperConfig = z.output<typeof zookeeperSchema>;
+
+/** The ACLs a reporter creates znodes with (see `acl` above): the configured ones, else the
+ * defaults for with or without `auth`. */
+export function reporterAcls(c: Pick<ZookeeperConfig, 'auth' | 'acl'>): { znodes: ZkAcl[]; parents: ZkAcl[] } {
+  const znodes = c.acl?.znodes ?? (c.auth ? ['auth::cdrwa', 'world:anyone:r'] : ['world:anyone:cdrwa']);
+  const parents = c.acl?.parents ?? znodes;
+  return { znodes: znodes.map(parseAcl), parents: parents.map(parseAcl) };
+}
 
 /** One discovery instance: a session, what we publish and what we watch. */
 export class ZookeeperDiscovery implements Discovery {
@@ -73,7 +112,7 @@ export class ZookeeperDiscovery implements Discovery {
       logger: this.log,
       clock: deps.clock,
     });
-    this.publisher = new Publisher(this.session, this.log, deps.clock);
+    this.publisher = new Publisher(this.session, this.log, deps.clock, reporterAcls(config));
   }
 
   get connected(): boolean {

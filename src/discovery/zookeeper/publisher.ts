@@ -6,11 +6,26 @@
  *  - on reconnect within a session, and on a backoff timer, for paths whose last attempt failed.
  * A znode at our path left by another (older) session is replaced by delete + create in one
  * transaction, as the Python Lighthouse does, so readers never see it missing.
+ *
+ * Znodes are created with the configured ACLs (index.ts `acl`): instances with `znodes`,
+ * missing parents with `parents`. With a guarded ACL (one that does not let anyone delete),
+ * the parent of the first znode published under it is checked once: a parent that lets anyone
+ * create or delete children (made by someone else, or before `auth` was set) undoes the
+ * instances' ACL, and is named in a warning.
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../../core/clock.js';
 import { LighthouseError } from '../../core/errors.js';
 import { CreateMode, ZK_ERR, zkCode, type ZkSession } from './session.js';
+import { OPEN_ACL, formatAcl, type ZkAcl } from './zk-client.js';
+
+export interface PublisherAcls {
+  znodes: readonly ZkAcl[];
+  parents: readonly ZkAcl[];
+}
+
+/** world:anyone with create or delete: anyone may add or remove children */
+const OPEN_CHILDREN = 4 | 8;
 
 const MAX_ATTEMPTS = 5; // a path that keeps changing under us is a bug elsewhere: stop and retry later
 const RETRY_MIN_MS = 500;
@@ -27,11 +42,14 @@ export class Publisher {
   private backoff = RETRY_MIN_MS;
   private stopped = false;
   private readonly detach: () => void;
+  /** parents whose ACL was checked (guarded ACLs only) */
+  private readonly checkedParents = new Set<string>();
 
   constructor(
     private readonly session: ZkSession,
     private readonly log: Logger,
     private readonly clock: Clock,
+    private readonly acls?: PublisherAcls,
   ) {
     const onSession = () => void this.resync();
     const onConnected = () => this.retryDirty();
@@ -128,12 +146,13 @@ export class Publisher {
     }
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       try {
-        await s.create(path, data, 'ephemeral');
+        await s.create(path, data, 'ephemeral', this.acls?.znodes);
+        this.checkParent(path);
         return;
       } catch (err) {
         const code = zkCode(err);
         if (code === ZK_ERR.NO_NODE) {
-          await s.mkdirp(path.slice(0, path.lastIndexOf('/')));
+          await s.mkdirp(path.slice(0, path.lastIndexOf('/')), this.acls?.parents);
           continue;
         }
         if (code !== ZK_ERR.NODE_EXISTS) throw err;
@@ -147,7 +166,7 @@ export class Publisher {
         if (s.ownsEphemeral(cur.stat)) {
           if (!cur.data.equals(data)) await s.setData(path, data, cur.stat.version);
         } else {
-          await s.transaction(path, (t) => t.remove(path, cur.stat.version).create(path, data, CreateMode.EPHEMERAL));
+          await s.transaction(path, (t) => t.remove(path, cur.stat.version).create(path, data, this.acls?.znodes ?? OPEN_ACL, CreateMode.EPHEMERAL));
           this.log.info({ znode: path, owner: cur.stat.ephemeralOwner.toString('hex') }, 'replaced a znode left by another session');
         }
         return;
@@ -157,6 +176,22 @@ export class Publisher {
       }
     }
     throw new LighthouseError('LH_ERR_ZK_OP', `znode ${path} kept changing while we published it (${MAX_ATTEMPTS} attempts)`);
+  }
+
+  /** Once per parent, with guarded ACLs: warn when the parent lets anyone create or delete
+   * children (in the background: publishing does not wait for it). */
+  private checkParent(path: string): void {
+    const guarded = this.acls && !this.acls.znodes.some((a) => isAnyone(a) && a.permission & OPEN_CHILDREN);
+    const parent = path.slice(0, path.lastIndexOf('/'));
+    if (!guarded || this.checkedParents.has(parent)) return;
+    this.checkedParents.add(parent);
+    this.session.getAcl(parent).then(
+      (acl) => {
+        const open = acl.filter((a) => isAnyone(a) && a.permission & OPEN_CHILDREN);
+        if (open.length) this.log.warn({ znode: parent, acl: acl.map(formatAcl) }, `znode ${parent} lets anyone create or delete its children (${open.map(formatAcl).join(', ')}): anyone can delete or add instances of this service; restrict it (README, "Security model")`);
+      },
+      () => this.checkedParents.delete(parent), // asked again with the next znode
+    );
   }
 
   /** New session: nothing of ours exists in it yet. Re-create every desired znode, and delete
@@ -186,4 +221,8 @@ export class Publisher {
       if (this.session.connected) this.retryDirty();
     }, ms);
   }
+}
+
+function isAnyone(a: ZkAcl): boolean {
+  return a.id.scheme === 'world' && a.id.id === 'anyone';
 }

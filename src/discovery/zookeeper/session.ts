@@ -20,8 +20,8 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../core/clock.js';
 import { LighthouseError } from '../../core/errors.js';
 import {
-  ADD_WATCH_MODE, CreateMode, ZK_ERR, abandon, addWatch, createZkClient, discard, dropConnection, errCode, getDataFast, onNotification,
-  type RawEvent, type ZkClient, type ZkException, type ZkStat, type ZkTransaction, type ZkWatcher,
+  ADD_WATCH_MODE, CreateMode, OPEN_ACL, ZK_ERR, abandon, addWatch, createZkClient, discard, dropConnection, errCode, getDataFast, onNotification,
+  type RawEvent, type ZkAcl, type ZkClient, type ZkException, type ZkStat, type ZkTransaction, type ZkWatcher,
 } from './zk-client.js';
 
 export interface ZkSessionOptions {
@@ -136,21 +136,26 @@ export class ZkSession extends EventEmitter<Events> {
 
   // ------------------------------------------------------------------ operations
 
-  create(path: string, data: Buffer | undefined, mode: 'ephemeral' | 'persistent'): Promise<string> {
+  /** `acl`: the new znode's ACL; default open (world:anyone:cdrwa) */
+  create(path: string, data: Buffer | undefined, mode: 'ephemeral' | 'persistent', acl: readonly ZkAcl[] = OPEN_ACL): Promise<string> {
     const m = mode === 'ephemeral' ? CreateMode.EPHEMERAL : CreateMode.PERSISTENT;
-    return this.op(`create ${path}`, (c, cb) => c.create(path, data, m, cb));
+    return this.op(`create ${path}`, (c, cb) => c.create(path, data, acl, m, cb));
   }
-  /** Create `path` and its missing ancestors as empty persistent znodes. */
-  async mkdirp(path: string): Promise<void> {
+  /** Create `path` and its missing ancestors as empty persistent znodes with `acl` (those
+   * that exist keep theirs). */
+  async mkdirp(path: string, acl: readonly ZkAcl[] = OPEN_ACL): Promise<void> {
     let cur = '';
     for (const part of path.split('/').slice(1)) {
       cur += `/${part}`;
       try {
-        await this.create(cur, undefined, 'persistent');
+        await this.create(cur, undefined, 'persistent', acl);
       } catch (err) {
         if (zkCode(err) !== ZK_ERR.NODE_EXISTS) throw err;
       }
     }
+  }
+  getAcl(path: string): Promise<ZkAcl[]> {
+    return this.op(`getACL ${path}`, (c, cb) => c.getACL(path, cb));
   }
   exists(path: string, watcher?: ZkWatcher): Promise<ZkStat | null> {
     return this.op(`exists ${path}`, (c, cb) => c.exists(path, watcher, cb));

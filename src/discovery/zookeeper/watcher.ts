@@ -15,7 +15,9 @@
  *
  * - A cluster znode that does not exist yet: its creation is an event of the persistent watch
  *   (classic: an exists watch), plus a timer.
- * - A member whose data does not parse: warned about once (with its path) and left out.
+ * - A member whose data does not parse or is refused (codec.ts validates every field that can
+ *   reach HAProxy): one warning naming the znode per data version (not per event, nor again
+ *   when a reconnect re-reads it), and left out; its siblings keep serving.
  * - A new session: every watch is gone with the old client; re-read everything and send the
  *   result even if unchanged.
  * - Disconnected: nothing is sent (the writer keeps the last members); what failed is re-read on
@@ -134,6 +136,9 @@ export class ClusterWatch {
    * after the cluster znode, lost for good), and the member's own read decides.
    */
   private listings = 0;
+  /** members whose data was refused, with the data version (mzxid) warned about: kept across
+   * re-reads so that the same bad data is warned about once */
+  private readonly refused = new Map<string, number>();
   private missingTimer: { cancel(): void } | null = null;
   private retryTimer: { cancel(): void } | null = null;
   private readonly detach: () => void;
@@ -267,6 +272,7 @@ export class ClusterWatch {
       if (this.stale(epoch)) return;
       if (zkCode(err) !== ZK_ERR.NO_NODE) return this.failed(err, znode);
       this.members.delete(child); // gone (classic: the child watch reports it too)
+      this.refused.delete(child);
       return this.send();
     }
     if (this.stale(epoch)) return;
@@ -279,9 +285,12 @@ export class ClusterWatch {
     m.mzxid = mzxid;
     try {
       m.node = decodeNode(data, znode, child);
+      if (this.refused.size) this.refused.delete(child);
     } catch (err) {
       m.node = null;
-      this.log.warn({ znode, err }, `skipping member with bad data: ${(err as Error).message}`);
+      const again = this.refused.get(child) === mzxid;
+      this.refused.set(child, mzxid);
+      this.log[again ? 'debug' : 'warn']({ znode, err }, `skipping member with bad data: ${(err as Error).message}`);
     }
     this.send(m);
   }
@@ -289,6 +298,7 @@ export class ClusterWatch {
   /** Members not in the list `listing` answered, but those added after it was asked for. */
   private forget(present: ReadonlySet<string>, listing: number): void {
     for (const [name, m] of this.members) if (!present.has(name) && m.since < listing) this.members.delete(name);
+    for (const name of this.refused.keys()) if (!present.has(name)) this.refused.delete(name);
   }
 
   /** Cluster znode absent: it has no members; wait for it to appear. */

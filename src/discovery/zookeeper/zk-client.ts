@@ -43,8 +43,15 @@ export interface RawEvent {
 export type ZkWatcher = (event: ZkEvent) => void;
 type Cb<T extends unknown[]> = (err: ZkException | null, ...result: T) => void;
 
+/** An ACL entry as the library takes it (an `ACL` of a permission mask and an `Id`). */
+export interface ZkAcl {
+  permission: number;
+  id: { scheme: string; id: string };
+}
+
 export interface ZkTransaction {
   create(path: string, data: Buffer | undefined, mode: number): ZkTransaction;
+  create(path: string, data: Buffer | undefined, acls: readonly ZkAcl[], mode: number): ZkTransaction;
   setData(path: string, data: Buffer, version?: number): ZkTransaction;
   remove(path: string, version?: number): ZkTransaction;
   check(path: string, version?: number): ZkTransaction;
@@ -57,7 +64,10 @@ export interface ZkClient extends EventEmitter {
   getSessionId(): Buffer;
   getSessionTimeout(): number;
   addAuthInfo(scheme: string, auth: Buffer): void;
+  /** without `acls`: the open ACL */
   create(path: string, data: Buffer | undefined, mode: number, cb: Cb<[path: string]>): void;
+  create(path: string, data: Buffer | undefined, acls: readonly ZkAcl[], mode: number, cb: Cb<[path: string]>): void;
+  getACL(path: string, cb: Cb<[acls: ZkAcl[], stat: ZkStat]>): void;
   remove(path: string, version: number, cb: Cb<[]>): void;
   exists(path: string, watcher: ZkWatcher | undefined, cb: Cb<[stat: ZkStat | null]>): void;
   getData(path: string, watcher: ZkWatcher | undefined, cb: Cb<[data: Buffer | undefined, stat: ZkStat]>): void;
@@ -68,6 +78,9 @@ export interface ZkClient extends EventEmitter {
 
 interface ZkModule {
   createClient(connectString: string, options: { sessionTimeout: number; spinDelay: number; retries: number }): ZkClient;
+  ACL: (new (permission: number, id: unknown) => ZkAcl) & { OPEN_ACL_UNSAFE: ZkAcl[] };
+  Id: new (scheme: string, id: string) => { scheme: string; id: string };
+  Permission: Record<'READ' | 'WRITE' | 'CREATE' | 'DELETE' | 'ADMIN' | 'ALL', number>;
   Exception: Record<'NO_NODE' | 'NODE_EXISTS' | 'CONNECTION_LOSS' | 'SESSION_EXPIRED' | 'BAD_VERSION' | 'NOT_EMPTY' | 'UNIMPLEMENTED', number>;
   CreateMode: Record<'PERSISTENT' | 'EPHEMERAL', number>;
   Event: Record<'NODE_CREATED' | 'NODE_DELETED' | 'NODE_DATA_CHANGED' | 'NODE_CHILDREN_CHANGED', number>;
@@ -78,6 +91,30 @@ const zk = createRequire(import.meta.url)('node-zookeeper-client') as ZkModule;
 export const ZK_ERR = zk.Exception;
 export const CreateMode = zk.CreateMode;
 export const ZkEventType = zk.Event;
+/** world:anyone:cdrwa, ZooKeeper's (and the Python Lighthouse's) default */
+export const OPEN_ACL: readonly ZkAcl[] = zk.ACL.OPEN_ACL_UNSAFE;
+
+/** zkCli's permission letters */
+const PERMS: Record<string, number> = { r: zk.Permission.READ, w: zk.Permission.WRITE, c: zk.Permission.CREATE, d: zk.Permission.DELETE, a: zk.Permission.ADMIN };
+
+/** One ACL entry from zkCli's form `scheme:id:perms` ("world:anyone:r", "auth::cdrwa",
+ * "digest:user:BASE64SHA1:rw", "ip:10.0.0.0/8:r"): the id is everything between the first
+ * and the last colon. Throws on a malformed entry (the config schema checks them first). */
+export function parseAcl(entry: string): ZkAcl {
+  const m = /^([a-z0-9]+):(.*):([rwcda]+)$/.exec(entry);
+  if (!m) throw new Error('expected "scheme:id:perms", perms of r w c d a');
+  const mask = [...m[3]].reduce((acc, c) => acc | PERMS[c], 0);
+  return new zk.ACL(mask, new zk.Id(m[1], m[2]));
+}
+
+/** An ACL entry back in zkCli's form (messages, tests). */
+export function formatAcl(a: ZkAcl): string {
+  const perms = Object.entries(PERMS)
+    .filter(([, bit]) => a.permission & bit)
+    .map(([c]) => c)
+    .join('');
+  return `${a.id.scheme}:${a.id.id}:${perms}`;
+}
 
 export function createZkClient(connectString: string, sessionTimeout: number, spinDelay: number, onProtocolError: (err: Error) => void = () => {}): ZkClient {
   // retries: 0 -- retrying is ours to decide (publisher / watcher reconcile), not the library's.

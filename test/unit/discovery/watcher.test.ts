@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { FakeClock } from '../../../src/core/clock.js';
-import { silentLogger } from '../../../src/core/logger.js';
+import { createLogger, silentLogger } from '../../../src/core/logger.js';
 import type { ServiceNode } from '../../../src/core/node.js';
 import { encodeNode } from '../../../src/discovery/zookeeper/codec.js';
 import { ClusterWatch, READ_WINDOW } from '../../../src/discovery/zookeeper/watcher.js';
@@ -235,6 +235,48 @@ describe('cluster watch: members coming and going', () => {
     await s.answer('getChildren', PATH, [...present, ...fresh].map((h) => `${h}:80`));
     for (const h of fresh) present.add(h), await s.answer('getData', `${PATH}/${h}:80`, s.data(node(h)));
     assert.deepEqual(snaps.at(-1)!.map((n) => n.name), expect(), 'after the listing');
+    w.stop();
+  });
+});
+
+describe('cluster watch: a refused member', () => {
+  it('is warned about once per data version (not per event, nor per re-read), and its siblings keep serving', async () => {
+    const warnings: string[] = [];
+    const logger = createLogger({ level: 'warn', destination: { write: (line: string) => void warnings.push(JSON.parse(line).msg) } });
+    const s = new ScriptedSession();
+    const snaps: string[] = [];
+    const w = new ClusterWatch(s as unknown as ZkSession, PATH, (nodes) => snaps.push(nodes.map((n) => n.host).join(',')), logger, new FakeClock());
+    const raw = (zxid: number, ip: string) => {
+      const mzxid = Buffer.alloc(8);
+      mzxid.writeUInt32BE(zxid, 4);
+      return { data: Buffer.from(JSON.stringify({ host: 'b', ip, port: 80 })), stat: { mzxid } };
+    };
+    const evil = '127.0.0.1\n  server evil 127.0.0.1:1';
+    await new Promise((r) => setImmediate(r));
+    await s.answer('getChildren', PATH, ['a:80', 'b:80']);
+    await s.answer('getData', `${PATH}/a:80`, s.data(node('a')));
+    await s.answer('getData', `${PATH}/b:80`, raw(100, evil));
+    assert.equal(snaps.at(-1), 'a', 'the good sibling serves');
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /^skipping member with bad data: znode \/lh\/web\/b:80: "ip" is not an IP address/);
+
+    s.event(ZkEventType.NODE_DATA_CHANGED, `${PATH}/b:80`); // an event, the same data
+    await s.answer('getData', `${PATH}/b:80`, raw(100, evil));
+    s.emit('session', 'beef'); // a new session: everything read again
+    await new Promise((r) => setImmediate(r));
+    await s.answer('getChildren', PATH, ['a:80', 'b:80']);
+    await s.answer('getData', `${PATH}/a:80`, s.data(node('a')));
+    await s.answer('getData', `${PATH}/b:80`, raw(100, evil));
+    assert.equal(snaps.at(-1), 'a');
+    assert.equal(warnings.length, 1, 'the same bad data: no new warning');
+
+    s.event(ZkEventType.NODE_DATA_CHANGED, `${PATH}/b:80`);
+    await s.answer('getData', `${PATH}/b:80`, raw(101, '0.0.0.0'));
+    assert.equal(warnings.length, 2, 'new bad data: warned');
+    assert.match(warnings[1], /unspecified address/);
+    s.event(ZkEventType.NODE_DATA_CHANGED, `${PATH}/b:80`);
+    await s.answer('getData', `${PATH}/b:80`, raw(102, '127.0.0.2'));
+    assert.equal(snaps.at(-1), 'a,b', 'good again: a member');
     w.stop();
   });
 });

@@ -1,7 +1,8 @@
 /** discovery/zookeeper.yaml: what users write (Python Lighthouse files included) and what we use. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { zookeeperSchema } from '../../../src/discovery/zookeeper/index.js';
+import { reporterAcls, zookeeperSchema } from '../../../src/discovery/zookeeper/index.js';
+import { formatAcl } from '../../../src/discovery/zookeeper/zk-client.js';
 
 const parse = (v: unknown) => zookeeperSchema.safeParse(v);
 
@@ -45,4 +46,21 @@ describe('zookeeper schema', () => {
   ] as const) {
     it(`rejects ${what}`, () => assert.equal(parse(value).success, false));
   }
+
+  it('acl: open without auth; only the auth identity writes with it; configured entries win', () => {
+    const acls = (v: Record<string, unknown>) => {
+      const a = reporterAcls(zookeeperSchema.parse({ hosts: ['h:1'], path: '/p', ...v }));
+      return { znodes: a.znodes.map(formatAcl), parents: a.parents.map(formatAcl) };
+    };
+    assert.deepEqual(acls({}), { znodes: ['world:anyone:rwcda'], parents: ['world:anyone:rwcda'] });
+    assert.deepEqual(acls({ auth: 'u:p' }), { znodes: ['auth::rwcda', 'world:anyone:r'], parents: ['auth::rwcda', 'world:anyone:r'] });
+    assert.deepEqual(acls({ auth: 'u:p', acl: { znodes: ['digest:u:abc=:cdrwa', 'ip:10.0.0.0/8:r'] } }), { znodes: ['digest:u:abc=:rwcda', 'ip:10.0.0.0/8:r'], parents: ['digest:u:abc=:rwcda', 'ip:10.0.0.0/8:r'] });
+    assert.deepEqual(acls({ auth: 'u:p', acl: { parents: ['auth::cd', 'world:anyone:r'] } }).parents, ['auth::cd', 'world:anyone:r']);
+  });
+
+  it('acl: refuses malformed entries, unknown keys, and an auth entry without auth', () => {
+    for (const acl of [{ znodes: ['world:anyone'] }, { znodes: ['world:anyone:rx'] }, { znodes: [] }, { znodes: ['world:any one:r'] }, { nodes: ['world:anyone:r'] }, { znodes: ['auth::cdrwa'] }]) {
+      assert.equal(parse({ hosts: ['h:1'], path: '/p', acl }).success, false, JSON.stringify(acl));
+    }
+  });
 });

@@ -83,6 +83,21 @@ describe('render', () => {
     }
   });
 
+  it('a host-name server (Nerve) that does not resolve is disabled, not fatal: the config still passes haproxy -c', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lh-render-'));
+    try {
+      const file = join(dir, 'haproxy.cfg');
+      const text = renderer.render(buildModel(config, state([node(9001), node(9002, { host: 'nx.invalid' })])).model);
+      assert.match(text, /\n {2}server nx\.invalid:9002 nx\.invalid:9002 init-addr last,libc,none check inter 2s\n/);
+      assert.match(text, /\n {2}server 127\.0\.0\.1:9001 127\.0\.0\.1:9001 check inter 2s\n/, 'an IP server has no init-addr');
+      writeFileSync(file, text);
+      const res = await checkConfig('haproxy', file);
+      assert.equal(res.ok, true, res.output.join('\n'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('membership changes keep the structure; directives and clusters change it', () => {
     const structure = (d: DesiredState) => renderer.render(maskMembership(buildModel(config, d).model));
     const base = structure(state());
@@ -97,7 +112,8 @@ describe('render', () => {
   });
 
   it('gives every node a stable, unique, HAProxy-safe server name', () => {
-    const { model } = buildModel(config, state([node(1, { host: 'a b' }), node(1, { host: 'a_b' }), node(2, { host: 'h/x' })]));
+    // (names from other sources than the codec, which refuses such hosts; the addresses are IPs)
+    const { model } = buildModel(config, state([node(1, { host: 'a b', ip: '127.0.0.1' }), node(1, { host: 'a_b', ip: '127.0.0.2' }), node(2, { host: 'h/x', ip: '127.0.0.3' })]));
     assert.deepEqual(model.backends.find((b) => b.name === 'web')!.servers.map((s) => s.name), ['a_b:1', 'a_b:1_2', 'h_x:2']);
   });
 
@@ -225,7 +241,7 @@ describe('render: fast path', () => {
     const renderer = createRenderer();
     assert.deepEqual(renderer.slow, []);
     assert.deepEqual(handlebars.slow.length, handlebars.files.length);
-    const odd = [node(1, { weight: 0 }), node(2, { weight: 256, state: 'drain' }), node(3, { host: '::1', state: 'maint' }), node(4, { host: 'a b' })];
+    const odd = [node(1, { weight: 0 }), node(2, { weight: 256, state: 'drain' }), node(3, { host: '::1', state: 'maint' }), node(4, { host: 'a b', ip: '127.0.0.4' })];
     const peered = odd.map((n, i) => ({ ...n, peer: { name: `p${i % 2}`, ip: '10.0.0.1', port: 1024 + (i % 2) } }));
     for (const d of [state(), state([]), state(odd, []), state(peered, ['mode http']), { clusters: [] }]) {
       const { model } = buildModel(config, d);

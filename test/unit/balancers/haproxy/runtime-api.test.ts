@@ -36,7 +36,8 @@ describe('runtime API client', () => {
   it('pipelines a batch on one persistent connection, one reply per command', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lh-rt-'));
     const path = join(dir, 'admin.sock');
-    const cli = await fakeCli(path, (cmd) => (cmd === 'set server b/x state ready' ? 'No such server.' : cmd.startsWith('show info') ? 'Pid: 42\nStopping: 0' : ''));
+    const received: string[] = [];
+    const cli = await fakeCli(path, (cmd) => (received.push(cmd), cmd === 'set server b/x state ready' ? 'No such server.' : cmd.startsWith('show info') ? 'Pid: 42\nStopping: 0' : ''));
     const api = new RuntimeApi({ socketPath: path });
     try {
       const replies = await api.execute(['show info', 'set server b/s state ready', 'set server b/x state ready']);
@@ -50,6 +51,12 @@ describe('runtime API client', () => {
       });
       assert.equal(cli.connections, 1);
       await assert.rejects(api.execute(['set server a/b state ready\nshutdown']), /line break/);
+      // nothing of a refused batch is sent: not one command more reaches the socket
+      const before = received.length;
+      for (const c of ['set server a/b state ready;shutdown sessions server a/b', 'show info\r', 'set server a/b addr 1.2.3.4\u0000']) {
+        await assert.rejects(api.execute(['show info', c]), (err: LighthouseError) => err.code === 'LH_ERR_UNSAFE_VALUE' && err.message.includes(path), JSON.stringify(c));
+      }
+      assert.equal(received.length, before, 'nothing sent');
     } finally {
       api.close();
       cli.server.close();
