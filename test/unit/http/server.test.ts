@@ -15,7 +15,9 @@ import pino from 'pino';
 import { FakeClock, systemClock } from '../../../src/core/clock.js';
 import { HttpServer } from '../../../src/http/server.js';
 import { Router } from '../../../src/http/router.js';
-import { httpSettings, type HttpConfig } from '../../../src/http/schema.js';
+import type { z } from 'zod';
+import type { Clock } from '../../../src/core/clock.js';
+import { httpSchema, httpSettings } from '../../../src/http/schema.js';
 import { freePort } from '../../helpers/backends.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -38,14 +40,14 @@ function router(): Router {
     .add('PUT', '/state', 'change', async (req) => ({ status: 200, body: { got: await req.json(), who: req.caller.subject, via: req.caller.via } }));
 }
 
-async function start(config: HttpConfig, clock = new FakeClock()) {
+async function start(config: z.input<typeof httpSchema>, clock: Clock = new FakeClock()) {
   const dir = await mkdtemp(join(tmpdir(), 'lh-http-'));
   dirs.push(dir);
   const log = capture();
   const server = new HttpServer({ router: router(), logger: log.logger, clock });
   servers.push(server);
   const port = config.port === undefined ? await freePort() : config.port;
-  const settings = httpSettings({ bind_address: '127.0.0.1', socket: 'run/test.sock', ...config, port }, 'reporter', dir);
+  const settings = httpSettings(httpSchema.parse({ bind_address: '127.0.0.1', socket: 'run/test.sock', ...config, port }), 'reporter', dir);
   server.configure(settings);
   return { dir, server, settings, log, port: port as number, socket: settings.socket! };
 }
