@@ -16,8 +16,14 @@ import { FakeClock } from '../../../src/core/clock.js';
 import { formatProblem, LighthouseError } from '../../../src/core/errors.js';
 import { silentLogger } from '../../../src/core/logger.js';
 
-async function temp(): Promise<string> {
-  return mkdtemp(join(tmpdir(), 'lh-avail-'));
+/** run `fn` with a fresh temp dir, removed after */
+async function inTemp(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'lh-avail-'));
+  try {
+    await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 function open(dir: string, yaml: Record<string, unknown> = {}, clock = new FakeClock()) {
@@ -26,9 +32,8 @@ function open(dir: string, yaml: Record<string, unknown> = {}, clock = new FakeC
 
 const code = (c: string) => (err: unknown) => err instanceof LighthouseError && err.code === c;
 
-test('defaults: enabled until changed; a change is written to the state file, then read back at start', async () => {
-  const dir = await temp();
-  try {
+test('defaults: enabled until changed; a change is written to the state file, then read back at start', () =>
+  inTemp(async (dir) => {
     const clock = new FakeClock();
     clock.advance(Date.UTC(2026, 4, 4, 10));
     const a = await open(dir, {}, clock);
@@ -49,14 +54,10 @@ test('defaults: enabled until changed; a change is written to the state file, th
     assert.deepEqual(await a.set({ state: 'disabled', reason: 'and firmware', by: 'local:bob' }), { changed: true });
     assert.equal(a.node().since, '2026-05-04T10:00:00.000Z');
     assert.equal(a.node().by, 'local:bob');
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test("a service's own state wins over the node's; clearing it follows the node again", async () => {
-  const dir = await temp();
-  try {
+test("a service's own state wins over the node's; clearing it follows the node again", () =>
+  inTemp(async (dir) => {
     const a = await open(dir);
     await a.set({ state: 'offline', by: 'local:alice' });
     await a.set({ state: 'enabled', service: 'api', by: 'local:alice' });
@@ -67,53 +68,37 @@ test("a service's own state wins over the node's; clearing it follows the node a
     assert.equal(a.effectFor('api'), 'withdraw');
     assert.deepEqual(Object.keys(a.services()), []);
     await assert.rejects(a.set({ state: null, by: 'local:alice' }), code('LH_ERR_STATE'), 'the node always has a state');
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('an unknown state is refused, naming the valid ones; nothing is written', async () => {
-  const dir = await temp();
-  try {
+test('an unknown state is refused, naming the valid ones; nothing is written', () =>
+  inTemp(async (dir) => {
     const a = await open(dir, { states: { maintenance: { code: 503, message: 'maintenance', effect: 'withdraw' } } });
     await assert.rejects(a.set({ state: 'bogus', by: 'local:alice' }), (err: Error) => code('LH_ERR_STATE')(err) && /unknown state 'bogus' \(valid: enabled, disabled, offline, maintenance\)/.test(err.message));
     await assert.rejects(readFile(join(dir, 'state/availability.json')), /ENOENT/);
     await a.set({ state: 'maintenance', by: 'local:alice' });
     assert.equal(a.effectFor('web'), 'withdraw');
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('a change that cannot be persisted is refused and changes nothing', async () => {
-  const dir = await temp();
-  try {
+test('a change that cannot be persisted is refused and changes nothing', () =>
+  inTemp(async (dir) => {
     const a = await open(dir);
     await writeFile(join(dir, 'state'), 'a file where the state directory should be');
     await assert.rejects(a.set({ state: 'offline', by: 'local:alice' }), (err: Error) => code('LH_ERR_STATE_FILE')(err) && err.message.includes(join(dir, 'state/availability.json')));
     assert.equal(a.node().name, 'enabled');
     assert.equal(a.effectFor('web'), 'up');
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('a damaged state file is an error at start, never a default state', async () => {
-  const dir = await temp();
-  try {
+test('a damaged state file is an error at start, never a default state', () =>
+  inTemp(async (dir) => {
     await mkdir(join(dir, 'state'));
     await writeFile(join(dir, 'state/availability.json'), '{"version": 1, "node": {"state": "disabled"');
     await assert.rejects(open(dir), (err: Error) => code('LH_ERR_STATE_FILE')(err) && /is damaged: not JSON.*remove it to start in the default state/.test(err.message));
     await writeFile(join(dir, 'state/availability.json'), '{"version": 1, "node": {"state": "Disabled!"}}');
     await assert.rejects(open(dir), (err: Error) => code('LH_ERR_STATE_FILE')(err) && /node\.state/.test(err.message));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('a state no longer in availability.yaml keeps the definition it was set with', async () => {
-  const dir = await temp();
-  try {
+test('a state no longer in availability.yaml keeps the definition it was set with', () =>
+  inTemp(async (dir) => {
     const custom = { states: { maintenance: { code: 418, message: 'brewing', effect: 'drain' } } };
     const a = await open(dir, custom);
     await a.set({ state: 'maintenance', by: 'local:alice' });
@@ -124,14 +109,10 @@ test('a state no longer in availability.yaml keeps the definition it was set wit
     // a default state redefined applies live to the state in force
     b.configure(availabilitySchema.parse({ state_file: 'state/availability.json', states: { maintenance: { code: 503, message: 'm', effect: 'withdraw' } } }));
     assert.equal(b.effectFor('web'), 'withdraw');
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('availability.yaml and http.yaml problems name file:line:column and path', async () => {
-  const dir = await temp();
-  try {
+test('availability.yaml and http.yaml problems name file:line:column and path', () =>
+  inTemp(async (dir) => {
     await writeFile(join(dir, 'availability.yaml'), 'states:\n  disabled: {code: 200}\n  maintenance: {code: 503}\n  Bad: {code: 500, message: x, effect: up}\ndefault_state: nope\n');
     await writeFile(join(dir, 'http.yaml'), 'port: 70000\nbind_address: "not an address"\nsocket_mode: "0999"\nreporter: {tokenfile: x}\n');
     const store = new ConfigStore({ dir, registry: builtinRegistry(), logger: silentLogger() });
@@ -155,7 +136,4 @@ test('availability.yaml and http.yaml problems name file:line:column and path', 
     assert.deepEqual(ok.problems, []);
     assert.deepEqual(ok.snapshot.availability!.states.get('disabled'), { name: 'disabled', code: 200, message: 'node is unavailable', effect: 'drain' });
     assert.deepEqual(ok.snapshot.http, { port: 8080, socket_mode: 0o640, writer: { port: 8081 } });
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+  }));
