@@ -66,7 +66,7 @@ test('bad states, bad availability.yaml and bad http.yaml are named errors', asy
 
   // a broken live edit: named, and the last good states stay in force
   await writeFile(join(A.dir, 'availability.yaml'), 'state_file: state/availability.json\nstates:\n  maintenance: {code: 503, effect: sideways}\n');
-  const logged = await A.reporter.waitForLog((l) => /availability\.yaml:3:\d+ states\.maintenance\.effect/.test(String(l.msg)), 'the error with file:line:col');
+  const logged = await A.reporter.waitForLog((l) => /availability\.yaml:3:\d+ states\.maintenance\.effect/.test(String(l.msg)), 'the error with file:line:col', 30_000);
   assert.match(String(logged.msg), /last good version stays in force/);
   assert.equal((await run('set-state', 'maintenance', '-c', A.dir)).code, 2);
 
@@ -93,8 +93,8 @@ test('a taken HTTP port never stops the reporter from publishing; it binds once 
   await new Promise<void>((r) => holder.listen(httpPort, '127.0.0.1', r));
   const host = 'node-c.lighthouse.test';
   const d = nodes.startReporter({ host, dir });
-  await waitFor(() => probe.get(`/lh/web/${host}:${b.port}`), 'C published while its port is taken', 20_000);
-  await d.waitForLog((l) => /cannot listen on 127\.0\.0\.1:\d+ \(EADDRINUSE\)/.test(String(l.msg)), 'the port problem logged');
+  await waitFor(() => probe.get(`/lh/web/${host}:${b.port}`), 'C published while its port is taken', 60_000);
+  await d.waitForLog((l) => /cannot listen on 127\.0\.0\.1:\d+ \(EADDRINUSE\)/.test(String(l.msg)), 'the port problem logged', 30_000);
   await new Promise((r) => holder.close(r));
   await waitFor(async () => (await fetch(`http://127.0.0.1:${httpPort}/`).catch(() => null))?.status === 200, 'serving once the port is free', 20_000);
 });

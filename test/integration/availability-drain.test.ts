@@ -38,7 +38,7 @@ async function serverState(b: HoldBackend): Promise<string> {
 }
 
 /** traffic until exactly `ids` answer (bounded) */
-async function servedBy(ids: string[], what: string, ms = 20_000) {
+async function servedBy(ids: string[], what: string, ms = 30_000) {
   let last = '';
   return waitFor(async () => {
     const t = await traffic(webPort, 20);
@@ -89,7 +89,7 @@ after(async () => {
 
 test('both nodes serve; GET / answers Plight\'s code and message', async () => {
   // the first start of ZooKeeper sessions, HAProxy and three daemons: slow on a loaded machine
-  await servedBy(['A', 'B'], 'A and B serving', 60_000);
+  await servedBy(['A', 'B'], 'A and B serving', 90_000);
   const r = await fetch(`http://127.0.0.1:${A.httpPort}/`);
   assert.deepEqual([r.status, await r.text()], [200, 'node is available\n']);
 });
@@ -99,7 +99,7 @@ test('disable drains A: a request in flight on A completes, new ones go to B onl
   let inflight: Promise<string> | undefined;
   for (let i = 0; i < 10 && !inflight; i++) {
     const p = heldRequest();
-    await waitFor(() => A.backend.held.length + B.backend.held.length > 0, 'the held request reached a backend');
+    await waitFor(() => A.backend.held.length + B.backend.held.length > 0, 'the held request reached a backend', 30_000);
     if (A.backend.held.length) inflight = p;
     else (B.backend.held.shift()!(), await p);
   }
@@ -109,7 +109,7 @@ test('disable drains A: a request in flight on A completes, new ones go to B onl
   assert.equal(off.code, 0, off.err);
   assert.match(off.out, /^node node-a\.lighthouse\.test: disabled \(404 node is unavailable; effect drain\), since \S+ by local:\S+: kernel upgrade$/m);
   assert.match((await probe.get(A.znode))!.data.toString(), /, "state": "drain"}$/);
-  await waitFor(async () => (await serverState(A.backend)) === 'drain', 'HAProxy has A in drain');
+  await waitFor(async () => (await serverState(A.backend)) === 'drain', 'HAProxy has A in drain', 30_000);
   assert.equal(await serverState(B.backend), 'up');
   const t = await traffic(webPort, 30);
   assert.deepEqual([[...t.hits.keys()], t.failed], [['B'], 0], 'new requests go to B only');
@@ -153,8 +153,8 @@ test('the state survives a restart of the reporter, and A is never published up 
 test('offline removes A from HAProxy; enable brings it back', async () => {
   const off = await run('offline', '-c', A.dir);
   assert.equal(off.code, 0, off.err);
-  await waitFor(async () => (await probe.get(A.znode)) === null, 'A withdrawn from ZooKeeper');
-  await waitFor(async () => /^maint|^absent/.test(await serverState(A.backend)), 'A out of HAProxy');
+  await waitFor(async () => (await probe.get(A.znode)) === null, 'A withdrawn from ZooKeeper', 30_000);
+  await waitFor(async () => /^maint|^absent/.test(await serverState(A.backend)), 'A out of HAProxy', 30_000);
   await servedBy(['B'], 'B only');
   assert.equal((await fetch(`http://127.0.0.1:${A.httpPort}/`)).status, 503);
 
