@@ -5,6 +5,7 @@
 import { runMain } from './common.js';
 import { EXIT_CODES_HELP, program } from './program.js';
 import { validate } from './validate.js';
+import { registerAvailabilityCommands } from './ctl-availability.js';
 
 runMain(async () => {
   const cli = program('lighthousectl', 'Operate Lighthouse (lighthouse-reporter, lighthouse-writer) on this node.').addHelpText(
@@ -28,5 +29,6 @@ Exit codes: 0 valid (warnings allowed), 2 usage error, 78 a problem in some file
 `,
     )
     .action(async (dir: string) => process.exit(await validate(dir, (l) => process.stdout.write(`${l}\n`))));
+  registerAvailabilityCommands(cli);
   await cli.parseAsync();
 });
