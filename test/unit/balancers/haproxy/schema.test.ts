@@ -51,6 +51,22 @@ describe('haproxy balancer schema', () => {
     assert.equal(haproxySchema.safeParse({ ...required, proxies: { p: { port: 1, upstreams: [] } } }).success, false);
   });
 
+  it('values that become one word of a line are validated: addresses, paths, uri, server_options', () => {
+    const bad = (v: Record<string, unknown>) => assert.equal(haproxySchema.safeParse({ ...required, ...v }).success, false, JSON.stringify(v));
+    const proxy = (host: string) => ({ proxies: { p: { port: 1, upstreams: [{ host, port: 88 }] } } });
+    for (const host of ['127.0.0.1\n  server evil 1.2.3.4:1', '10.0.0.1 backup', '999.1.1.1', '0.0.0.0', 'a_b.example']) bad(proxy(host));
+    assert.equal(haproxySchema.parse({ ...required, ...proxy('b2b.partner.com') }).proxies.p.upstreams[0].host, 'b2b.partner.com');
+    for (const bind_address of ['127.0.0.1 ssl', '1.2.3.4\n', 'a;b']) bad({ bind_address });
+    for (const bind_address of ['0.0.0.0', '::', 'localhost', '10.0.0.1']) assert.equal(haproxySchema.parse({ ...required, bind_address }).bind_address, bind_address);
+    bad({ stats: { port: 9000, uri: '/a b' } });
+    bad({ stats: { port: 9000, uri: '/a\nprogram x' } });
+    bad({ socket_file: '/run/a b.sock' });
+    bad({ server_state_file: '/run/state\n' });
+    bad({ config_file: '/etc/my haproxy/haproxy.cfg' }); // server_state_file defaults to its directory
+    assert.equal(haproxySchema.safeParse({ ...required, config_file: '/etc/my haproxy/haproxy.cfg', server_state_file: '/run/state' }).success, true);
+    for (const server_options of ['check; shutdown sessions', 'check # weight 0', 'check\u0000']) assert.equal(haproxyClusterSchema.safeParse({ server_options }).success, false, server_options);
+  });
+
   it('cluster section: server_options as a string or a list', () => {
     assert.equal(haproxyClusterSchema.parse({ port: 8000, server_options: ['check', 'inter 2s'] }).server_options, 'check inter 2s');
     assert.equal(haproxyClusterSchema.parse({ server_options: 'slowstart 10s' }).server_options, 'slowstart 10s');
