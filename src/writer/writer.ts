@@ -126,10 +126,10 @@ export class Writer {
     const deadline = this.startupBegan + this.startupWait;
     const until = Math.min(this.startupBegan + STARTUP_WAIT_MAX_MS, Math.max(deadline, this.lastFirstSnapshot + STARTUP_PROGRESS_MS));
     if (unheard.length && now < until) {
-      if (now >= deadline) {
-        this.startupTimer?.cancel();
-        this.startupTimer = this.opts.clock.setTimeout(() => this.coalescer.trigger(), until - now);
-      }
+      // always armed again for what is left: a timer may fire a little early (Node's timers
+      // round to whole milliseconds), and a wait nobody wakes again never ends
+      this.startupTimer?.cancel();
+      this.startupTimer = this.opts.clock.setTimeout(() => this.coalescer.trigger(), Math.max(1, Math.ceil(until - now)));
       return true;
     }
     if (unheard.length) this.log.warn({ clusters: unheard.slice(0, 10), count: unheard.length }, `no snapshot yet from ${unheard.length} clusters after ${Math.round(now - this.startupBegan)} ms: applying the others, they join as they come`);

@@ -16,7 +16,7 @@ import { memoryDiscovery } from '../../helpers/memory-discovery.js';
 
 const node = (port: number): ServiceNode => ({ name: `127.0.0.1:${port}`, host: '127.0.0.1', ip: '127.0.0.1', port, peer: null, metadata: {} });
 
-function setup(clusters: string[]) {
+function setup(clusters: string[], clock = new FakeClock()) {
   const listeners = new Map<string, SnapshotListener>();
   const applied: DesiredState[] = [];
   const registry = new Registry([
@@ -33,7 +33,6 @@ function setup(clusters: string[]) {
       }),
     } satisfies BalancerPlugin,
   ]);
-  const clock = new FakeClock();
   const writer = new Writer({ registry, logger: silentLogger(), clock, configDir: '/nonexistent' });
   const snapshot: ConfigSnapshot = {
     node: { peer_port: 1024 },
@@ -116,5 +115,28 @@ test('the desired state follows member changes incrementally: untouched clusters
   listeners.get('c')!([node(4), node(5)]);
   await writer.settled();
   assert.deepEqual(applied.at(-1)!.clusters.map((c) => c.nodes.length), [2, 2]);
+  await writer.stop();
+});
+
+/** A clock whose timers fire half a millisecond early, as Node's may (they round to whole ms). */
+class EarlyClock extends FakeClock {
+  override setTimeout(fn: () => void, ms: number) {
+    return super.setTimeout(fn, Math.max(0, ms - 0.5));
+  }
+}
+
+test('the start-up wait ends even when its timer fires early (no snapshot ever comes)', async () => {
+  const clock = new EarlyClock();
+  const { writer, snapshot, applied, names } = setup(['a', 'b'], clock);
+  await writer.apply(snapshot);
+  await writer.settled();
+  clock.advance(STARTUP_WAIT_MS - 0.5); // the timer fires, just before the deadline
+  await writer.settled();
+  assert.equal(applied.length, 0, 'still inside the wait');
+  for (let i = 0; i < 5 && applied.length === 0; i++) {
+    clock.advance(1);
+    await writer.settled();
+  }
+  assert.deepEqual(applied.map(names), [''], 'the wait ended: the clusters known (none) applied');
   await writer.stop();
 });
