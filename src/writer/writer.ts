@@ -49,6 +49,8 @@ interface BalancerEntry {
   applied?: DesiredState;
   failures: number;
   retry?: { cancel(): void };
+  /** its config file is gone: the last good config stays in force */
+  orphaned?: boolean;
 }
 
 interface Watch {
@@ -182,7 +184,16 @@ export class Writer {
   private async applyBalancers(configs: ReadonlyMap<string, unknown>): Promise<void> {
     for (const [name, e] of [...this.balancers]) {
       const config = configs.get(name);
-      if (config !== undefined && isDeepStrictEqual(config, e.config)) continue;
+      if (config === undefined) {
+        // A deleted file is no reason to serve less (a stopped balancer would freeze HAProxy
+        // with whatever it had): the last good config stays in force, membership keeps flowing.
+        if (!e.orphaned) this.log.error({ balancer: name, file: `balancers/${name}.yaml` }, `the config file of balancer '${name}' (balancers/${name}.yaml) is gone: keeping its last good config in force and applying membership changes; put the file back to change it`);
+        e.orphaned = true;
+        continue;
+      }
+      if (e.orphaned) this.log.info({ balancer: name }, `the config file of balancer '${name}' is back`);
+      e.orphaned = false;
+      if (isDeepStrictEqual(config, e.config)) continue;
       e.retry?.cancel();
       this.balancers.delete(name);
       await e.balancer.stop().catch((err) => this.log.error({ err, balancer: name }, 'balancer stop failed'));

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { FakeClock } from '../../../src/core/clock.js';
-import { silentLogger } from '../../../src/core/logger.js';
+import { pino } from 'pino';
 import { Registry } from '../../../src/core/registry.js';
 import type { BalancerPlugin, DesiredState, SnapshotListener } from '../../../src/core/plugin.js';
 import type { ServiceNode } from '../../../src/core/node.js';
@@ -19,6 +19,9 @@ const node = (port: number): ServiceNode => ({ name: `127.0.0.1:${port}`, host: 
 function setup(clusters: string[], clock = new FakeClock()) {
   const listeners = new Map<string, SnapshotListener>();
   const applied: DesiredState[] = [];
+  const stopped: string[] = [];
+  const logs: { level: number; msg: string }[] = [];
+  const logger = pino({ level: 'info' }, { write: (l: string) => void logs.push(JSON.parse(l)) });
   const registry = new Registry([
     memoryDiscovery('mem', listeners),
     {
@@ -28,12 +31,12 @@ function setup(clusters: string[], clock = new FakeClock()) {
       clusterSchema: z.object({}),
       create: () => ({
         start: async () => {},
-        stop: async () => {},
+        stop: async () => void stopped.push('rec'),
         apply: async (d: DesiredState) => (applied.push(d), { runtimeCommands: 0, reloaded: false }),
       }),
     } satisfies BalancerPlugin,
   ]);
-  const writer = new Writer({ registry, logger: silentLogger(), clock, configDir: '/nonexistent' });
+  const writer = new Writer({ registry, logger, clock, configDir: '/nonexistent' });
   const snapshot: ConfigSnapshot = {
     node: { peer_port: 1024 },
     plugins: [],
@@ -43,7 +46,7 @@ function setup(clusters: string[], clock = new FakeClock()) {
     services: new Map(),
   };
   const names = (d: DesiredState | undefined) => d?.clusters.map((c) => c.name).join(',');
-  return { writer, snapshot, listeners, applied, clock, names };
+  return { writer, snapshot, listeners, applied, clock, names, stopped, logs };
 }
 
 test('at start, the first apply waits for every cluster\'s first snapshot: one apply, not one per cluster', async () => {
@@ -138,5 +141,26 @@ test('the start-up wait ends even when its timer fires early (no snapshot ever c
     await writer.settled();
   }
   assert.deepEqual(applied.map(names), [''], 'the wait ended: the clusters known (none) applied');
+  await writer.stop();
+});
+
+test('a balancer whose config file is deleted keeps its last good config, says so, and keeps applying membership', async () => {
+  const { writer, snapshot, listeners, applied, stopped, logs } = setup(['a']);
+  await writer.apply(snapshot);
+  listeners.get('a')!([node(1)]);
+  await writer.settled();
+  assert.equal(applied.length, 1);
+  await writer.apply({ ...snapshot, balancers: new Map() }); // balancers/rec.yaml removed
+  await writer.settled();
+  assert.deepEqual(stopped, [], 'not stopped');
+  const said = logs.filter((l) => l.level === 50 && l.msg.includes('balancers/rec.yaml'));
+  assert.equal(said.length, 1, 'said once, naming the file');
+  assert.match(said[0].msg, /keeping its last good config/);
+  listeners.get('a')!([node(1), node(2)]);
+  await writer.settled();
+  assert.deepEqual(applied.at(-1)!.clusters[0].nodes.map((n) => n.port), [1, 2], 'membership still applied');
+  await writer.apply({ ...snapshot, balancers: new Map() }); // another config change: not said again
+  await writer.settled();
+  assert.equal(logs.filter((l) => l.msg.includes('balancers/rec.yaml')).length, 1);
   await writer.stop();
 });
