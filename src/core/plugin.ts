@@ -96,6 +96,12 @@ export interface DesiredState {
    * A balancer that last saw that state may look at those positions only; any other may
    * ignore it. */
   changedSince?: { version: number; at: readonly number[] };
+  /** optional: the clusters configured for this balancer that discovery has not answered for
+   * yet in this process (ZooKeeper down at a start or restart), `nodes` empty: their members
+   * are unknown, not none. A balancer keeps serving what it serves for them until they are
+   * heard (they then move to `clusters`); one that cannot may ignore them, and then does not
+   * serve them. */
+  pending?: readonly ClusterModel[];
 }
 
 export interface ApplyResult {

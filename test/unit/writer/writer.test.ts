@@ -20,6 +20,7 @@ function setup(clusters: string[], clock = new FakeClock()) {
   const listeners = new Map<string, SnapshotListener>();
   const applied: DesiredState[] = [];
   const stopped: string[] = [];
+  const started: string[] = [];
   const logs: { level: number; msg: string }[] = [];
   const logger = pino({ level: 'info' }, { write: (l: string) => void logs.push(JSON.parse(l)) });
   const registry = new Registry([
@@ -30,7 +31,7 @@ function setup(clusters: string[], clock = new FakeClock()) {
       schema: z.object({}),
       clusterSchema: z.object({}),
       create: () => ({
-        start: async () => {},
+        start: async () => void started.push('rec'),
         stop: async () => void stopped.push('rec'),
         apply: async (d: DesiredState) => (applied.push(d), { runtimeCommands: 0, reloaded: false }),
       }),
@@ -46,7 +47,7 @@ function setup(clusters: string[], clock = new FakeClock()) {
     services: new Map(),
   };
   const names = (d: DesiredState | undefined) => d?.clusters.map((c) => c.name).join(',');
-  return { writer, snapshot, listeners, applied, clock, names, stopped, logs };
+  return { writer, snapshot, listeners, applied, clock, names, stopped, started, logs };
 }
 
 test('at start, the first apply waits for every cluster\'s first snapshot: one apply, not one per cluster', async () => {
@@ -162,5 +163,31 @@ test('a balancer whose config file is deleted keeps its last good config, says s
   await writer.apply({ ...snapshot, balancers: new Map() }); // another config change: not said again
   await writer.settled();
   assert.equal(logs.filter((l) => l.msg.includes('balancers/rec.yaml')).length, 1);
+  await writer.stop();
+});
+
+test('clusters not heard yet are passed as pending (kept by the balancer), never as empty; the balancer starts before the wait', async () => {
+  const { writer, snapshot, listeners, applied, clock, names, started } = setup(['a', 'b', 'c']);
+  await writer.apply(snapshot);
+  await writer.settled();
+  assert.deepEqual(started, ['rec'], 'started at once: HAProxy serves the config on disk during the wait');
+  assert.equal(applied.length, 0);
+  listeners.get('b')!([node(2)]);
+  clock.advance(STARTUP_WAIT_MS); // ZooKeeper answers for b only
+  await writer.settled();
+  const first = applied.at(-1)!;
+  assert.equal(names(first), 'b');
+  assert.deepEqual(first.pending?.map((c) => [c.name, c.nodes.length]), [['a', 0], ['c', 0]]);
+  listeners.get('b')!([node(2), node(3)]);
+  await writer.settled();
+  assert.equal(applied.at(-1)!.pending, first.pending, 'a member change keeps the same pending list');
+  assert.ok(applied.at(-1)!.changedSince, 'and its hint');
+  listeners.get('a')!([]); // heard: empty is ZooKeeper's word
+  await writer.settled();
+  assert.equal(names(applied.at(-1)), 'a,b');
+  assert.deepEqual(applied.at(-1)!.pending?.map((c) => c.name), ['c']);
+  listeners.get('c')!([node(4)]);
+  await writer.settled();
+  assert.equal(applied.at(-1)!.pending, undefined, 'all heard');
   await writer.stop();
 });
