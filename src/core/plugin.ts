@@ -80,6 +80,8 @@ export interface DiscoveryPlugin<C = any> {
 /** One consumed cluster with its balancer-specific config section (e.g. `haproxy:`). */
 export interface ClusterModel {
   name: string;
+  /** the config file that defines it, relative to the config dir (for messages) */
+  file?: string;
   discovery: string;
   metaCluster?: string;
   /** The balancer's own section of clusters/NAME.yaml, validated by `clusterSchema`. */

@@ -244,11 +244,11 @@ export class Writer {
       let m = cache.list[i];
       if (nodes === undefined) {
         // not heard yet: the balancer keeps what it serves for it (fail-safe), never empties it
-        if (m?.nodes !== NOT_HEARD) m = cache.list[i] = { name: c.name, discovery: c.discovery, metaCluster: c.meta_cluster, balancer: section, nodes: NOT_HEARD };
+        if (m?.nodes !== NOT_HEARD) m = cache.list[i] = { name: c.name, file: c.file, discovery: c.discovery, metaCluster: c.meta_cluster, balancer: section, nodes: NOT_HEARD };
         pending.push(m);
         continue;
       }
-      if (m?.nodes !== nodes) m = cache.list[i] = { name: c.name, discovery: c.discovery, metaCluster: c.meta_cluster, balancer: section, nodes };
+      if (m?.nodes !== nodes) m = cache.list[i] = { name: c.name, file: c.file, discovery: c.discovery, metaCluster: c.meta_cluster, balancer: section, nodes };
       cache.at.set(c.name, { list: i, state: clusters.length });
       clusters.push(m);
     }

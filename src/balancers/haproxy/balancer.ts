@@ -37,18 +37,24 @@
  * config it ran). The timer also notices a worker we did not start (someone else reloaded) and
  * converges it. HAProxy is never stopped by `stop()`: it keeps serving when the writer stops.
  */
+import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Clock } from '../../core/clock.js';
 import type { ApplyResult, Balancer, DesiredState, PluginDeps } from '../../core/plugin.js';
+import { recreateSocket, socketGone } from './admin-socket.js';
+import { Admission, startableText } from './admission.js';
 import { ConfigFile, haproxyVersion, sameText } from './config-file.js';
 import { localPeerName } from './local-peer.js';
+import { buildModel, type BackendModel } from './model.js';
+import { Overrides } from './overrides.js';
 import { HaproxyProcess, pidAlive, type ProcInfo } from './process.js';
+import { addRuntimeRows, recoverFromConfig } from './recover.js';
 import { ReloadScheduler } from './reload-scheduler.js';
 import { createRenderer, type Renderer } from './render.js';
 import { RuntimeApi } from './runtime-api.js';
 import { RuntimeView } from './runtime-view.js';
 import type { HaproxyConfig } from './schema.js';
-import { Builder, type Built, type Shape } from './snapshot.js';
+import { Builder, type Built, type Shape, type Snapshot } from './snapshot.js';
 
 /** background (membership-only) config-file writes: at most one per this, the latest state */
 export const WRITE_DELAY_MS = 1000;
@@ -64,6 +70,8 @@ export class HaproxyBalancer implements Balancer {
   private readonly scheduler: ReloadScheduler;
   private readonly clock: Clock;
   private readonly builder: Builder;
+  private readonly overrides: Overrides;
+  private readonly admission: Admission;
   private lock: Promise<unknown> = Promise.resolve();
   private started = false;
   private stopped = false;
@@ -79,6 +87,13 @@ export class HaproxyBalancer implements Balancer {
   /** structure the running HAProxy was started / reloaded with (null = unknown: adopted), and
    * the last shape seen to have it */
   private running: { structure: string; shape: Shape } | null = null;
+  /** the text HAProxy was started from by start() (the file on disk), until the first apply:
+   * a first state that renders to it needs no reload */
+  private startedFrom: string | null = null;
+  /** the shape of the config HAProxy runs whose clusters' versions Overrides knows as good;
+   * and the admitted state waiting for its reload, to become that */
+  private acceptedShape: Shape | null = null;
+  private toAccept: { desired: DesiredState; state: DesiredState; shape: Shape } | null = null;
   private masterPid: number | null = null;
 
   /** reloads done by this balancer */
@@ -91,12 +106,25 @@ export class HaproxyBalancer implements Balancer {
     this.log = deps.logger.child({ component: 'haproxy' });
     this.clock = deps.clock;
     this.renderer = createRenderer({ templateDir: config.template_dir });
-    this.builder = new Builder(withIdleClose(config, haproxyVersion(config.haproxy_bin)), this.renderer, (warnings) => this.log.warn({ warnings }, 'config problems (rendered without them)'));
+    const modelConfig = withIdleClose(config, haproxyVersion(config.haproxy_bin));
+    this.builder = new Builder(modelConfig, this.renderer, (warnings) => this.log.warn({ warnings }, 'config problems (rendered without them)'));
+    this.overrides = new Overrides(this.log);
     this.file = new ConfigFile(config.config_file, config.haproxy_bin, (err) => this.log.error({ err }, `config file not updated: ${(err as Error).message}`), WRITE_DELAY_MS);
     this.proc = new HaproxyProcess({ bin: config.haproxy_bin, configFile: config.config_file, masterSocket: config.master_socket, pidFile: config.pid_file, localPeer: () => localPeerName(config.peer_name), logger: this.log });
     this.runtime = new RuntimeApi({ socketPath: config.socket_file, onClose: () => this.onConnectionLost() });
     this.view = new RuntimeView(this.runtime, this.log, config.defaults);
     this.scheduler = new ReloadScheduler(config.restart_interval * 1000, deps.clock, () => this.exclusive(() => this.reload()));
+    this.admission = new Admission({
+      log: this.log,
+      overrides: this.overrides,
+      build: (state) => this.builder.build(state),
+      write: (built) => this.writeNow(built),
+      trial: async (state) => (await this.file.trial(this.renderer.render(buildModel(modelConfig, state).model))).ok,
+      pids: async () => {
+        const s = await this.proc.status();
+        return s ? [s.masterPid, ...s.workers, ...s.oldWorkers] : [];
+      },
+    });
   }
 
   /** the worker serving now (tests assert it does not change on membership changes) */
@@ -111,23 +139,36 @@ export class HaproxyBalancer implements Balancer {
 
   /** Make sure HAProxy runs. A running one is adopted as is (its structure is unknown, so the
    * first apply reloads once); otherwise it starts from the config file on disk (the last
-   * known members: fail-safe) or, when there is none, from an empty state. */
+   * known members: fail-safe; without the frontends whose port another process took) or, when
+   * there is none, from an empty state. Either way, what it serves per backend is kept for
+   * the clusters the writer has not heard yet (overrides.ts). */
   start(): Promise<void> {
     return this.exclusive(async () => {
       if (this.started) return;
       this.stopped = false;
       this.scheduler.open();
       const status = await this.proc.status();
+      let onDisk = await this.file.read();
       if (status) {
         this.masterPid = status.masterPid;
         this.log.info({ masterPid: status.masterPid, workerPid: status.workers[0] }, 'adopted running HAProxy');
+        this.admission.held = onDisk === null ? null : Admission.binds(onDisk);
       } else {
-        const onDisk = await this.file.read();
-        if (onDisk === null || !(await this.file.check()).ok) await this.writeNow(this.builder.build({ clusters: [] }));
+        if (onDisk !== null && !(await this.file.check()).ok) onDisk = null;
+        if (onDisk === null) await this.writeNow(this.builder.build({ clusters: [] }));
+        else {
+          const text = await startableText(onDisk, this.config.config_file, this.log);
+          if (text !== onDisk) await this.file.write(text);
+          this.startedFrom = text;
+          this.admission.held = Admission.binds(text);
+        }
         this.masterPid = (await this.proc.start()).masterPid;
-        this.setRunning(this.written);
+        if (onDisk === null) this.setRunning(this.written);
       }
       await this.view.resync();
+      const recovered = onDisk === null ? new Map() : recoverFromConfig(onDisk);
+      if (status) addRuntimeRows(recovered, (await this.runtime.showServersState()).rows);
+      this.overrides.recover(recovered);
       this.started = true;
       this.armLiveness();
     });
@@ -140,11 +181,12 @@ export class HaproxyBalancer implements Balancer {
    */
   async apply(desired: DesiredState): Promise<ApplyResult> {
     if (!this.started) await this.start();
-    const built = this.builder.build(desired);
+    const state = this.overrides.apply(desired);
+    let built = this.builder.build(state);
     const r = await this.exclusive(async () => {
       this.latest = built;
       await this.ensureRunning(true);
-      const plan = await this.view.converge(built.snap.backends, built.snap.delta);
+      const plan = await this.converge(built.snap.backends, built.snap.delta);
       const reasons = [
         ...(!this.sameStructure(built) ? [this.running === null ? 'running structure unknown' : 'structure changed'] : []),
         ...(plan.unplaced.length ? [`${plan.unplaced.length} servers without a runtime entry (${plan.unplaced[0].backend}/${plan.unplaced[0].server}: ${plan.unplaced[0].reason})`] : []),
@@ -152,9 +194,17 @@ export class HaproxyBalancer implements Balancer {
         ...(plan.cookieless.length ? [`${plan.cookieless.length} servers without their cookie (${plan.cookieless[0].backend}/${plan.cookieless[0].server} serves as ${plan.cookieless[0].entry})`] : []),
       ];
       if (reasons.length) {
-        await this.writeNow(built);
+        // the clusters HAProxy would refuse are left out here, named in the log
+        const a = await this.admission.admit(desired, state, built);
+        built = this.latest = a.built;
+        this.toAccept = { desired, state: a.state, shape: a.built.snap.shape };
         this.log.info({ reasons }, 'reload needed');
       } else {
+        // what runs is this state's structure: its clusters' versions are good ones
+        if (built.snap.shape !== this.acceptedShape) {
+          this.overrides.accept(state);
+          this.acceptedShape = built.snap.shape;
+        }
         // The structure is the running one, which `haproxy -c` accepted, with a placeholder
         // server line per backend (model.ts maskBackend): what differs is server lines of IP
         // addresses, ports, weights and unique names, which HAProxy cannot reject, so no `haproxy
@@ -195,14 +245,14 @@ export class HaproxyBalancer implements Balancer {
 
   /** Dry run: the runtime commands `apply(desired)` would send now, and whether it would reload. */
   plan(desired: DesiredState): { commands: string[]; reload: boolean } {
-    const built = this.builder.build(desired);
+    const built = this.builder.build(this.overrides.apply(desired));
     const plan = this.view.plan(built.snap.backends);
     return { commands: plan.commands, reload: !this.sameStructure(built) || plan.unplaced.length > 0 || plan.cookieless.length > 0 };
   }
 
   /** Dry run: the full config text `apply(desired)` would write. */
   renderConfig(desired: DesiredState): string {
-    return this.builder.build(desired).text;
+    return this.builder.build(this.overrides.apply(desired)).text;
   }
 
   /** The master's `show proc`, or null when HAProxy is not running. */
@@ -214,6 +264,12 @@ export class HaproxyBalancer implements Balancer {
    * section changed; else the masked renders are compared. */
   private sameStructure(built: Built): boolean {
     const shape = built.snap.shape;
+    if (!this.running && this.startedFrom !== null) {
+      // HAProxy runs the file it was started from: the same text is the same structure
+      const same = sameText(built.parts, this.startedFrom);
+      this.startedFrom = null;
+      if (same) this.setRunning(built);
+    }
     if (!this.running) return false;
     if (this.running.shape === shape) return true;
     if (built.structure !== this.running.structure) return false;
@@ -225,6 +281,47 @@ export class HaproxyBalancer implements Balancer {
   private setRunning(b: Built | null): void {
     this.running = b && { structure: b.structure, shape: b.snap.shape };
     this.good = b && this.builder.thin(b);
+    this.admission.held = b && Admission.binds(b.structure);
+    if (b && this.toAccept?.shape === b.snap.shape) {
+      this.overrides.accept(this.toAccept.state);
+      this.acceptedShape = b.snap.shape;
+      this.toAccept = null;
+    }
+  }
+
+  /** A reload that passed `haproxy -c` failed (a bind the probe could not try, or lost a race
+   * for): the clusters changed since the config that runs are kept at the version that runs
+   * (new ones left out) until their files change, so the next reload carries the rest. Only
+   * when what runs is known: nothing served is ever left out. */
+  private reloadFailed(err: unknown): void {
+    const t = this.toAccept;
+    if (!t || !this.acceptedShape) return;
+    const suspects = this.overrides.changed(t.state);
+    const why = `HAProxy's reload failed with this version although it passed haproxy -c (${(err as Error).message})`;
+    this.overrides.reject(t.desired, new Map(suspects.map((n) => [n, why])));
+  }
+
+  /** The runtime API converge, after re-creating the admin socket if its file is gone. */
+  private async converge(backends: readonly BackendModel[], delta?: Snapshot['delta']) {
+    try {
+      return await this.view.converge(backends, delta);
+    } catch (err) {
+      if (!socketGone(err, this.config.socket_file)) throw err;
+      await this.recreateSocket((err as Error).message);
+      return this.view.converge(backends);
+    }
+  }
+
+  private async recreateSocket(why: string): Promise<void> {
+    const target = this.written ?? this.latest;
+    if (!target) throw new Error(`HAProxy admin socket ${this.config.socket_file} is gone and no config is known to reload with`);
+    const { socket_file: socketFile, master_socket: masterSocket, server_state_file: serverStateFile } = this.config;
+    this.runtime.close();
+    this.view.invalidate();
+    this.reloads += await recreateSocket({ socketFile, masterSocket, serverStateFile, file: this.file, proc: this.proc, view: this.view, log: this.log }, target, why);
+    this.written = target;
+    this.setRunning(target);
+    await this.view.resync();
   }
 
   private async writeNow(built: Built): Promise<void> {
@@ -239,12 +336,23 @@ export class HaproxyBalancer implements Balancer {
     await this.file.flush();
     const target = this.written;
     if (!target) return;
+    if (!existsSync(this.config.socket_file)) {
+      await this.recreateSocket('its file is missing'); // reloads with `target`
+      if (this.latest) await this.view.converge(this.latest.snap.backends);
+      return;
+    }
     const t0 = performance.now();
     this.view.invalidate(); // read again after the reload: drop the old rows now (memory peak)
     // (a thin target, the fallback config, has no backends: no server state carried)
     const kept = await this.view.saveServerState(target.snap.backends, this.config.server_state_file);
     const previous = this.view.workerPid;
-    const info = await this.proc.reload();
+    let info: ProcInfo;
+    try {
+      info = await this.proc.reload();
+    } catch (err) {
+      this.reloadFailed(err);
+      throw err;
+    }
     this.reloads++;
     this.masterPid = info.masterPid;
     this.setRunning(target);
@@ -296,6 +404,11 @@ export class HaproxyBalancer implements Balancer {
   private checkLiveness(): Promise<void> {
     return this.exclusive(async () => {
       if ((await this.ensureRunning()) || !this.latest) return;
+      if (!existsSync(this.config.socket_file)) {
+        await this.recreateSocket('its file is missing');
+        await this.view.converge(this.latest.snap.backends);
+        return;
+      }
       const status = await this.proc.status();
       if (!status || status.workers[0] === this.view.workerPid) return;
       this.log.warn({ workerPid: status.workers[0], knownWorkerPid: this.view.workerPid }, 'HAProxy reloaded by someone else: converging its servers');

@@ -177,9 +177,10 @@ export class RuntimeView {
    * servers `model` (the config about to be loaded) names at the same address: a slot's saved
    * state would bring the fresh slot up at 0.0.0.0 (HAProxy matches saved rows by name).
    */
-  async saveServerState(backends: readonly BackendModel[], file: string): Promise<number> {
+  async saveServerState(backends: readonly BackendModel[], file: string, dump?: () => Promise<string>): Promise<number> {
     const want = new Map(backends.map((b) => [b.name, new Map(b.servers.map((s) => [s.name, s]))]));
-    const [reply] = await this.api.run(['show servers state']);
+    // `dump`: another way to the worker's state (the master CLI, when the admin socket is gone)
+    const reply = dump ? await dump() : (await this.api.run(['show servers state']))[0];
     const { text, kept } = filterServersState(reply, (backend, name, addr, port) => {
       const s = want.get(backend)?.get(name);
       return !isSlot(name) && s !== undefined && s.addr === addr && s.port === port;
