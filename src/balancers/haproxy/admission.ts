@@ -166,18 +166,3 @@ function ownersOf(state: DesiredState, s: Section, line: string | null): string[
   return (one.length ? one : members).map((c) => c.name);
 }
 
-/**
- * The config file on disk as HAProxy can start from it now: without the frontends (and listen
- * sections) whose address another process holds (after a reboot, another service may have
- * taken a port first), each named in the log. Without this one such port would keep HAProxy
- * from starting at all, and every cluster would go unserved.
- */
-export async function startableText(text: string, file: string, log: Logger): Promise<string> {
-  const sections = parseSections(text).filter((s) => s.kind === 'frontend' || s.kind === 'listen');
-  const busy = await busyBinds(sections.flatMap(sectionBinds), async () => []);
-  if (!busy.size) return text;
-  const drop = sections.filter((s) => sectionBinds(s).some((b) => busy.has(b)));
-  for (const s of drop) log.error({ file, section: `${s.kind} ${s.name}`, reason: sectionBinds(s).map((b) => busy.get(b)).filter(Boolean).join('; ') }, `${s.kind} ${s.name} of ${file} left out at start: ${sectionBinds(s).map((b) => busy.get(b)).filter(Boolean).join('; ')}`);
-  const lines = text.split('\n');
-  return lines.filter((_, i) => !drop.some((s) => i + 1 >= s.from && i + 1 <= s.to)).join('\n');
-}

@@ -15,17 +15,6 @@
  * models are reused per cluster and the structure compared by identity (snapshot.ts), the
  * runtime view plans changed backends only, the renderer reuses unchanged backends' text.
  *
- * Why server-template slots first, `add server` only as overflow, and never `del server`: slots
- * are declared in the config, so HAProxy applies `default-server`, the defaults section and the
- * cluster's `server_options` to them itself and `haproxy -c` validates them; they work with
- * every balance algorithm (dynamic servers refuse static ones such as static-rr or map-based
- * hashing); taking a node out is `state maint`, which cannot fail, where `del server` fails
- * while connections remain; and `set server` commands are idempotent, so a batch can be resent
- * after a broken connection. Once a backend's slots and the entries of gone nodes are all in
- * use, a backend with a dynamic algorithm and no `default-server` gets `add server` (plan.ts);
- * any other reloads. Cost: a few idle server structs per backend, and nodes that joined at
- * runtime show as `lh_slotN` (or a gone node's name) until the next reload.
- *
  * Across reloads: just before one, `show servers state` is dumped to the server-state file
  * (only servers the new config names at the same address: a slot's saved state would bring it
  * up at 0.0.0.0), HAProxy loads it (`load-server-state-from-file global`), and the runtime
@@ -36,25 +25,35 @@
  * HAProxy is started again from the full current config (or, if that does not start, the last
  * config it ran). The timer also notices a worker we did not start (someone else reloaded) and
  * converges it. HAProxy is never stopped by `stop()`: it keeps serving when the writer stops.
+ *
+ * Never less than before because of something other than ZooKeeper's word: clusters not heard
+ * yet keep what HAProxy serves for them, and clusters HAProxy refuses are left out, named, at
+ * their last good version (overrides.ts, admission.ts); a deleted admin socket is re-created
+ * (admin-socket.ts).
  */
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Clock } from '../../core/clock.js';
+import { LighthouseError } from '../../core/errors.js';
 import type { ApplyResult, Balancer, DesiredState, PluginDeps } from '../../core/plugin.js';
 import { recreateSocket, socketGone } from './admin-socket.js';
-import { Admission, startableText } from './admission.js';
+import { Admission } from './admission.js';
 import { ConfigFile, haproxyVersion, sameText } from './config-file.js';
 import { localPeerName } from './local-peer.js';
 import { buildModel, type BackendModel } from './model.js';
 import { Overrides } from './overrides.js';
 import { HaproxyProcess, pidAlive, type ProcInfo } from './process.js';
-import { addRuntimeRows, recoverFromConfig } from './recover.js';
 import { ReloadScheduler } from './reload-scheduler.js';
 import { createRenderer, type Renderer } from './render.js';
 import { RuntimeApi } from './runtime-api.js';
 import { RuntimeView } from './runtime-view.js';
 import type { HaproxyConfig } from './schema.js';
-import { Builder, type Built, type Shape, type Snapshot } from './snapshot.js';
+import { Running } from './running.js';
+import { Builder, type Built, type Snapshot } from './snapshot.js';
+import { startHaproxy } from './startup.js';
+import { withIdleClose } from './idle-close.js';
+
+export { withIdleClose };
 
 /** background (membership-only) config-file writes: at most one per this, the latest state */
 export const WRITE_DELAY_MS = 1000;
@@ -81,19 +80,8 @@ export class HaproxyBalancer implements Balancer {
   private latest: Built | null = null;
   /** what the config file on disk holds, when we wrote it */
   private written: Built | null = null;
-  /** the config HAProxy last started or reloaded with successfully (thin: text and structure):
-   * the fallback when the current one passes `haproxy -c` but does not start (a port in use) */
-  private good: Built | null = null;
-  /** structure the running HAProxy was started / reloaded with (null = unknown: adopted), and
-   * the last shape seen to have it */
-  private running: { structure: string; shape: Shape } | null = null;
-  /** the text HAProxy was started from by start() (the file on disk), until the first apply:
-   * a first state that renders to it needs no reload */
-  private startedFrom: string | null = null;
-  /** the shape of the config HAProxy runs whose clusters' versions Overrides knows as good;
-   * and the admitted state waiting for its reload, to become that */
-  private acceptedShape: Shape | null = null;
-  private toAccept: { desired: DesiredState; state: DesiredState; shape: Shape } | null = null;
+  /** what HAProxy runs, as far as we know (running.ts) */
+  private readonly running: Running;
   private masterPid: number | null = null;
 
   /** reloads done by this balancer */
@@ -118,13 +106,11 @@ export class HaproxyBalancer implements Balancer {
       log: this.log,
       overrides: this.overrides,
       build: (state) => this.builder.build(state),
-      write: (built) => this.writeNow(built),
+      write: async (built) => void (await this.writeNow(built)),
       trial: async (state) => (await this.file.trial(this.renderer.render(buildModel(modelConfig, state).model))).ok,
-      pids: async () => {
-        const s = await this.proc.status();
-        return s ? [s.masterPid, ...s.workers, ...s.oldWorkers] : [];
-      },
+      pids: async () => ((s) => (s ? [s.masterPid, ...s.workers, ...s.oldWorkers] : []))(await this.proc.status()),
     });
+    this.running = new Running(this.builder, this.overrides, this.admission);
   }
 
   /** the worker serving now (tests assert it does not change on membership changes) */
@@ -137,37 +123,16 @@ export class HaproxyBalancer implements Balancer {
     return this.view.lastCommands;
   }
 
-  /** Make sure HAProxy runs. A running one is adopted as is (its structure is unknown, so the
-   * first apply reloads once); otherwise it starts from the config file on disk (the last
-   * known members: fail-safe; without the frontends whose port another process took) or, when
-   * there is none, from an empty state. Either way, what it serves per backend is kept for
-   * the clusters the writer has not heard yet (overrides.ts). */
+  /** Make sure HAProxy runs: adopted, or started from the file on disk (startup.ts). */
   start(): Promise<void> {
     return this.exclusive(async () => {
       if (this.started) return;
       this.stopped = false;
       this.scheduler.open();
-      const status = await this.proc.status();
-      let onDisk = await this.file.read();
-      if (status) {
-        this.masterPid = status.masterPid;
-        this.log.info({ masterPid: status.masterPid, workerPid: status.workers[0] }, 'adopted running HAProxy');
-        this.admission.held = onDisk === null ? null : Admission.binds(onDisk);
-      } else {
-        if (onDisk !== null && !(await this.file.check()).ok) onDisk = null;
-        if (onDisk === null) await this.writeNow(this.builder.build({ clusters: [] }));
-        else {
-          const text = await startableText(onDisk, this.config.config_file, this.log);
-          if (text !== onDisk) await this.file.write(text);
-          this.startedFrom = text;
-          this.admission.held = Admission.binds(text);
-        }
-        this.masterPid = (await this.proc.start()).masterPid;
-        if (onDisk === null) this.setRunning(this.written);
-      }
-      await this.view.resync();
-      const recovered = onDisk === null ? new Map() : recoverFromConfig(onDisk);
-      if (status) addRuntimeRows(recovered, (await this.runtime.showServersState()).rows);
+      const { file, proc, runtime, running, log } = this;
+      const writeEmpty = async () => running.set(await this.writeNow(this.builder.build({ clusters: [] })));
+      const { masterPid, recovered } = await startHaproxy({ file, proc, runtime, running, log, writeEmpty, resync: () => this.view.resync() });
+      this.masterPid = masterPid;
       this.overrides.recover(recovered);
       this.started = true;
       this.armLiveness();
@@ -176,8 +141,9 @@ export class HaproxyBalancer implements Balancer {
 
   /**
    * Runtime first: membership goes through the runtime API at once. Then the file: written in
-   * the background when only membership changed, written now (validated; a rejection is this
-   * apply's LH_ERR_HAPROXY_CONFIG) when a reload is needed, and the reload awaited.
+   * the background when only membership changed, written now when a reload is needed (the
+   * clusters HAProxy refuses left out, admission.ts; a refusal no cluster can be blamed for is
+   * this apply's LH_ERR_HAPROXY_CONFIG), and the reload awaited.
    */
   async apply(desired: DesiredState): Promise<ApplyResult> {
     if (!this.started) await this.start();
@@ -188,7 +154,7 @@ export class HaproxyBalancer implements Balancer {
       await this.ensureRunning(true);
       const plan = await this.converge(built.snap.backends, built.snap.delta);
       const reasons = [
-        ...(!this.sameStructure(built) ? [this.running === null ? 'running structure unknown' : 'structure changed'] : []),
+        ...(!this.running.same(built, state) ? [this.running.known ? 'structure changed' : 'running structure unknown'] : []),
         ...(plan.unplaced.length ? [`${plan.unplaced.length} servers without a runtime entry (${plan.unplaced[0].backend}/${plan.unplaced[0].server}: ${plan.unplaced[0].reason})`] : []),
         // serving already; the reload (rate-limited) gives them their own persistence cookie
         ...(plan.cookieless.length ? [`${plan.cookieless.length} servers without their cookie (${plan.cookieless[0].backend}/${plan.cookieless[0].server} serves as ${plan.cookieless[0].entry})`] : []),
@@ -197,14 +163,9 @@ export class HaproxyBalancer implements Balancer {
         // the clusters HAProxy would refuse are left out here, named in the log
         const a = await this.admission.admit(desired, state, built);
         built = this.latest = a.built;
-        this.toAccept = { desired, state: a.state, shape: a.built.snap.shape };
+        this.running.admitted(desired, a.state, a.built);
         this.log.info({ reasons }, 'reload needed');
       } else {
-        // what runs is this state's structure: its clusters' versions are good ones
-        if (built.snap.shape !== this.acceptedShape) {
-          this.overrides.accept(state);
-          this.acceptedShape = built.snap.shape;
-        }
         // The structure is the running one, which `haproxy -c` accepted, with a placeholder
         // server line per backend (model.ts maskBackend): what differs is server lines of IP
         // addresses, ports, weights and unique names, which HAProxy cannot reject, so no `haproxy
@@ -247,7 +208,7 @@ export class HaproxyBalancer implements Balancer {
   plan(desired: DesiredState): { commands: string[]; reload: boolean } {
     const built = this.builder.build(this.overrides.apply(desired));
     const plan = this.view.plan(built.snap.backends);
-    return { commands: plan.commands, reload: !this.sameStructure(built) || plan.unplaced.length > 0 || plan.cookieless.length > 0 };
+    return { commands: plan.commands, reload: !this.running.same(built) || plan.unplaced.length > 0 || plan.cookieless.length > 0 };
   }
 
   /** Dry run: the full config text `apply(desired)` would write. */
@@ -258,47 +219,6 @@ export class HaproxyBalancer implements Balancer {
   /** The master's `show proc`, or null when HAProxy is not running. */
   processInfo(): Promise<ProcInfo | null> {
     return this.proc.status();
-  }
-
-  /** Does the running HAProxy have `built`'s structure? An identity check while no cluster's
-   * section changed; else the masked renders are compared. */
-  private sameStructure(built: Built): boolean {
-    const shape = built.snap.shape;
-    if (!this.running && this.startedFrom !== null) {
-      // HAProxy runs the file it was started from: the same text is the same structure
-      const same = sameText(built.parts, this.startedFrom);
-      this.startedFrom = null;
-      if (same) this.setRunning(built);
-    }
-    if (!this.running) return false;
-    if (this.running.shape === shape) return true;
-    if (built.structure !== this.running.structure) return false;
-    this.running.shape = shape;
-    return true;
-  }
-
-  /** HAProxy started or reloaded with `b` */
-  private setRunning(b: Built | null): void {
-    this.running = b && { structure: b.structure, shape: b.snap.shape };
-    this.good = b && this.builder.thin(b);
-    this.admission.held = b && Admission.binds(b.structure);
-    if (b && this.toAccept?.shape === b.snap.shape) {
-      this.overrides.accept(this.toAccept.state);
-      this.acceptedShape = b.snap.shape;
-      this.toAccept = null;
-    }
-  }
-
-  /** A reload that passed `haproxy -c` failed (a bind the probe could not try, or lost a race
-   * for): the clusters changed since the config that runs are kept at the version that runs
-   * (new ones left out) until their files change, so the next reload carries the rest. Only
-   * when what runs is known: nothing served is ever left out. */
-  private reloadFailed(err: unknown): void {
-    const t = this.toAccept;
-    if (!t || !this.acceptedShape) return;
-    const suspects = this.overrides.changed(t.state);
-    const why = `HAProxy's reload failed with this version although it passed haproxy -c (${(err as Error).message})`;
-    this.overrides.reject(t.desired, new Map(suspects.map((n) => [n, why])));
   }
 
   /** The runtime API converge, after re-creating the admin socket if its file is gone. */
@@ -312,22 +232,24 @@ export class HaproxyBalancer implements Balancer {
     }
   }
 
-  private async recreateSocket(why: string): Promise<void> {
+  /** `converge`: then make the worker serve the latest state */
+  private async recreateSocket(why: string, converge = false): Promise<void> {
     const target = this.written ?? this.latest;
-    if (!target) throw new Error(`HAProxy admin socket ${this.config.socket_file} is gone and no config is known to reload with`);
+    if (!target) throw new LighthouseError('LH_ERR_HAPROXY_SOCKET', `HAProxy admin socket ${this.config.socket_file} is gone and no config is known to reload with`);
     const { socket_file: socketFile, master_socket: masterSocket, server_state_file: serverStateFile } = this.config;
     this.runtime.close();
     this.view.invalidate();
     this.reloads += await recreateSocket({ socketFile, masterSocket, serverStateFile, file: this.file, proc: this.proc, view: this.view, log: this.log }, target, why);
     this.written = target;
-    this.setRunning(target);
+    this.running.set(target);
     await this.view.resync();
+    if (converge && this.latest) await this.view.converge(this.latest.snap.backends);
   }
 
-  private async writeNow(built: Built): Promise<void> {
+  private async writeNow(built: Built): Promise<Built> {
     await this.file.settle(); // a queued background write is older: drop it
     await this.file.write(built.parts);
-    this.written = built;
+    return (this.written = built);
   }
 
   private async reload(): Promise<void> {
@@ -336,11 +258,7 @@ export class HaproxyBalancer implements Balancer {
     await this.file.flush();
     const target = this.written;
     if (!target) return;
-    if (!existsSync(this.config.socket_file)) {
-      await this.recreateSocket('its file is missing'); // reloads with `target`
-      if (this.latest) await this.view.converge(this.latest.snap.backends);
-      return;
-    }
+    if (!existsSync(this.config.socket_file)) return this.recreateSocket('its file is missing', true); // reloads `target`
     const t0 = performance.now();
     this.view.invalidate(); // read again after the reload: drop the old rows now (memory peak)
     // (a thin target, the fallback config, has no backends: no server state carried)
@@ -350,12 +268,12 @@ export class HaproxyBalancer implements Balancer {
     try {
       info = await this.proc.reload();
     } catch (err) {
-      this.reloadFailed(err);
+      this.running.reloadFailed(err);
       throw err;
     }
     this.reloads++;
     this.masterPid = info.masterPid;
-    this.setRunning(target);
+    this.running.set(target);
     this.runtime.close(); // it still talks to the old worker (and keeps it alive)
     await this.view.resync();
     if (this.latest) await this.view.converge(this.latest.snap.backends);
@@ -383,12 +301,13 @@ export class HaproxyBalancer implements Balancer {
     try {
       this.masterPid = (await this.proc.start()).masterPid;
     } catch (err) {
-      if (!this.good || (this.written && sameText(this.good.parts, this.written.parts))) throw err;
+      const good = this.running.good;
+      if (!good || (this.written && sameText(good.parts, this.written.parts))) throw err;
       this.log.error({ err }, 'HAProxy did not start with the current config: starting it with the last config it ran');
-      await this.writeNow(this.good);
+      await this.writeNow(good);
       this.masterPid = (await this.proc.start()).masterPid;
     }
-    this.setRunning(this.written);
+    this.running.set(this.written);
     this.view.invalidate();
     await this.view.resync();
     if (this.latest) await this.view.converge(this.latest.snap.backends);
@@ -404,11 +323,7 @@ export class HaproxyBalancer implements Balancer {
   private checkLiveness(): Promise<void> {
     return this.exclusive(async () => {
       if ((await this.ensureRunning()) || !this.latest) return;
-      if (!existsSync(this.config.socket_file)) {
-        await this.recreateSocket('its file is missing');
-        await this.view.converge(this.latest.snap.backends);
-        return;
-      }
+      if (!existsSync(this.config.socket_file)) return this.recreateSocket('its file is missing', true);
       const status = await this.proc.status();
       if (!status || status.workers[0] === this.view.workerPid) return;
       this.log.warn({ workerPid: status.workers[0], knownWorkerPid: this.view.workerPid }, 'HAProxy reloaded by someone else: converging its servers');
@@ -434,19 +349,4 @@ export class HaproxyBalancer implements Balancer {
     this.lock = run.catch(() => {});
     return run;
   }
-}
-
-/**
- * HAProxy >= 2.6 with `mode http` defaults: `option idle-close-on-response` added to `defaults`
- * (unless the user sets it, or `no option idle-close-on-response`). On a reload the old worker
- * then answers the requests in flight on idle keep-alive connections before closing them,
- * instead of closing them under a client that is about to reuse them (a failed request).
- * Not added for tcp defaults: HAProxy ignores it there with a warning per proxy.
- */
-export function withIdleClose(config: HaproxyConfig, version: [number, number] | null): HaproxyConfig {
-  const words = (l: string) => l.trim().split(/\s+/);
-  const mode = config.defaults.findLast((l) => words(l)[0] === 'mode');
-  const set = config.defaults.some((l) => / idle-close-on-response$/.test(l.trim().replace(/\s+/g, ' ')));
-  if (!version || version[0] * 100 + version[1] < 206 || !mode || words(mode)[1] !== 'http' || set) return config;
-  return { ...config, defaults: [...config.defaults, 'option idle-close-on-response'] };
 }

@@ -54,6 +54,8 @@ export class Overrides {
   /** the ClusterModel put in place of another (a pending one with its nodes, a rejected one at
    * its good version), by the one it replaces: the same object while that one is unchanged */
   private memo = new WeakMap<ClusterModel, ClusterModel>();
+  /** how many pending clusters were last said to keep what HAProxy served */
+  private kept = 0;
   /** changes whenever what is overridden changes: the writer's hint is then dropped */
   private layout = 0;
   /** for the last state: its version, the layout, the positions of rejected clusters */
@@ -121,11 +123,16 @@ export class Overrides {
     }
     let clusters: ClusterModel[] = desired.clusters.slice();
     if (this.recovered) {
+      const kept: string[] = [];
       for (const p of desired.pending!) {
         let m = this.memo.get(p);
         const r = m ? undefined : this.recovered.get(haproxyName(p.name));
         if (r) this.memo.set(p, (m = { ...p, nodes: recoveredNodes(r, clusterSection(p).server_options) }));
-        if (m) clusters.push(m);
+        if (m) clusters.push(m), kept.push(p.name);
+      }
+      if (kept.length !== this.kept) {
+        this.kept = kept.length;
+        this.log.info({ clusters: kept.slice(0, 10), count: kept.length }, `${kept.length} clusters not heard from discovery yet keep what HAProxy served for them`);
       }
     }
     let hint = desired.changedSince;
