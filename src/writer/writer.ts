@@ -137,7 +137,7 @@ export class Writer {
       this.startupTimer = this.opts.clock.setTimeout(() => this.coalescer.trigger(), Math.max(1, Math.ceil(until - now)));
       return true;
     }
-    if (unheard.length) this.log.warn({ clusters: unheard.slice(0, 10), count: unheard.length }, `no snapshot yet from ${unheard.length} clusters after ${Math.round(now - this.startupBegan)} ms: applying the others, they join as they come`);
+    if (unheard.length) this.log.warn({ clusters: unheard.slice(0, 10), count: unheard.length }, `no snapshot yet from ${unheard.length} clusters after ${Math.round(now - this.startupBegan)} ms: applying the others; these keep what the balancer serves for them until they are heard`);
     this.startupBegan = null;
     this.startupTimer?.cancel();
     return false;

@@ -130,9 +130,16 @@ export class Overrides {
         if (r) this.memo.set(p, (m = { ...p, nodes: recoveredNodes(r, clusterSection(p).server_options) }));
         if (m) clusters.push(m), kept.push(p.name);
       }
-      if (kept.length !== this.kept) {
+      if (kept.length !== this.kept || kept.length === 0) {
+        if (kept.length !== this.kept) this.log.info({ clusters: kept.slice(0, 10), count: kept.length }, `${kept.length} clusters not heard from discovery yet keep what HAProxy served for them`);
         this.kept = kept.length;
-        this.log.info({ clusters: kept.slice(0, 10), count: kept.length }, `${kept.length} clusters not heard from discovery yet keep what HAProxy served for them`);
+        // what no pending cluster needs any more is let go (the heard ones' members)
+        const still = new Set(desired.pending!.map((p) => haproxyName(p.name)));
+        for (const name of this.recovered.keys()) if (!still.has(name)) this.recovered.delete(name);
+        if (kept.length === 0) {
+          this.recovered = null;
+          this.layout++;
+        }
       }
     }
     let hint = desired.changedSince;

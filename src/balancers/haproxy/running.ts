@@ -66,7 +66,7 @@ export class Running {
    * that runs has its clusters' versions taken as good. */
   same(built: Built, state?: DesiredState): boolean {
     const shape = built.snap.shape;
-    if (!this.current && this.startedFrom !== null) {
+    if (!this.current && this.startedFrom !== null && state) {
       // HAProxy runs the file it was started from: the same text is the same structure
       const same = sameText(built.parts, this.startedFrom);
       this.startedFrom = null;
