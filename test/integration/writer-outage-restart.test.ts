@@ -6,24 +6,15 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { stringify } from 'yaml';
-import { startZooKeeper, type ZkServer } from '../helpers/zookeeper.js';
-import { freePort, startBackend, type Backend } from '../helpers/backends.js';
-import { startDaemon, type Daemon } from '../helpers/daemon.js';
-import { haproxyEnv, killHaproxy, traffic, type HaproxyEnv, type Traffic } from '../helpers/haproxy.js';
+import { readFile } from 'node:fs/promises';
+import { freePort } from '../helpers/backends.js';
+import type { Daemon } from '../helpers/daemon.js';
+import { killHaproxy, traffic, type Traffic } from '../helpers/haproxy.js';
+import { startStack, type Stack } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait.js';
 
-let zk: ZkServer;
-let hap: HaproxyEnv;
-let dir: string;
+let s: Stack;
 let ports: { web: number; api: number };
-let reporter: Daemon;
-let writer: Daemon;
-const backends: Backend[] = [];
-const env = { LIGHTHOUSE_ADVERTISE_HOST: 'node1.lighthouse.test', LIGHTHOUSE_ADVERTISE_IP: '127.0.0.1' };
 // generous timings: the checks are not what this file tests, and a loaded machine must not flap them
 const service = (ports: number[]) => `ports: [${ports.join(', ')}]\ndiscovery: zookeeper\nchecks:\n  interval: 1\n  timeout: 1\n  http: {uri: /health, rise: 1, fall: 3}\n`;
 
@@ -34,7 +25,7 @@ async function converged(what: string): Promise<void> {
     const [w, a] = [await traffic(ports.web, 20), await traffic(ports.api, 10)];
     last = `web [${[...w.hits.keys()].sort()}] ${w.failed} failed, api [${[...a.hits.keys()].sort()}] ${a.failed} failed`;
     return w.failed === 0 && a.failed === 0 && [...w.hits.keys()].sort().join() === 'w1,w2' && [...a.hits.keys()].join() === 'a1';
-  }, what, 30_000, () => `; last: ${last}\nwriter: ${writer.logs.slice(-15).map((l) => JSON.stringify(l)).join('\n')}\nreporter: ${reporter.logs.slice(-15).map((l) => JSON.stringify(l)).join('\n')}`);
+  }, what, 30_000, () => `; last: ${last}\nwriter: ${s.writer?.logs.slice(-15).map((l) => JSON.stringify(l)).join('\n')}\nreporter: ${s.reporter?.logs.slice(-15).map((l) => JSON.stringify(l)).join('\n')}`);
 }
 
 /** Requests on both cluster ports, without a pause, until `until` settles. */
@@ -55,7 +46,6 @@ async function trafficUntil(until: Promise<unknown>): Promise<Traffic> {
   return sum;
 }
 
-const startWriter = () => (writer = startDaemon('lighthouse-writer', [dir], env));
 /** the start-up wait ended without ZooKeeper (the writer applied the state it has), plus a while */
 const waitOver = async (w: Daemon) => {
   await w.waitForLog((l) => /no snapshot yet from 2 clusters/.test(String(l.msg)), 'the start-up wait to end without ZooKeeper', 30_000);
@@ -63,64 +53,51 @@ const waitOver = async (w: Daemon) => {
 };
 
 before(async () => {
-  zk = await startZooKeeper({ tickTime: 200 });
-  hap = await haproxyEnv();
-  for (const id of ['w1', 'w2', 'a1']) backends.push(await startBackend(id));
-  dir = await mkdtemp(join(tmpdir(), 'lh-outage-'));
-  for (const d of ['balancers', 'discovery', 'clusters', 'services']) await mkdir(join(dir, d));
+  s = await startStack(['w1', 'w2', 'a1']);
   ports = { web: await freePort(), api: await freePort() };
-  await writeFile(join(dir, 'balancers/haproxy.yaml'), stringify(hap.raw));
-  await writeFile(join(dir, 'discovery/zookeeper.yaml'), `hosts: ["${zk.connectString}"]\npath: /lh\nsession_timeout: 2000\n`);
-  await writeFile(join(dir, 'clusters/web.yaml'), `discovery: zookeeper\nhaproxy:\n  port: ${ports.web}\n  backend: ["mode http"]\n`);
-  await writeFile(join(dir, 'clusters/api.yaml'), `discovery: zookeeper\nhaproxy:\n  port: ${ports.api}\n`);
-  await writeFile(join(dir, 'services/web.yaml'), service([backends[0].port, backends[1].port]));
-  await writeFile(join(dir, 'services/api.yaml'), service([backends[2].port]));
-  reporter = startDaemon('lighthouse-reporter', [dir], env);
-  startWriter();
+  await s.file('clusters/web.yaml', `discovery: zookeeper\nhaproxy:\n  port: ${ports.web}\n  backend: ["mode http"]\n`);
+  await s.file('clusters/api.yaml', `discovery: zookeeper\nhaproxy:\n  port: ${ports.api}\n`);
+  await s.file('services/web.yaml', service([s.backends[0].port, s.backends[1].port]));
+  await s.file('services/api.yaml', service([s.backends[2].port]));
+  s.startReporter();
+  s.startWriter();
   await converged('both clusters served');
 });
 
-after(async () => {
-  await writer?.stop('SIGKILL');
-  await reporter?.stop('SIGKILL');
-  await hap?.cleanup();
-  for (const b of backends) await b.close();
-  await zk?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+after(() => s?.cleanup());
 
 test('a reboot during a ZooKeeper outage: HAProxy starts from the config on disk and keeps every cluster until ZooKeeper is back', async () => {
-  assert.equal(await writer.stop(), 0);
-  await killHaproxy(hap.pidFile, hap.masterSocket);
-  await zk.stopServer();
-  const onDisk = await readFile(hap.configFile, 'utf8');
+  assert.equal(await s.writer!.stop(), 0);
+  await killHaproxy(s.hap.pidFile, s.hap.masterSocket);
+  await s.zk.stopServer();
+  const onDisk = await readFile(s.hap.configFile, 'utf8');
   try {
-    const w = startWriter();
+    const w = s.startWriter();
     // HAProxy comes up from the file on disk before the start-up wait ends
     await waitFor(async () => (await traffic(ports.web, 2)).ok === 2, 'HAProxy serving again', 30_000);
     const t = await trafficUntil(waitOver(w));
     assert.equal(t.failed, 0, `requests failed while ZooKeeper was away: ${[...new Set(t.errors)].join(', ')}`);
     assert.deepEqual([...t.hits.keys()].sort(), ['a1', 'w1', 'w2'], 'every member of both clusters served');
-    assert.equal(await readFile(hap.configFile, 'utf8'), onDisk, 'the file it started from is what it serves');
+    assert.equal(await readFile(s.hap.configFile, 'utf8'), onDisk, 'the file it started from is what it serves');
   } finally {
-    await zk.startAgain();
+    await s.zk.startAgain();
   }
   await converged('ZooKeeper back: both clusters served');
 });
 
 test('a writer restarted during a ZooKeeper outage (HAProxy running) keeps every cluster', async () => {
   await converged('both clusters served');
-  await zk.stopServer();
+  await s.zk.stopServer();
   try {
     const t = await trafficUntil((async () => {
-      await writer.stop('SIGKILL'); // a crash, or a restart for an upgrade
-      await waitOver(startWriter());
+      await s.writer!.stop('SIGKILL'); // a crash, or a restart for an upgrade
+      await waitOver(s.startWriter());
     })());
     assert.equal(t.failed, 0, `requests failed while ZooKeeper was away: ${[...new Set(t.errors)].join(', ')}`);
     assert.deepEqual([...t.hits.keys()].sort(), ['a1', 'w1', 'w2'], 'every member of both clusters served');
-    assert.match(await readFile(hap.configFile, 'utf8'), new RegExp(`server node1\\.lighthouse\\.test:${backends[0].port} 127\\.0\\.0\\.1:${backends[0].port}`), 'the servers stay in the file');
+    assert.match(await readFile(s.hap.configFile, 'utf8'), new RegExp(`server node1\\.lighthouse\\.test:${s.backends[0].port} 127\\.0\\.0\\.1:${s.backends[0].port}`), 'the servers stay in the file');
   } finally {
-    await zk.startAgain();
+    await s.zk.startAgain();
   }
   await converged('ZooKeeper back: both clusters served');
 });

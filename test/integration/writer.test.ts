@@ -5,25 +5,23 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, writeFile, rm, mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
-import { startZooKeeper, type ZkServer } from '../helpers/zookeeper.js';
+import type { ZkServer } from '../helpers/zookeeper.js';
 import { startBackend, freePort, type Backend } from '../helpers/backends.js';
-import { startDaemon, type Daemon } from '../helpers/daemon.js';
-import { haproxyEnv, traffic, type HaproxyEnv } from '../helpers/haproxy.js';
+import type { Daemon } from '../helpers/daemon.js';
+import { traffic, type HaproxyEnv } from '../helpers/haproxy.js';
+import { startStack, type Stack } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait.js';
 import { masterCommand, parseShowProc } from '../../src/balancers/haproxy/process.js';
 
-const HOST = 'node1.lighthouse.test';
+let stack: Stack;
 let zk: ZkServer;
 let hap: HaproxyEnv;
 let dir: string;
 let webPort: number;
-let reporter: Daemon;
 let writer: Daemon;
-const backends: Backend[] = [];
+let backends: Backend[];
 
 const serviceYaml = (ports: number[]) => `ports: [${ports.join(', ')}]\ndiscovery: zookeeper\nchecks:\n  interval: 0.1\n  http: {uri: /health, rise: 1, fall: 1}\n`;
 
@@ -43,29 +41,18 @@ async function servedBy(port: number, ids: string[], what: string) {
 }
 
 before(async () => {
-  zk = await startZooKeeper({ tickTime: 200 });
-  hap = await haproxyEnv();
-  for (const id of ['b1', 'b2', 'b3']) backends.push(await startBackend(id));
-  dir = await mkdtemp(join(tmpdir(), 'lh-writer-'));
-  for (const d of ['balancers', 'discovery', 'clusters', 'services']) await mkdir(join(dir, d));
+  stack = await startStack(['b1', 'b2', 'b3']);
+  ({ zk, hap, dir, backends } = stack);
   webPort = await freePort();
-  await writeFile(join(dir, 'balancers/haproxy.yaml'), stringify(hap.raw));
-  await writeFile(join(dir, 'discovery/zookeeper.yaml'), `hosts: ["${zk.connectString}"]\npath: /lh\nsession_timeout: 2000\n`);
-  await writeFile(join(dir, 'clusters/web.yaml'), `discovery: zookeeper\nhaproxy:\n  port: ${webPort}\n  backend: ["mode http"]\n`);
-  await writeFile(join(dir, 'services/web.yaml'), serviceYaml(backends.map((b) => b.port)));
-  const env = { LIGHTHOUSE_ADVERTISE_HOST: HOST, LIGHTHOUSE_ADVERTISE_IP: '127.0.0.1' };
-  reporter = startDaemon('lighthouse-reporter', [dir], env);
-  writer = startDaemon('lighthouse-writer', [dir], env);
+  await stack.file('clusters/web.yaml', `discovery: zookeeper\nhaproxy:\n  port: ${webPort}\n  backend: ["mode http"]\n`);
+  await stack.file('services/web.yaml', serviceYaml(backends.map((b) => b.port)));
+  stack.startReporter();
+  writer = stack.startWriter();
+  // (a loaded machine takes a while to compile and start a daemon: not what the tests measure)
+  await writer.waitForLog((l) => l.msg === 'writer starting', 'the writer to start', 60_000);
 });
 
-after(async () => {
-  await writer?.stop('SIGKILL');
-  await reporter?.stop('SIGKILL');
-  await hap?.cleanup();
-  for (const b of backends) await b.close();
-  await zk?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+after(() => stack?.cleanup());
 
 test('traffic reaches every healthy backend', async () => {
   await servedBy(webPort, ['b1', 'b2', 'b3'], 'all three backends serving');

@@ -147,34 +147,40 @@ export class HaproxyBalancer implements Balancer {
    */
   async apply(desired: DesiredState): Promise<ApplyResult> {
     if (!this.started) await this.start();
-    const state = this.overrides.apply(desired);
+    let state = this.overrides.apply(desired);
     let built = this.builder.build(state);
     const r = await this.exclusive(async () => {
-      this.latest = built;
       await this.ensureRunning(true);
-      const plan = await this.converge(built.snap.backends, built.snap.delta);
-      const reasons = [
-        ...(!this.running.same(built, state) ? [this.running.known ? 'structure changed' : 'running structure unknown'] : []),
-        ...(plan.unplaced.length ? [`${plan.unplaced.length} servers without a runtime entry (${plan.unplaced[0].backend}/${plan.unplaced[0].server}: ${plan.unplaced[0].reason})`] : []),
-        // serving already; the reload (rate-limited) gives them their own persistence cookie
-        ...(plan.cookieless.length ? [`${plan.cookieless.length} servers without their cookie (${plan.cookieless[0].backend}/${plan.cookieless[0].server} serves as ${plan.cookieless[0].entry})`] : []),
-      ];
-      if (reasons.length) {
+      let commands = 0;
+      for (;;) {
+        this.latest = built;
+        const plan = await this.converge(built.snap.backends, built.snap.delta);
+        commands += plan.commands.length;
+        const reasons = [
+          ...(!this.running.same(built, state) ? [this.running.known ? 'structure changed' : 'running structure unknown'] : []),
+          ...(plan.unplaced.length ? [`${plan.unplaced.length} servers without a runtime entry (${plan.unplaced[0].backend}/${plan.unplaced[0].server}: ${plan.unplaced[0].reason})`] : []),
+          // serving already; the reload (rate-limited) gives them their own persistence cookie
+          ...(plan.cookieless.length ? [`${plan.cookieless.length} servers without their cookie (${plan.cookieless[0].backend}/${plan.cookieless[0].server} serves as ${plan.cookieless[0].entry})`] : []),
+        ];
+        if (!reasons.length) {
+          // The structure is the running one, which `haproxy -c` accepted, with a placeholder
+          // server line per backend (model.ts maskBackend): what differs is server lines of IP
+          // addresses, ports, weights and unique names, which HAProxy cannot reject, so no
+          // `haproxy -c` (~25 ms of CPU at 10 servers, ~1.8 s at 50,000, per write). A host name
+          // can fail to resolve: then it is checked. Every reload writes and checks its own file.
+          const b = built;
+          this.file.writeLater(() => b.parts, () => (this.written = b), b.snap.hostnames);
+          return { commands, reload: false };
+        }
         // the clusters HAProxy would refuse are left out here, named in the log
         const a = await this.admission.admit(desired, state, built);
-        built = this.latest = a.built;
-        this.running.admitted(desired, a.state, a.built);
-        this.log.info({ reasons }, 'reload needed');
-      } else {
-        // The structure is the running one, which `haproxy -c` accepted, with a placeholder
-        // server line per backend (model.ts maskBackend): what differs is server lines of IP
-        // addresses, ports, weights and unique names, which HAProxy cannot reject, so no `haproxy
-        // -c` (~25 ms of CPU at 10 servers, ~1.8 s at 50,000, per write). A host name can fail
-        // to resolve: then it is checked. Every reload writes and checks a file of its own.
-        const check = built.snap.hostnames;
-        this.file.writeLater(() => built.parts, () => (this.written = built), check);
+        if (a.built === built) {
+          this.running.admitted(desired, state, built);
+          this.log.info({ reasons }, 'reload needed');
+          return { commands, reload: true };
+        }
+        ({ state, built } = a); // some left out: what remains may need no reload at all
       }
-      return { commands: plan.commands.length, reload: reasons.length > 0 };
     });
     if (r.reload) await this.scheduler.request();
     return { runtimeCommands: r.commands, reloaded: r.reload };

@@ -58,27 +58,30 @@ export function recoveredNodes(b: Recovered, options: string): ServiceNode[] {
     const p = ip ? b.peers.find((x) => x.ip === ip) : undefined;
     nodes.push({ name, host, ip, port, peer: p ? { name: p.name, ip: p.ip, port: p.port } : null, metadata: NO_METADATA, weight, state });
   };
-  if (b.rows) {
-    const inFile = new Map(b.servers.map((s) => [s.name, s]));
-    for (const r of b.rows) {
-      const mode = adminMode(r.adminState);
-      const weight = r.uweight === r.iweight ? undefined : r.uweight;
-      if (isSlot(r.name)) {
-        // a slot in use holds a node that joined at runtime
-        if (mode !== 'maint' && r.addr !== '0.0.0.0' && isIP(r.addr)) add(`${r.addr.includes(':') ? `[${r.addr}]` : r.addr}:${r.port}`, r.addr, r.port, weight, mode);
-        continue;
-      }
-      // in maintenance and not in the file: the entry of a node that is gone
-      if (mode === 'maint' && !inFile.has(r.name)) continue;
-      const name = r.name.endsWith(`:${r.port}`) ? r.name : `${r.addr}:${r.port}`;
-      add(name, r.addr, r.port, weight, mode);
+  const inFile = new Map(b.servers.map((s) => [s.name, { ...s, ...fromTail(s.tail, options) }]));
+  const running = new Set<string>();
+  for (const r of b.rows ?? []) {
+    running.add(r.name);
+    const mode = adminMode(r.adminState);
+    if (isSlot(r.name)) {
+      // a slot in use holds a node that joined at runtime
+      if (mode !== 'maint' && r.addr !== '0.0.0.0' && isIP(r.addr)) add(`${r.addr.includes(':') ? `[${r.addr}]` : r.addr}:${r.port}`, r.addr, r.port, r.uweight === r.iweight ? undefined : r.uweight, mode);
+      continue;
     }
-  } else {
-    for (const s of b.servers) {
-      const { weight, state } = fromTail(s.tail, options);
-      add(s.name, s.addr, s.port, weight, state);
+    const f = inFile.get(r.name);
+    if (f && f.addr === r.addr && f.port === r.port) {
+      // the file's line, but for what was set at runtime: a forced state, another weight (a
+      // `disabled` server set ready keeps the config's maintenance bit: the file, written
+      // after each change, says which)
+      add(f.name, f.addr, f.port, r.uweight === r.iweight ? f.weight : r.uweight, mode === 'up' ? f.state : mode);
+      continue;
     }
+    // in maintenance and not in the file: the entry of a node that is gone
+    if (mode === 'maint' && !f) continue;
+    add(r.name.endsWith(`:${r.port}`) && !f ? r.name : `${r.addr}:${r.port}`, r.addr, r.port, r.uweight === r.iweight ? undefined : r.uweight, mode);
   }
+  // named in the file but not running (HAProxy has no row for them): as the file says
+  for (const f of inFile.values()) if (!running.has(f.name)) add(f.name, f.addr, f.port, f.weight, f.state);
   return nodes.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
 }
 

@@ -49,7 +49,8 @@ export async function startHaproxy(d: StartDeps): Promise<{ masterPid: number; r
   }
   await d.resync();
   const recovered = onDisk === null ? new Map<string, Recovered>() : recoverFromConfig(onDisk);
-  if (status) addRuntimeRows(recovered, (await d.runtime.showServersState()).rows);
+  // the states HAProxy serves them in (a fresh one: the server-state file of its last reload)
+  addRuntimeRows(recovered, (await d.runtime.showServersState()).rows);
   return { masterPid, recovered };
 }
 

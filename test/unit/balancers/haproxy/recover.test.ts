@@ -90,13 +90,14 @@ describe('recovered nodes', () => {
     );
   });
 
-  it('from the running HAProxy: slots in use, drained and reweighted servers; the entry of a gone node is not a node', () => {
-    const clusters = [cluster('web', { port: 8000 }, [n('a', 9001), n('b', 9002, { state: 'maint' })])];
+  it('from the running HAProxy: slots in use, drained and reweighted servers, the file for what it does not force; the entry of a gone node is not a node', () => {
+    const clusters = [cluster('web', { port: 8000 }, [n('a', 9001), n('b', 9002, { state: 'maint' }), n('c', 9003, { state: 'maint', weight: 4 }), n('d', 9004)])];
     const rec = recoverFromConfig(render(clusters));
-    const row = (name: string, port: number, admin: number, uweight = 1, addr = '10.0.0.1'): ServerStateRow => ({ backend: 'web', backendId: 3, name, id: 1, addr, port, opState: 2, adminState: admin, uweight, iweight: 1, raw: '' });
+    const row = (name: string, port: number, admin: number, uweight = 1, addr = '10.0.0.1'): ServerStateRow => ({ backend: 'web', backendId: 3, name, id: 1, addr, port, opState: 2, adminState: admin, uweight, iweight: name.startsWith('c:') ? 4 : 1, raw: '' });
     addRuntimeRows(rec, [
       row('a:9001', 9001, ADMIN.FDRAIN, 5),
       row('b:9002', 9002, ADMIN.FMAINT),
+      row('c:9003', 9003, ADMIN.CMAINT, 4), // declared disabled, as the file says
       row('gone:9009', 9009, ADMIN.FMAINT),
       row('lh_slot1', 9010, 0, 1, '10.0.0.7'),
       row('lh_slot2', 0, ADMIN.FMAINT | ADMIN.CMAINT, 1, '0.0.0.0'),
@@ -106,6 +107,8 @@ describe('recovered nodes', () => {
       ['10.0.0.7:9010', '10.0.0.7', 9010, undefined, 'up'],
       ['a:9001', '10.0.0.1', 9001, 5, 'drain'],
       ['b:9002', '10.0.0.1', 9002, undefined, 'maint'],
+      ['c:9003', '10.0.0.1', 9003, 4, 'maint'],
+      ['d:9004', '10.0.0.1', 9004, undefined, 'up'],
     ]);
   });
 });
