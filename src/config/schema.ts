@@ -57,6 +57,8 @@ export interface ClusterConfig {
   meta_cluster?: string;
   /** each balancer's section, keyed by balancer name (e.g. haproxy), validated by the plugin */
   balancers: Record<string, unknown>;
+  /** set by the config store: the file it comes from, relative to the config dir (messages) */
+  file?: string;
 }
 
 const clusterBase = z.strictObject({

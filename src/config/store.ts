@@ -213,7 +213,9 @@ export class ConfigStore extends EventEmitter {
       return;
     }
     try {
-      const { data, warnings } = this.validate(rel, role.kind, role.name, text);
+      const { data: valid, warnings } = this.validate(rel, role.kind, role.name, text);
+      // a cluster carries its file: whoever leaves it out (a balancer) can name it
+      const data = role.kind === 'cluster' ? { ...(valid as ClusterConfig), file: rel } : valid;
       const prev = this.good.get(rel);
       const name = (role.kind === 'cluster' || role.kind === 'service') ? (data as { name: string }).name : role.name;
       const clash = [...this.good.entries()].find(([f, e]) => f !== rel && e.kind === role.kind && e.name === name);

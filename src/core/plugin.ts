@@ -80,6 +80,8 @@ export interface DiscoveryPlugin<C = any> {
 /** One consumed cluster with its balancer-specific config section (e.g. `haproxy:`). */
 export interface ClusterModel {
   name: string;
+  /** the config file that defines it, relative to the config dir (for messages) */
+  file?: string;
   discovery: string;
   metaCluster?: string;
   /** The balancer's own section of clusters/NAME.yaml, validated by `clusterSchema`. */
@@ -96,6 +98,12 @@ export interface DesiredState {
    * A balancer that last saw that state may look at those positions only; any other may
    * ignore it. */
   changedSince?: { version: number; at: readonly number[] };
+  /** optional: the clusters configured for this balancer that discovery has not answered for
+   * yet in this process (ZooKeeper down at a start or restart), `nodes` empty: their members
+   * are unknown, not none. A balancer keeps serving what it serves for them until they are
+   * heard (they then move to `clusters`); one that cannot may ignore them, and then does not
+   * serve them. */
+  pending?: readonly ClusterModel[];
 }
 
 export interface ApplyResult {

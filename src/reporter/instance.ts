@@ -38,6 +38,8 @@ export class ServiceInstance {
   private readonly damper: FlapDamper;
   private readonly log: Logger;
   private held?: { cancel(): void };
+  /** why the instance is not registered, as last logged (null while up, or not said yet) */
+  private why: string | null = null;
   private stopped = false;
   /** the state published (after damping) */
   up: boolean;
@@ -69,6 +71,7 @@ export class ServiceInstance {
             this.log.info({ check: c.name, detail: result.detail }, `check ${c.name} ${state.passing ? 'passing' : 'failing'}`);
             this.evaluate();
           }
+          if (!result.ok && !this.up) this.explain();
         },
       });
       this.loops.push(entry);
@@ -114,6 +117,23 @@ export class ServiceInstance {
     this.damper.record();
     this.up = want;
     this.log.info(`instance ${want ? 'up' : 'down'}`);
+    this.why = want ? null : this.reason();
     this.opts.onChange(want);
+  }
+
+  /** A check that never passes (a hang, no reply, the wrong protocol) flips nothing, so
+   * without this line the operator would never learn why the instance stays unregistered:
+   * said once per reason, not per probe. */
+  private explain(): void {
+    const why = this.reason();
+    if (why === null || why === this.why) return;
+    this.why = why;
+    this.log.info({ reason: why }, `instance not registered: ${why}`);
+  }
+
+  /** the first check (in config order) whose last probe failed, and its detail */
+  private reason(): string | null {
+    const failing = this.loops.find((l) => l.last && !l.last.ok);
+    return failing ? `check ${failing.name} failing: ${failing.last!.detail ?? 'no detail'}` : null;
   }
 }

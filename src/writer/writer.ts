@@ -5,7 +5,10 @@
  *
  * Fail-safe: a cluster enters the desired state only after its first snapshot, and discovery
  * never sends empty snapshots while disconnected, so a backend is never emptied because
- * ZooKeeper went away; the balancer keeps the last known members.
+ * ZooKeeper went away; the balancer keeps the last known members. Until then (ZooKeeper down
+ * at a start or restart) it is passed as `pending`: the balancer keeps serving what it serves
+ * for it (the running HAProxy, or the config on disk after a reboot). Balancers are started
+ * before the start-up wait, so HAProxy serves the config on disk meanwhile.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Clock } from '../core/clock.js';
@@ -50,6 +53,8 @@ interface BalancerEntry {
   applied?: DesiredState;
   failures: number;
   retry?: { cancel(): void };
+  /** its config file is gone: the last good config stays in force */
+  orphaned?: boolean;
 }
 
 interface Watch {
@@ -130,13 +135,13 @@ export class Writer {
     const deadline = this.startupBegan + this.startupWait;
     const until = Math.min(this.startupBegan + STARTUP_WAIT_MAX_MS, Math.max(deadline, this.lastFirstSnapshot + STARTUP_PROGRESS_MS));
     if (unheard.length && now < until) {
-      if (now >= deadline) {
-        this.startupTimer?.cancel();
-        this.startupTimer = this.opts.clock.setTimeout(() => this.coalescer.trigger(), until - now);
-      }
+      // always armed again for what is left: a timer may fire a little early (Node's timers
+      // round to whole milliseconds), and a wait nobody wakes again never ends
+      this.startupTimer?.cancel();
+      this.startupTimer = this.opts.clock.setTimeout(() => this.coalescer.trigger(), Math.max(1, Math.ceil(until - now)));
       return true;
     }
-    if (unheard.length) this.log.warn({ clusters: unheard.slice(0, 10), count: unheard.length }, `no snapshot yet from ${unheard.length} clusters after ${Math.round(now - this.startupBegan)} ms: applying the others, they join as they come`);
+    if (unheard.length) this.log.warn({ clusters: unheard.slice(0, 10), count: unheard.length }, `no snapshot yet from ${unheard.length} clusters after ${Math.round(now - this.startupBegan)} ms: applying the others; these keep what the balancer serves for them until they are heard`);
     this.startupBegan = null;
     this.startupTimer?.cancel();
     return false;
@@ -186,7 +191,16 @@ export class Writer {
   private async applyBalancers(configs: ReadonlyMap<string, unknown>): Promise<void> {
     for (const [name, e] of [...this.balancers]) {
       const config = configs.get(name);
-      if (config !== undefined && isDeepStrictEqual(config, e.config)) continue;
+      if (config === undefined) {
+        // A deleted file is no reason to serve less (a stopped balancer would freeze HAProxy
+        // with whatever it had): the last good config stays in force, membership keeps flowing.
+        if (!e.orphaned) this.log.error({ balancer: name, file: `balancers/${name}.yaml` }, `the config file of balancer '${name}' (balancers/${name}.yaml) is gone: keeping its last good config in force and applying membership changes; put the file back to change it`);
+        e.orphaned = true;
+        continue;
+      }
+      if (e.orphaned) this.log.info({ balancer: name }, `the config file of balancer '${name}' is back`);
+      e.orphaned = false;
+      if (isDeepStrictEqual(config, e.config)) continue;
       e.retry?.cancel();
       this.balancers.delete(name);
       await e.balancer.stop().catch((err) => this.log.error({ err, balancer: name }, 'balancer stop failed'));
@@ -220,35 +234,50 @@ export class Writer {
       }
       cache.dirty.clear();
       // the balancer may look at the changed positions only (no walk over 1,000 clusters)
-      return (cache.state = { clusters, version: ++this.version, changedSince: { version: cache.state.version!, at: changed } });
+      return (cache.state = { clusters, version: ++this.version, changedSince: { version: cache.state.version!, at: changed }, pending: cache.state.pending });
     }
     const clusters: ClusterModel[] = [];
+    const pending: ClusterModel[] = [];
     cache.at.clear();
     let i = -1;
     for (const c of this.clusters.values()) {
       i++;
       const section = c.balancers[balancer];
+      if (section === undefined) continue;
       const nodes = this.nodes.get(c.name);
-      if (section === undefined || nodes === undefined) continue;
       let m = cache.list[i];
-      if (m?.nodes !== nodes) m = cache.list[i] = { name: c.name, discovery: c.discovery, metaCluster: c.meta_cluster, balancer: section, nodes };
+      if (nodes === undefined) {
+        // not heard yet: the balancer keeps what it serves for it (fail-safe), never empties it
+        if (m?.nodes !== NOT_HEARD) m = cache.list[i] = { name: c.name, file: c.file, discovery: c.discovery, metaCluster: c.meta_cluster, balancer: section, nodes: NOT_HEARD };
+        pending.push(m);
+        continue;
+      }
+      if (m?.nodes !== nodes) m = cache.list[i] = { name: c.name, file: c.file, discovery: c.discovery, metaCluster: c.meta_cluster, balancer: section, nodes };
       cache.at.set(c.name, { list: i, state: clusters.length });
       clusters.push(m);
     }
     cache.dirty.clear();
-    return (cache.state = { clusters, version: ++this.version });
+    return (cache.state = { clusters, version: ++this.version, ...(pending.length && { pending }) });
   }
 
   private async flush(): Promise<void> {
+    // started before the start-up wait: HAProxy serves what it served (the config on disk after
+    // a reboot) while the wait lasts, which is as long as ZooKeeper stays away at start
+    for (const [name, e] of this.balancers) {
+      if (e.started) continue;
+      try {
+        await e.balancer.start();
+        e.started = true;
+      } catch (err) {
+        this.failed(name, e, err, 'balancer start failed');
+      }
+    }
     if (this.holding()) return;
     for (const [name, e] of this.balancers) {
+      if (!e.started) continue; // retried by its timer
       const desired = this.desired(name);
       if (e.applied && sameState(e.applied, desired)) continue;
       try {
-        if (!e.started) {
-          await e.balancer.start();
-          e.started = true;
-        }
         const r = await e.balancer.apply(desired);
         e.applied = desired;
         e.failures = 0;
@@ -256,23 +285,34 @@ export class Writer {
         if (r.reloaded || r.runtimeCommands) this.log.debug({ balancer: name, runtimeCommands: r.runtimeCommands, reloaded: r.reloaded }, 'balancer updated');
         for (const f of this.onApplied) f(name, desired);
       } catch (err) {
-        // the balancer keeps serving what it had; retry with backoff (a transient socket error
-        // heals, a rejected config waits for the next config change or membership change)
-        e.failures++;
-        const delay = Math.min(60_000, 500 * 2 ** Math.min(e.failures, 7));
-        this.log.error({ err, balancer: name, retryInMs: delay }, `balancer apply failed: ${(err as Error).message}`);
-        e.retry?.cancel();
-        e.retry = this.opts.clock.setTimeout(() => this.coalescer.trigger(), delay);
+        this.failed(name, e, err, 'balancer apply failed');
       }
     }
   }
+
+  /** The balancer keeps serving what it had; retry with backoff (a transient socket error
+   * heals, a rejected config waits for the next config change or membership change). */
+  private failed(name: string, e: BalancerEntry, err: unknown, what: string): void {
+    e.failures++;
+    const delay = Math.min(60_000, 500 * 2 ** Math.min(e.failures, 7));
+    this.log.error({ err, balancer: name, retryInMs: delay }, `${what}: ${(err as Error).message}`);
+    e.retry?.cancel();
+    e.retry = this.opts.clock.setTimeout(() => this.coalescer.trigger(), delay);
+  }
 }
+
+/** the members of a cluster not heard from yet (DesiredState.pending): unknown */
+const NOT_HEARD = Object.freeze([]) as unknown as ServiceNode[];
 
 /** Equal states, at the cost of what differs: desired() keeps the objects of unchanged clusters,
  * so most clusters compare by identity and a changed one by its members (sameNodes). */
 function sameState(a: DesiredState, b: DesiredState): boolean {
   if (a === b) return true;
   if (a.clusters.length !== b.clusters.length) return false;
+  if (a.pending !== b.pending) {
+    const [x, y] = [a.pending ?? [], b.pending ?? []];
+    if (x.length !== y.length || !x.every((c, i) => c === y[i] || isDeepStrictEqual(c, y[i]))) return false;
+  }
   const same = (i: number) => {
     const x = a.clusters[i];
     const y = b.clusters[i];

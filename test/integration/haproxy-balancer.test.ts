@@ -4,7 +4,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { haproxyBalancer, type HaproxyBalancer } from '../../src/balancers/haproxy/index.js';
@@ -40,13 +40,14 @@ describe('haproxy balancer on a real HAProxy', { timeout: 120_000 }, () => {
   let be: Record<string, HttpBackend>;
   let webPort: number;
   let apiPort: number;
+  const logs: { level: number; msg: string; cluster?: string; reason?: string }[] = [];
   const web = (nodes: ServiceNode[], backend: string[] = []) => cluster('web', { port: webPort, backend: ['balance roundrobin', ...backend] }, nodes);
 
   before(async () => {
     env = await haproxyEnv();
     be = await backends(['a', 'b', 'c', 'd', 'e']);
     [webPort, apiPort] = [await freePort(), await freePort()];
-    lb = create(env);
+    lb = create(env, {}, pino({ level: 'info' }, { write: (l: string) => void logs.push(JSON.parse(l)) }));
     await lb.start();
     const r = await lb.apply(desired(web([node(be.a.port), node(be.b.port), node(be.c.port)])));
     assert.equal(r.reloaded, true, 'a new cluster is a structural change');
@@ -122,23 +123,33 @@ describe('haproxy balancer on a real HAProxy', { timeout: 120_000 }, () => {
     assert.deepEqual(await hits(webPort, 30), { a: 10, c: 10, d: 10 });
   });
 
-  it('a directive HAProxy rejects fails the apply; the file and the running worker stay', async () => {
+  it('a directive HAProxy rejects keeps that cluster at its last good version, named in the log; the others apply', async () => {
     const before = readFileSync(env.configFile, 'utf8');
-    const worker = lb.workerPid;
     const reloads = lb.reloads;
-    // a known keyword with a bad argument: the schema checks keywords only, HAProxy the rest
-    const bad = desired(web([node(be.a.port), node(be.c.port), node(be.d.port)]), cluster('api', { port: apiPort, backend: ['hash-type bogus_method'] }, [node(be.e.port)]));
-    await assert.rejects(lb.apply(bad), (err: LighthouseError) => {
-      assert.equal(err.code, 'LH_ERR_HAPROXY_CONFIG');
-      assert.match(err.message, /'hash-type' only supports 'consistent' and 'map-based'/);
-      assert.match(err.message, new RegExp(env.configFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), 'names the config file, not the candidate');
-      return true;
-    });
-    assert.equal(readFileSync(env.configFile, 'utf8'), before);
-    assert.equal(lb.workerPid, worker);
-    assert.equal(lb.reloads, reloads);
-    assert.deepEqual(await hits(apiPort, 4), { e: 4 });
+    const extraPort = await freePort();
+    // a known keyword with a bad argument: the schema checks keywords only, HAProxy the rest.
+    // In the same state a new cluster arrives: it is applied.
+    const bad = desired(web([node(be.a.port), node(be.c.port), node(be.d.port)]), cluster('api', { port: apiPort, backend: ['hash-type bogus_method'] }, [node(be.e.port), node(be.b.port)]), cluster('extra', { port: extraPort }, [node(be.b.port)]));
+    const r = await lb.apply(bad);
+    assert.equal(r.reloaded, true, 'the new cluster is a reload');
+    assert.equal(lb.reloads, reloads + 1);
+    const said = logs.filter((l) => l.level === 50 && l.cluster === 'api');
+    assert.equal(said.length, 1, 'the cluster is named once');
+    assert.match(said[0].msg, /clusters\/api\.yaml/, 'with its file');
+    assert.match(said[0].reason!, /'hash-type' only supports 'consistent' and 'map-based'/, "with HAProxy's reason");
+    assert.match(said[0].msg, /last version HAProxy accepted stays in force/);
+    const file = readFileSync(env.configFile, 'utf8');
+    assert.doesNotMatch(file, /bogus_method/);
+    assert.notEqual(file, before);
+    assert.deepEqual(await hits(extraPort, 4), { b: 4 }, 'the new cluster serves');
+    assert.deepEqual(await hits(apiPort, 4), { b: 2, e: 2 }, 'the rejected one serves its last good version, with its current members');
     assert.deepEqual(await hits(webPort, 30), { a: 10, c: 10, d: 10 });
+    // the next membership change applies at once, without asking HAProxy again
+    assert.deepEqual(await lb.apply(desired(web([node(be.a.port), node(be.c.port), node(be.d.port)]), cluster('api', { port: apiPort, backend: ['hash-type bogus_method'] }, [node(be.e.port)]), cluster('extra', { port: extraPort }, [node(be.b.port)]))), { runtimeCommands: 1, reloaded: false });
+    assert.deepEqual(await hits(apiPort, 4), { e: 4 });
+    // fixed (here: back to what it was): tried again
+    await lb.apply(desired(web([node(be.a.port), node(be.c.port), node(be.d.port)]), cluster('api', { port: apiPort }, [node(be.e.port)])));
+    assert.deepEqual(await hits(apiPort, 4), { e: 4 });
   });
 
   it('keeps every server and its state across a structural reload', async () => {
@@ -321,10 +332,13 @@ describe('haproxy balancer: a config that passes haproxy -c but cannot start', {
     await lb.apply(desired(cluster('web', { port }, [node(a.port)])));
     const worker = lb.workerPid;
     const good = readFileSync(env.configFile, 'utf8');
-    const bad = desired(cluster('web', { port }, [node(a.port)]), cluster('api', { port: busy }, [node(a.port)]));
+    // a port range: the probe before the reload cannot try it, only HAProxy's bind can
+    const api = cluster('api', { port: await freePort(), frontend: [`bind 127.0.0.1:${busy}-${busy}`] }, [node(a.port)]);
+    const bad = desired(cluster('web', { port }, [node(a.port)]), api);
     await assert.rejects(lb.apply(bad), (err: LighthouseError) => err.code === 'LH_ERR_HAPROXY_PROCESS' && /reload failed/.test(err.message));
     assert.equal(lb.workerPid, worker);
     assert.deepEqual(await hits(port, 4), { a: 4 });
+    assert.deepEqual(await lb.apply(bad), { runtimeCommands: 0, reloaded: false }, 'tried again: the cluster that came with the failed reload is left out');
 
     process.kill(Number(readFileSync(env.pidFile, 'utf8')), 'SIGKILL');
     await until(async () => lb.workerPid !== worker && (await traffic(port, 2)).ok === 2, 'HAProxy started again with the last good config', 20_000);
@@ -461,5 +475,42 @@ describe('haproxy balancer: which config writes run haproxy -c', { timeout: 60_0
     assert.equal(m.reloaded, false);
     await lb.flush();
     assert.equal(checks(), n + 1, 'checked');
+  });
+});
+
+describe('haproxy balancer: the admin socket file deleted', { timeout: 60_000 }, () => {
+  let env: HaproxyEnv;
+  let lb: HaproxyBalancer;
+  let be: Record<string, HttpBackend>;
+  let port: number;
+  let other: number;
+  const state = (nodes: HttpBackend[]) => desired(cluster('web', { port }, nodes.map((b) => node(b.port))), cluster('other', { port: other }, [node(be.a.port)]));
+
+  before(async () => {
+    env = await haproxyEnv({ liveness_interval: 0 }); // no timer: the apply must notice
+    be = await backends(['a', 'b']);
+    [port, other] = [await freePort(), await freePort()];
+    lb = create(env);
+    await lb.apply(state([be.a]));
+  });
+  after(async () => {
+    await lb?.stopHaproxy();
+    await env?.cleanup();
+    await Promise.all(Object.values(be ?? {}).map((b) => b.close()));
+  });
+
+  it('a membership change after the socket file is deleted is applied: the socket is re-created, no request fails', async () => {
+    assert.deepEqual(await hits(port, 4), { a: 4 });
+    lb.runtime.close(); // the next command connects anew, as after HAProxy's idle timeout
+    rmSync(env.socketFile);
+    const load = traffic(other, 300, 2);
+    const r = await lb.apply(state([be.a, be.b]));
+    assert.equal(r.runtimeCommands, 2);
+    assert.ok(existsSync(env.socketFile), 'the socket file is back');
+    assert.deepEqual(await hits(port, 10), { a: 5, b: 5 });
+    const t = await load;
+    assert.equal(t.failed, 0, `requests failed on another cluster: ${t.errors.slice(0, 3).join(', ')}`);
+    assert.equal((await lb.apply(state([be.b]))).runtimeCommands, 1, 'and the runtime API works on');
+    assert.deepEqual(await hits(port, 4), { b: 4 });
   });
 });

@@ -15,17 +15,6 @@
  * models are reused per cluster and the structure compared by identity (snapshot.ts), the
  * runtime view plans changed backends only, the renderer reuses unchanged backends' text.
  *
- * Why server-template slots first, `add server` only as overflow, and never `del server`: slots
- * are declared in the config, so HAProxy applies `default-server`, the defaults section and the
- * cluster's `server_options` to them itself and `haproxy -c` validates them; they work with
- * every balance algorithm (dynamic servers refuse static ones such as static-rr or map-based
- * hashing); taking a node out is `state maint`, which cannot fail, where `del server` fails
- * while connections remain; and `set server` commands are idempotent, so a batch can be resent
- * after a broken connection. Once a backend's slots and the entries of gone nodes are all in
- * use, a backend with a dynamic algorithm and no `default-server` gets `add server` (plan.ts);
- * any other reloads. Cost: a few idle server structs per backend, and nodes that joined at
- * runtime show as `lh_slotN` (or a gone node's name) until the next reload.
- *
  * Across reloads: just before one, `show servers state` is dumped to the server-state file
  * (only servers the new config names at the same address: a slot's saved state would bring it
  * up at 0.0.0.0), HAProxy loads it (`load-server-state-from-file global`), and the runtime
@@ -36,19 +25,35 @@
  * HAProxy is started again from the full current config (or, if that does not start, the last
  * config it ran). The timer also notices a worker we did not start (someone else reloaded) and
  * converges it. HAProxy is never stopped by `stop()`: it keeps serving when the writer stops.
+ *
+ * Never less than before because of something other than ZooKeeper's word: clusters not heard
+ * yet keep what HAProxy serves for them, and clusters HAProxy refuses are left out, named, at
+ * their last good version (overrides.ts, admission.ts); a deleted admin socket is re-created
+ * (admin-socket.ts).
  */
+import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Clock } from '../../core/clock.js';
+import { LighthouseError } from '../../core/errors.js';
 import type { ApplyResult, Balancer, DesiredState, PluginDeps } from '../../core/plugin.js';
+import { recreateSocket, socketGone } from './admin-socket.js';
+import { Admission } from './admission.js';
 import { ConfigFile, haproxyVersion, sameText } from './config-file.js';
 import { localPeerName } from './local-peer.js';
+import { buildModel, type BackendModel } from './model.js';
+import { Overrides } from './overrides.js';
 import { HaproxyProcess, pidAlive, type ProcInfo } from './process.js';
 import { ReloadScheduler } from './reload-scheduler.js';
 import { createRenderer, type Renderer } from './render.js';
 import { RuntimeApi } from './runtime-api.js';
 import { RuntimeView } from './runtime-view.js';
 import type { HaproxyConfig } from './schema.js';
-import { Builder, type Built, type Shape } from './snapshot.js';
+import { Running } from './running.js';
+import { Builder, type Built, type Snapshot } from './snapshot.js';
+import { startHaproxy } from './startup.js';
+import { withIdleClose } from './idle-close.js';
+
+export { withIdleClose };
 
 /** background (membership-only) config-file writes: at most one per this, the latest state */
 export const WRITE_DELAY_MS = 1000;
@@ -64,6 +69,8 @@ export class HaproxyBalancer implements Balancer {
   private readonly scheduler: ReloadScheduler;
   private readonly clock: Clock;
   private readonly builder: Builder;
+  private readonly overrides: Overrides;
+  private readonly admission: Admission;
   private lock: Promise<unknown> = Promise.resolve();
   private started = false;
   private stopped = false;
@@ -73,12 +80,8 @@ export class HaproxyBalancer implements Balancer {
   private latest: Built | null = null;
   /** what the config file on disk holds, when we wrote it */
   private written: Built | null = null;
-  /** the config HAProxy last started or reloaded with successfully (thin: text and structure):
-   * the fallback when the current one passes `haproxy -c` but does not start (a port in use) */
-  private good: Built | null = null;
-  /** structure the running HAProxy was started / reloaded with (null = unknown: adopted), and
-   * the last shape seen to have it */
-  private running: { structure: string; shape: Shape } | null = null;
+  /** what HAProxy runs, as far as we know (running.ts) */
+  private readonly running: Running;
   private masterPid: number | null = null;
 
   /** reloads done by this balancer */
@@ -91,12 +94,23 @@ export class HaproxyBalancer implements Balancer {
     this.log = deps.logger.child({ component: 'haproxy' });
     this.clock = deps.clock;
     this.renderer = createRenderer({ templateDir: config.template_dir });
-    this.builder = new Builder(withIdleClose(config, haproxyVersion(config.haproxy_bin)), this.renderer, (warnings) => this.log.warn({ warnings }, 'config problems (rendered without them)'));
+    const modelConfig = withIdleClose(config, haproxyVersion(config.haproxy_bin));
+    this.builder = new Builder(modelConfig, this.renderer, (warnings) => this.log.warn({ warnings }, 'config problems (rendered without them)'));
+    this.overrides = new Overrides(this.log);
     this.file = new ConfigFile(config.config_file, config.haproxy_bin, (err) => this.log.error({ err }, `config file not updated: ${(err as Error).message}`), WRITE_DELAY_MS);
     this.proc = new HaproxyProcess({ bin: config.haproxy_bin, configFile: config.config_file, masterSocket: config.master_socket, pidFile: config.pid_file, localPeer: () => localPeerName(config.peer_name), logger: this.log });
     this.runtime = new RuntimeApi({ socketPath: config.socket_file, onClose: () => this.onConnectionLost() });
     this.view = new RuntimeView(this.runtime, this.log, config.defaults);
     this.scheduler = new ReloadScheduler(config.restart_interval * 1000, deps.clock, () => this.exclusive(() => this.reload()));
+    this.admission = new Admission({
+      log: this.log,
+      overrides: this.overrides,
+      build: (state) => this.builder.build(state),
+      write: async (built) => void (await this.writeNow(built)),
+      trial: async (state) => (await this.file.trial(this.renderer.render(buildModel(modelConfig, state).model))).ok,
+      pids: async () => ((s) => (s ? [s.masterPid, ...s.workers, ...s.oldWorkers] : []))(await this.proc.status()),
+    });
+    this.running = new Running(this.builder, this.overrides, this.admission);
   }
 
   /** the worker serving now (tests assert it does not change on membership changes) */
@@ -109,25 +123,17 @@ export class HaproxyBalancer implements Balancer {
     return this.view.lastCommands;
   }
 
-  /** Make sure HAProxy runs. A running one is adopted as is (its structure is unknown, so the
-   * first apply reloads once); otherwise it starts from the config file on disk (the last
-   * known members: fail-safe) or, when there is none, from an empty state. */
+  /** Make sure HAProxy runs: adopted, or started from the file on disk (startup.ts). */
   start(): Promise<void> {
     return this.exclusive(async () => {
       if (this.started) return;
       this.stopped = false;
       this.scheduler.open();
-      const status = await this.proc.status();
-      if (status) {
-        this.masterPid = status.masterPid;
-        this.log.info({ masterPid: status.masterPid, workerPid: status.workers[0] }, 'adopted running HAProxy');
-      } else {
-        const onDisk = await this.file.read();
-        if (onDisk === null || !(await this.file.check()).ok) await this.writeNow(this.builder.build({ clusters: [] }));
-        this.masterPid = (await this.proc.start()).masterPid;
-        this.setRunning(this.written);
-      }
-      await this.view.resync();
+      const { file, proc, runtime, running, log } = this;
+      const writeEmpty = async () => running.set(await this.writeNow(this.builder.build({ clusters: [] })));
+      const { masterPid, recovered } = await startHaproxy({ file, proc, runtime, running, log, writeEmpty, resync: () => this.view.resync() });
+      this.masterPid = masterPid;
+      this.overrides.recover(recovered);
       this.started = true;
       this.armLiveness();
     });
@@ -135,37 +141,46 @@ export class HaproxyBalancer implements Balancer {
 
   /**
    * Runtime first: membership goes through the runtime API at once. Then the file: written in
-   * the background when only membership changed, written now (validated; a rejection is this
-   * apply's LH_ERR_HAPROXY_CONFIG) when a reload is needed, and the reload awaited.
+   * the background when only membership changed, written now when a reload is needed (the
+   * clusters HAProxy refuses left out, admission.ts; a refusal no cluster can be blamed for is
+   * this apply's LH_ERR_HAPROXY_CONFIG), and the reload awaited.
    */
   async apply(desired: DesiredState): Promise<ApplyResult> {
     if (!this.started) await this.start();
-    const built = this.builder.build(desired);
+    let state = this.overrides.apply(desired);
+    let built = this.builder.build(state);
     const r = await this.exclusive(async () => {
-      this.latest = built;
       await this.ensureRunning(true);
-      const plan = await this.view.converge(built.snap.backends, built.snap.delta);
-      const reasons = [
-        ...(!this.sameStructure(built) ? [this.running === null ? 'running structure unknown' : 'structure changed'] : []),
-        ...(plan.unplaced.length ? [`${plan.unplaced.length} servers without a runtime entry (${plan.unplaced[0].backend}/${plan.unplaced[0].server}: ${plan.unplaced[0].reason})`] : []),
-        // serving already; the reload (rate-limited) gives them their own persistence cookie
-        ...(plan.cookieless.length ? [`${plan.cookieless.length} servers without their cookie (${plan.cookieless[0].backend}/${plan.cookieless[0].server} serves as ${plan.cookieless[0].entry})`] : []),
-      ];
-      if (reasons.length) {
-        await this.writeNow(built);
-        this.log.info({ reasons }, 'reload needed');
-      } else {
-        // The structure is the running one, which `haproxy -c` accepted, with a placeholder
-        // server line per backend (model.ts maskBackend): what differs is server and peer lines
-        // of IP addresses, ports, weights and unique names, each validated at decode (codec.ts)
-        // and passed through token() as its model was built (servers.ts): HAProxy cannot reject
-        // them and no value can add a line (test/unit/balancers/haproxy/hostile-lines.test.ts),
-        // so no `haproxy -c` (~25 ms of CPU at 10 servers, ~1.8 s at 50,000, per write). A host
-        // name (Nerve's) is checked. Every reload writes and checks a file of its own.
-        const check = built.snap.hostnames;
-        this.file.writeLater(() => built.parts, () => (this.written = built), check);
+      let commands = 0;
+      for (;;) {
+        this.latest = built;
+        const plan = await this.converge(built.snap.backends, built.snap.delta);
+        commands += plan.commands.length;
+        const reasons = [
+          ...(!this.running.same(built, state) ? [this.running.known ? 'structure changed' : 'running structure unknown'] : []),
+          ...(plan.unplaced.length ? [`${plan.unplaced.length} servers without a runtime entry (${plan.unplaced[0].backend}/${plan.unplaced[0].server}: ${plan.unplaced[0].reason})`] : []),
+          // serving already; the reload (rate-limited) gives them their own persistence cookie
+          ...(plan.cookieless.length ? [`${plan.cookieless.length} servers without their cookie (${plan.cookieless[0].backend}/${plan.cookieless[0].server} serves as ${plan.cookieless[0].entry})`] : []),
+        ];
+        if (!reasons.length) {
+          // The structure is the running one, which `haproxy -c` accepted, with a placeholder
+          // server line per backend (model.ts maskBackend): what differs is server lines of IP
+          // addresses, ports, weights and unique names, which HAProxy cannot reject, so no
+          // `haproxy -c` (~25 ms of CPU at 10 servers, ~1.8 s at 50,000, per write). A host name
+          // can fail to resolve: then it is checked. Every reload writes and checks its own file.
+          const b = built;
+          this.file.writeLater(() => b.parts, () => (this.written = b), b.snap.hostnames);
+          return { commands, reload: false };
+        }
+        // the clusters HAProxy would refuse are left out here, named in the log
+        const a = await this.admission.admit(desired, state, built);
+        if (a.built === built) {
+          this.running.admitted(desired, state, built);
+          this.log.info({ reasons }, 'reload needed');
+          return { commands, reload: true };
+        }
+        ({ state, built } = a); // some left out: what remains may need no reload at all
       }
-      return { commands: plan.commands.length, reload: reasons.length > 0 };
     });
     if (r.reload) await this.scheduler.request();
     return { runtimeCommands: r.commands, reloaded: r.reload };
@@ -197,14 +212,14 @@ export class HaproxyBalancer implements Balancer {
 
   /** Dry run: the runtime commands `apply(desired)` would send now, and whether it would reload. */
   plan(desired: DesiredState): { commands: string[]; reload: boolean } {
-    const built = this.builder.build(desired);
+    const built = this.builder.build(this.overrides.apply(desired));
     const plan = this.view.plan(built.snap.backends);
-    return { commands: plan.commands, reload: !this.sameStructure(built) || plan.unplaced.length > 0 || plan.cookieless.length > 0 };
+    return { commands: plan.commands, reload: !this.running.same(built) || plan.unplaced.length > 0 || plan.cookieless.length > 0 };
   }
 
   /** Dry run: the full config text `apply(desired)` would write. */
   renderConfig(desired: DesiredState): string {
-    return this.builder.build(desired).text;
+    return this.builder.build(this.overrides.apply(desired)).text;
   }
 
   /** The master's `show proc`, or null when HAProxy is not running. */
@@ -212,27 +227,35 @@ export class HaproxyBalancer implements Balancer {
     return this.proc.status();
   }
 
-  /** Does the running HAProxy have `built`'s structure? An identity check while no cluster's
-   * section changed; else the masked renders are compared. */
-  private sameStructure(built: Built): boolean {
-    const shape = built.snap.shape;
-    if (!this.running) return false;
-    if (this.running.shape === shape) return true;
-    if (built.structure !== this.running.structure) return false;
-    this.running.shape = shape;
-    return true;
+  /** The runtime API converge, after re-creating the admin socket if its file is gone. */
+  private async converge(backends: readonly BackendModel[], delta?: Snapshot['delta']) {
+    try {
+      return await this.view.converge(backends, delta);
+    } catch (err) {
+      if (!socketGone(err, this.config.socket_file)) throw err;
+      await this.recreateSocket((err as Error).message);
+      return this.view.converge(backends);
+    }
   }
 
-  /** HAProxy started or reloaded with `b` */
-  private setRunning(b: Built | null): void {
-    this.running = b && { structure: b.structure, shape: b.snap.shape };
-    this.good = b && this.builder.thin(b);
+  /** `converge`: then make the worker serve the latest state */
+  private async recreateSocket(why: string, converge = false): Promise<void> {
+    const target = this.written ?? this.latest;
+    if (!target) throw new LighthouseError('LH_ERR_HAPROXY_SOCKET', `HAProxy admin socket ${this.config.socket_file} is gone and no config is known to reload with`);
+    const { socket_file: socketFile, master_socket: masterSocket, server_state_file: serverStateFile } = this.config;
+    this.runtime.close();
+    this.view.invalidate();
+    this.reloads += await recreateSocket({ socketFile, masterSocket, serverStateFile, file: this.file, proc: this.proc, view: this.view, log: this.log }, target, why);
+    this.written = target;
+    this.running.set(target);
+    await this.view.resync();
+    if (converge && this.latest) await this.view.converge(this.latest.snap.backends);
   }
 
-  private async writeNow(built: Built): Promise<void> {
+  private async writeNow(built: Built): Promise<Built> {
     await this.file.settle(); // a queued background write is older: drop it
     await this.file.write(built.parts);
-    this.written = built;
+    return (this.written = built);
   }
 
   private async reload(): Promise<void> {
@@ -241,15 +264,22 @@ export class HaproxyBalancer implements Balancer {
     await this.file.flush();
     const target = this.written;
     if (!target) return;
+    if (!existsSync(this.config.socket_file)) return this.recreateSocket('its file is missing', true); // reloads `target`
     const t0 = performance.now();
     this.view.invalidate(); // read again after the reload: drop the old rows now (memory peak)
     // (a thin target, the fallback config, has no backends: no server state carried)
     const kept = await this.view.saveServerState(target.snap.backends, this.config.server_state_file);
     const previous = this.view.workerPid;
-    const info = await this.proc.reload();
+    let info: ProcInfo;
+    try {
+      info = await this.proc.reload();
+    } catch (err) {
+      this.running.reloadFailed(err);
+      throw err;
+    }
     this.reloads++;
     this.masterPid = info.masterPid;
-    this.setRunning(target);
+    this.running.set(target);
     this.runtime.close(); // it still talks to the old worker (and keeps it alive)
     await this.view.resync();
     if (this.latest) await this.view.converge(this.latest.snap.backends);
@@ -277,12 +307,13 @@ export class HaproxyBalancer implements Balancer {
     try {
       this.masterPid = (await this.proc.start()).masterPid;
     } catch (err) {
-      if (!this.good || (this.written && sameText(this.good.parts, this.written.parts))) throw err;
+      const good = this.running.good;
+      if (!good || (this.written && sameText(good.parts, this.written.parts))) throw err;
       this.log.error({ err }, 'HAProxy did not start with the current config: starting it with the last config it ran');
-      await this.writeNow(this.good);
+      await this.writeNow(good);
       this.masterPid = (await this.proc.start()).masterPid;
     }
-    this.setRunning(this.written);
+    this.running.set(this.written);
     this.view.invalidate();
     await this.view.resync();
     if (this.latest) await this.view.converge(this.latest.snap.backends);
@@ -298,6 +329,7 @@ export class HaproxyBalancer implements Balancer {
   private checkLiveness(): Promise<void> {
     return this.exclusive(async () => {
       if ((await this.ensureRunning()) || !this.latest) return;
+      if (!existsSync(this.config.socket_file)) return this.recreateSocket('its file is missing', true);
       const status = await this.proc.status();
       if (!status || status.workers[0] === this.view.workerPid) return;
       this.log.warn({ workerPid: status.workers[0], knownWorkerPid: this.view.workerPid }, 'HAProxy reloaded by someone else: converging its servers');
@@ -323,19 +355,4 @@ export class HaproxyBalancer implements Balancer {
     this.lock = run.catch(() => {});
     return run;
   }
-}
-
-/**
- * HAProxy >= 2.6 with `mode http` defaults: `option idle-close-on-response` added to `defaults`
- * (unless the user sets it, or `no option idle-close-on-response`). On a reload the old worker
- * then answers the requests in flight on idle keep-alive connections before closing them,
- * instead of closing them under a client that is about to reuse them (a failed request).
- * Not added for tcp defaults: HAProxy ignores it there with a warning per proxy.
- */
-export function withIdleClose(config: HaproxyConfig, version: [number, number] | null): HaproxyConfig {
-  const words = (l: string) => l.trim().split(/\s+/);
-  const mode = config.defaults.findLast((l) => words(l)[0] === 'mode');
-  const set = config.defaults.some((l) => / idle-close-on-response$/.test(l.trim().replace(/\s+/g, ' ')));
-  if (!version || version[0] * 100 + version[1] < 206 || !mode || words(mode)[1] !== 'http' || set) return config;
-  return { ...config, defaults: [...config.defaults, 'option idle-close-on-response'] };
 }

@@ -335,6 +335,17 @@ export class ConfigFile {
     }
   }
 
+  /** `haproxy -c` of `text` in a trial file next to the target (never put in place). */
+  async trial(text: string): Promise<CheckResult> {
+    const file = join(dirname(this.path), `.${basename(this.path)}.trial`);
+    await writeFile(file, text, { mode: 0o644 });
+    try {
+      return await this.checker.check(file);
+    } finally {
+      await unlink(file).catch(() => {});
+    }
+  }
+
   /** Check the file currently on disk. */
   check(): Promise<CheckResult> {
     return this.checker.check(this.path);

@@ -16,6 +16,15 @@ import { createConnection } from 'node:net';
 import type { Logger } from 'pino';
 import { LighthouseError } from '../../core/errors.js';
 
+/** HAProxy tried the new config and failed (the previous worker keeps serving), as opposed to
+ * a reload that could not be asked for or confirmed. */
+export class ReloadFailedError extends LighthouseError {
+  constructor(message: string) {
+    super('LH_ERR_HAPROXY_PROCESS', message);
+    this.name = 'ReloadFailedError';
+  }
+}
+
 export interface ProcInfo {
   masterPid: number;
   /** reloads the master has done, and how many of them failed */
@@ -167,8 +176,7 @@ export class HaproxyProcess {
     }, this.opts.reloadTimeoutMs ?? 15_000, 'HAProxy to confirm the reload');
     if (after.failed > before.failed) {
       // the master's stderr is closed (-D): HAProxy's own reason goes to the global `log` targets
-      throw new LighthouseError(
-        'LH_ERR_HAPROXY_PROCESS',
+      throw new ReloadFailedError(
         `HAProxy reload failed: the new config passed haproxy -c but did not start (usually a port already in use); the previous worker ${before.workers[0]} keeps serving. HAProxy's reason is in the log of its global section.`,
       );
     }

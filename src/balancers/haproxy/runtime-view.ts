@@ -8,6 +8,17 @@
  * and which of them the worker serves exactly (every server placed). Models are immutable and
  * reused while a cluster is unchanged (snapshot.ts), so a converge plans only the backends that
  * are not the same object at the same index (1,000 identity checks: a few microseconds).
+ *
+ * Why server-template slots first, `add server` only as overflow, and never `del server`: slots
+ * are declared in the config, so HAProxy applies `default-server`, the defaults section and the
+ * cluster's `server_options` to them itself and `haproxy -c` validates them; they work with
+ * every balance algorithm (dynamic servers refuse static ones such as static-rr or map-based
+ * hashing); taking a node out is `state maint`, which cannot fail, where `del server` fails
+ * while connections remain; and `set server` commands are idempotent, so a batch can be resent
+ * after a broken connection. Once a backend's slots and the entries of gone nodes are all in
+ * use, a backend with a dynamic algorithm and no `default-server` gets `add server` (plan.ts);
+ * any other reloads. Cost: a few idle server structs per backend, and nodes that joined at
+ * runtime show as `lh_slotN` (or a gone node's name) until the next reload.
  */
 import type { Logger } from 'pino';
 import { writeFile, rename } from 'node:fs/promises';
@@ -177,9 +188,10 @@ export class RuntimeView {
    * servers `model` (the config about to be loaded) names at the same address: a slot's saved
    * state would bring the fresh slot up at 0.0.0.0 (HAProxy matches saved rows by name).
    */
-  async saveServerState(backends: readonly BackendModel[], file: string): Promise<number> {
+  async saveServerState(backends: readonly BackendModel[], file: string, dump?: () => Promise<string>): Promise<number> {
     const want = new Map(backends.map((b) => [b.name, new Map(b.servers.map((s) => [s.name, s]))]));
-    const [reply] = await this.api.run(['show servers state']);
+    // `dump`: another way to the worker's state (the master CLI, when the admin socket is gone)
+    const reply = dump ? await dump() : (await this.api.run(['show servers state']))[0];
     const { text, kept } = filterServersState(reply, (backend, name, addr, port) => {
       const s = want.get(backend)?.get(name);
       return !isSlot(name) && s !== undefined && s.addr === addr && s.port === port;

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { FakeClock } from '../../../src/core/clock.js';
-import { silentLogger } from '../../../src/core/logger.js';
+import { pino } from 'pino';
 import { Registry } from '../../../src/core/registry.js';
 import type { BalancerPlugin, DesiredState, SnapshotListener } from '../../../src/core/plugin.js';
 import type { ServiceNode } from '../../../src/core/node.js';
@@ -16,9 +16,13 @@ import { memoryDiscovery } from '../../helpers/memory-discovery.js';
 
 const node = (port: number): ServiceNode => ({ name: `127.0.0.1:${port}`, host: '127.0.0.1', ip: '127.0.0.1', port, peer: null, metadata: {} });
 
-function setup(clusters: string[]) {
+function setup(clusters: string[], clock = new FakeClock()) {
   const listeners = new Map<string, SnapshotListener>();
   const applied: DesiredState[] = [];
+  const stopped: string[] = [];
+  const started: string[] = [];
+  const logs: { level: number; msg: string }[] = [];
+  const logger = pino({ level: 'info' }, { write: (l: string) => void logs.push(JSON.parse(l)) });
   const registry = new Registry([
     memoryDiscovery('mem', listeners),
     {
@@ -27,14 +31,13 @@ function setup(clusters: string[]) {
       schema: z.object({}),
       clusterSchema: z.object({}),
       create: () => ({
-        start: async () => {},
-        stop: async () => {},
+        start: async () => void started.push('rec'),
+        stop: async () => void stopped.push('rec'),
         apply: async (d: DesiredState) => (applied.push(d), { runtimeCommands: 0, reloaded: false }),
       }),
     } satisfies BalancerPlugin,
   ]);
-  const clock = new FakeClock();
-  const writer = new Writer({ registry, logger: silentLogger(), clock, configDir: '/nonexistent' });
+  const writer = new Writer({ registry, logger, clock, configDir: '/nonexistent' });
   const snapshot: ConfigSnapshot = {
     node: { peer_port: 1024 },
     plugins: [],
@@ -44,7 +47,7 @@ function setup(clusters: string[]) {
     services: new Map(),
   };
   const names = (d: DesiredState | undefined) => d?.clusters.map((c) => c.name).join(',');
-  return { writer, snapshot, listeners, applied, clock, names };
+  return { writer, snapshot, listeners, applied, clock, names, stopped, started, logs };
 }
 
 test('at start, the first apply waits for every cluster\'s first snapshot: one apply, not one per cluster', async () => {
@@ -116,5 +119,75 @@ test('the desired state follows member changes incrementally: untouched clusters
   listeners.get('c')!([node(4), node(5)]);
   await writer.settled();
   assert.deepEqual(applied.at(-1)!.clusters.map((c) => c.nodes.length), [2, 2]);
+  await writer.stop();
+});
+
+/** A clock whose timers fire half a millisecond early, as Node's may (they round to whole ms). */
+class EarlyClock extends FakeClock {
+  override setTimeout(fn: () => void, ms: number) {
+    return super.setTimeout(fn, Math.max(0, ms - 0.5));
+  }
+}
+
+test('the start-up wait ends even when its timer fires early (no snapshot ever comes)', async () => {
+  const clock = new EarlyClock();
+  const { writer, snapshot, applied, names } = setup(['a', 'b'], clock);
+  await writer.apply(snapshot);
+  await writer.settled();
+  clock.advance(STARTUP_WAIT_MS - 0.5); // the timer fires, just before the deadline
+  await writer.settled();
+  assert.equal(applied.length, 0, 'still inside the wait');
+  for (let i = 0; i < 5 && applied.length === 0; i++) {
+    clock.advance(1);
+    await writer.settled();
+  }
+  assert.deepEqual(applied.map(names), [''], 'the wait ended: the clusters known (none) applied');
+  await writer.stop();
+});
+
+test('a balancer whose config file is deleted keeps its last good config, says so, and keeps applying membership', async () => {
+  const { writer, snapshot, listeners, applied, stopped, logs } = setup(['a']);
+  await writer.apply(snapshot);
+  listeners.get('a')!([node(1)]);
+  await writer.settled();
+  assert.equal(applied.length, 1);
+  await writer.apply({ ...snapshot, balancers: new Map() }); // balancers/rec.yaml removed
+  await writer.settled();
+  assert.deepEqual(stopped, [], 'not stopped');
+  const said = logs.filter((l) => l.level === 50 && l.msg.includes('balancers/rec.yaml'));
+  assert.equal(said.length, 1, 'said once, naming the file');
+  assert.match(said[0].msg, /keeping its last good config/);
+  listeners.get('a')!([node(1), node(2)]);
+  await writer.settled();
+  assert.deepEqual(applied.at(-1)!.clusters[0].nodes.map((n) => n.port), [1, 2], 'membership still applied');
+  await writer.apply({ ...snapshot, balancers: new Map() }); // another config change: not said again
+  await writer.settled();
+  assert.equal(logs.filter((l) => l.msg.includes('balancers/rec.yaml')).length, 1);
+  await writer.stop();
+});
+
+test('clusters not heard yet are passed as pending (kept by the balancer), never as empty; the balancer starts before the wait', async () => {
+  const { writer, snapshot, listeners, applied, clock, names, started } = setup(['a', 'b', 'c']);
+  await writer.apply(snapshot);
+  await writer.settled();
+  assert.deepEqual(started, ['rec'], 'started at once: HAProxy serves the config on disk during the wait');
+  assert.equal(applied.length, 0);
+  listeners.get('b')!([node(2)]);
+  clock.advance(STARTUP_WAIT_MS); // ZooKeeper answers for b only
+  await writer.settled();
+  const first = applied.at(-1)!;
+  assert.equal(names(first), 'b');
+  assert.deepEqual(first.pending?.map((c) => [c.name, c.nodes.length]), [['a', 0], ['c', 0]]);
+  listeners.get('b')!([node(2), node(3)]);
+  await writer.settled();
+  assert.equal(applied.at(-1)!.pending, first.pending, 'a member change keeps the same pending list');
+  assert.ok(applied.at(-1)!.changedSince, 'and its hint');
+  listeners.get('a')!([]); // heard: empty is ZooKeeper's word
+  await writer.settled();
+  assert.equal(names(applied.at(-1)), 'a,b');
+  assert.deepEqual(applied.at(-1)!.pending?.map((c) => c.name), ['c']);
+  listeners.get('c')!([node(4)]);
+  await writer.settled();
+  assert.equal(applied.at(-1)!.pending, undefined, 'all heard');
   await writer.stop();
 });
