@@ -1,0 +1,40 @@
+/**
+ * Fault: HAProxy SIGKILLed (master and workers, by pid) under traffic. This removes the
+ * serving process, so requests fail until the writer notices and starts it again: the
+ * scenario prints how many, and asserts the recovery (a new master serving every member, and
+ * no failure once it does).
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { waitFor } from '../helpers/wait.js';
+import { FaultStack } from './stack.js';
+
+let s: FaultStack | undefined;
+after(() => s?.stop());
+
+test('HAProxy SIGKILL: the writer starts it again and every member serves', async () => {
+  s = await FaultStack.start('haproxy-kill');
+  let extra = '';
+  try {
+    for (const id of ['b1', 'b2']) await s.backend(id);
+    const port = await s.cluster('web');
+    await s.reporter('node-a', { web: ['b1', 'b2'] });
+    s.startWriter();
+    const load = await s.loadWhenServed(port, ['b1', 'b2']);
+    const before = await waitFor(() => s!.proc(), 'HAProxy master answers');
+    const t0 = load.now();
+    for (const pid of [before.masterPid, ...before.workers]) process.kill(pid, 'SIGKILL');
+    const after = await waitFor(async () => {
+      const p = await s!.proc();
+      return p && p.masterPid !== before.masterPid && p.workers.length ? p : null;
+    }, 'a new HAProxy master with a worker', 20_000, () => s!.problems());
+    await s.converge('serving again', ['b1', 'b2'], t0);
+    const gap = load.stats();
+    extra = `all failures in the gap; master ${before.masterPid} -> ${after.masterPid}`;
+    await load.next(200);
+    const stats = await load.stop();
+    assert.equal(stats.failed, gap.failed, `no failure once HAProxy serves again: ${stats.errors.join(', ')}`);
+  } finally {
+    s.report('master + workers SIGKILL', extra);
+  }
+});

@@ -1,0 +1,65 @@
+/**
+ * Fault: a ZooKeeper ensemble of three on loopback loses its leader (SIGKILL), then a follower,
+ * under traffic and membership churn (a backend failing its check, then passing again).
+ * Traffic never fails. While two members remain (a quorum) churn still converges; with one
+ * left there is no quorum and HAProxy keeps the last members, past the daemons' session
+ * timeout; once the two are restarted, churn converges again.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Daemon } from '../helpers/daemon.js';
+import { FaultStack } from './stack.js';
+
+let s: FaultStack | undefined;
+after(() => s?.stop());
+
+const sessionLost = (d: Daemon, what: string) => d.waitForLog((l) => /session lost/.test(String(l.msg)), what, 20_000);
+
+test('ZooKeeper ensemble: leader then follower killed under traffic and churn; no request fails', async () => {
+  s = await FaultStack.start('zk-ensemble', { ensemble: 3, sessionTimeoutMs: 4000 });
+  try {
+    const ens = s.ensemble!;
+    for (const id of ['b1', 'b2', 'b3']) await s.backend(id);
+    const port = await s.cluster('web');
+    const reporter = await s.reporter('node-a', { web: ['b1', 'b2', 'b3'] });
+    const writer = s.startWriter();
+    const load = await s.loadWhenServed(port, ['b1', 'b2', 'b3']);
+    const b3 = s.backends.get('b3')!;
+
+    const leader = await ens.leader();
+    assert.ok(leader >= 0, 'the ensemble has a leader');
+    let t0 = load.now();
+    process.kill(ens.members[leader].pid, 'SIGKILL');
+    b3.healthy = false;
+    await s.converge('b3 out, leader killed', ['b1', 'b2'], t0);
+    t0 = load.now();
+    b3.healthy = true;
+    await s.converge('b3 back, leader killed', ['b1', 'b2', 'b3'], t0);
+
+    const follower = ens.members.findIndex((m, i) => i !== leader && m.pid > 0);
+    process.kill(ens.members[follower].pid, 'SIGKILL');
+    // no quorum: a change cannot reach the writer; HAProxy keeps the last members past the
+    // session timeout of both daemons
+    b3.healthy = false;
+    await Promise.all([sessionLost(writer, 'the writer loses its session'), sessionLost(reporter.daemon, 'the reporter loses its session')]);
+    const noQuorum = await load.next(100);
+    assert.deepEqual([...new Set(noQuorum.map((o) => o.id))].sort(), ['b1', 'b2', 'b3'], 'without a quorum HAProxy keeps the last members');
+
+    t0 = load.now();
+    await Promise.all(
+      [leader, follower].map(async (i) => {
+        await ens.members[i].stopServer(); // reaps the killed JVM
+        await ens.members[i].startAgain();
+      }),
+    );
+    await s.converge('b3 out, quorum back', ['b1', 'b2'], t0, 30_000);
+    t0 = load.now();
+    b3.healthy = true;
+    await s.converge('b3 back, full ensemble', ['b1', 'b2', 'b3'], t0);
+    await load.next(200);
+    const stats = await load.stop();
+    assert.equal(stats.failed, 0, `no request failed: ${stats.errors.join(', ')}`);
+  } finally {
+    s.report('leader, then a follower SIGKILL');
+  }
+});
