@@ -7,7 +7,7 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { waitFor } from '../helpers/wait.js';
 import { FaultStack } from './stack.js';
 
@@ -31,12 +31,14 @@ test('admin socket deleted: membership changes are still applied', async () => {
     s.startWriter();
     const load = await s.loadWhenServed(port, ['b1', 'b2']);
 
+    load.mark('socket deleted');
+    assert.ok(existsSync(s.hap.socketFile), 'the admin socket exists before it is deleted');
     rmSync(s.hap.socketFile);
     await waitFor(() => cliConnections(s!.hap.socketFile) === 0, "the writer's connection to the deleted socket has closed", 15_000);
-    let t0 = load.now();
+    let t0 = load.mark('b2 unhealthy');
     s.backends.get('b2')!.healthy = false;
     await s.converge('b2 out, socket deleted', ['b1'], t0, 15_000);
-    t0 = load.now();
+    t0 = load.mark('b2 healthy');
     s.backends.get('b2')!.healthy = true;
     await s.converge('b2 back', ['b1', 'b2'], t0, 15_000);
     await load.next(200);

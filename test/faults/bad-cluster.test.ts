@@ -27,10 +27,11 @@ async function badClusterBesideGood(name: string, bad: { port?: number; backend?
     stack.startWriter();
     const load = await stack.loadWhenServed(web, ['b1', 'b2']);
     const seen = stack.writer!.logs.length;
+    load.mark('bad file');
     await stack.cluster('bad', bad);
     // the writer has met the bad file once it says something about it (bounded: it may not)
     await stack.writer!.waitForLog((l) => stack.writer!.logs.indexOf(l) >= seen && Number(l.level) >= 40, 'a warning or error after the bad file', 10_000).catch(() => undefined);
-    const t0 = load.now();
+    const t0 = load.mark('api file');
     const api = await stack.cluster('api');
     const apiServed = await stack.serving(api, ['b3'], 20_000).then(
       () => ((stack.converged['api served'] = load.now() - t0), true),

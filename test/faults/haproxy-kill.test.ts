@@ -22,7 +22,7 @@ test('HAProxy SIGKILL: the writer starts it again and every member serves', asyn
     s.startWriter();
     const load = await s.loadWhenServed(port, ['b1', 'b2']);
     const before = await waitFor(() => s!.proc(), 'HAProxy master answers');
-    const t0 = load.now();
+    const t0 = load.mark('SIGKILL');
     for (const pid of [before.masterPid, ...before.workers]) process.kill(pid, 'SIGKILL');
     const after = await waitFor(async () => {
       const p = await s!.proc();

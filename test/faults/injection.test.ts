@@ -50,11 +50,13 @@ async function hostileBesideGood(name: string, payload: (marker: string, evilPor
     const load = await stack.loadWhenServed(port, ['b1', 'b2']);
     assert.deepEqual(injectedLines(readFileSync(stack.hap.configFile, 'utf8'), markerDir), [], 'a clean config to start from');
 
+    load.mark('hostile znode');
     probe = await zkProbe(stack.connectString);
     await probe.create(`${stack.path}/web/${name}:${evil}`, JSON.stringify({ host: name, ip: payload(marker, evil), port: evil }), true);
-    const t0 = load.now();
+    const t0 = load.mark('b3 joins');
     await stack.publish('node-a', 'web', ['b1', 'b2', 'b3']);
     const joined = await stack.converge('b3 joins beside the hostile node', ['b1', 'b2', 'b3'], t0).then(() => true, (err: Error) => err.message);
+    load.mark('api added');
     const api = await stack.cluster('api');
     await stack.publish('node-a', 'api', ['b4']);
     const apiServed = await stack.serving(api, ['b4'], 20_000).then(() => ((stack.converged['api served'] = load.now() - t0), true), (err: Error) => err.message);

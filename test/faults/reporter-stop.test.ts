@@ -26,7 +26,7 @@ test('reporter SIGSTOP past the session timeout: its nodes leave, the others ser
     try {
       const znode = `${s.path}/web/node-a:${s.backends.get('b1')!.port}`;
       const owner = (await waitFor(() => probe.get(znode), 'node-a registered')).owner;
-      const t0 = load.now();
+      const t0 = load.mark('SIGSTOP');
       process.kill(frozen.daemon.pid, 'SIGSTOP');
       try {
         await waitFor(async () => (await probe.get(znode)) === null, "ZooKeeper expires the frozen reporter's session", 20_000);
@@ -34,7 +34,7 @@ test('reporter SIGSTOP past the session timeout: its nodes leave, the others ser
       } finally {
         process.kill(frozen.daemon.pid, 'SIGCONT');
       }
-      await s.converge('nodes back after SIGCONT', ['b1', 'b2', 'b3'], load.now());
+      await s.converge('nodes back after SIGCONT', ['b1', 'b2', 'b3'], load.mark('SIGCONT'));
       const again = await waitFor(() => probe.get(znode), 'node-a znode again');
       assert.notEqual(again.owner, owner, 're-registered on a new session');
     } finally {

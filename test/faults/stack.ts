@@ -39,10 +39,10 @@ export interface Reporter {
   daemon: Daemon;
 }
 
-/** health checks every 0.1 s, down after two failures; flap damping out of the way (scenarios
- * toggle health on purpose) */
+/** health checks every 0.25 s, down after two failures (a single check slowed by a loaded
+ * machine is not a change); flap damping out of the way (scenarios toggle health on purpose) */
 const serviceYaml = (ports: number[]) =>
-  `ports: [${ports.join(', ')}]\ndiscovery: zookeeper\nflap_damping: {max_changes: 1000, window: 1}\nchecks:\n  interval: 0.1\n  http: {uri: /health, rise: 1, fall: 2}\n`;
+  `ports: [${ports.join(', ')}]\ndiscovery: zookeeper\nflap_damping: {max_changes: 1000, window: 1}\nchecks:\n  interval: 0.25\n  timeout: 0.25\n  http: {uri: /health, rise: 1, fall: 2}\n`;
 
 export class FaultStack {
   zk: ZkServer | null = null;
@@ -160,7 +160,7 @@ export class FaultStack {
   }
 
   /** Wait until `port` is served by exactly `ids`, probing with short bursts of requests. */
-  async serving(port: number, ids: string[], ms = 30_000): Promise<void> {
+  async serving(port: number, ids: string[], ms = 60_000): Promise<void> {
     const want = [...ids].sort().join(',');
     let last = '';
     await waitFor(
@@ -175,10 +175,22 @@ export class FaultStack {
     );
   }
 
-  /** Once `port` is served by exactly `ids`, start the continuous load the scenario counts
-   * (what it counts begins with a serving cluster). */
+  /** Wait until the writer has no reload in flight (its last 'reload needed' was followed by
+   * a reload or a start) and HAProxy has no old worker left: a fault injected then meets a
+   * quiet node, not one half-way through its start-up reload. */
+  async settled(ms = 30_000): Promise<void> {
+    const quiet = () => {
+      const steps = (this.writer?.logs ?? []).filter((l) => l.msg === 'reload needed' || l.msg === 'HAProxy reloaded' || l.msg === 'HAProxy started');
+      return steps.at(-1)?.msg !== 'reload needed';
+    };
+    await waitFor(async () => quiet() && (await this.proc())?.oldWorkers.length === 0, 'the writer and HAProxy settled (no reload in flight, no old worker)', ms, () => this.problems());
+  }
+
+  /** Once `port` is served by exactly `ids` and the node has settled, start the continuous load
+   * the scenario counts (what it counts begins with a serving cluster). */
   async loadWhenServed(port: number, ids: string[], opts: LoadOptions = {}): Promise<Load> {
     await this.serving(port, ids);
+    await this.settled();
     const load = startLoad(port, opts);
     this.load = load;
     this.undo.push(() => load.stop());
@@ -220,15 +232,25 @@ export class FaultStack {
   /** The scenario's one line: the counted traffic, reloads, convergence times. Scenarios print
    * it from `finally`, so a failing one says how far it got. */
   report(what: string, extra = ''): string {
-    const load = this.load?.stats() ?? { sent: 0, failed: 0, errors: [] };
+    const load = this.load?.stats() ?? { sent: 0, failed: 0, errors: [], phases: [] };
     const times = Object.entries(this.converged).map(([k, v]) => `${k} ${v} ms`).join(', ');
-    const line = `[faults] ${this.name} (${what}): sent ${load.sent}, failed ${load.failed}${load.errors.length ? ` [${load.errors.join(', ')}]` : ''}, reloads ${this.reloads()}, HAProxy starts ${this.haproxyStarts()}; converged: ${times || '-'}${extra ? `; ${extra}` : ''}`;
+    const line = `[faults] ${this.name} (${what}): sent ${load.sent}, failed ${load.failed}${load.errors.length ? ` [${load.errors.join(', ')}; after ${load.phases.join(', after ')}]` : ''}, reloads ${this.reloads()}, HAProxy starts ${this.haproxyStarts()}; converged: ${times || '-'}${extra ? `; ${extra}` : ''}`;
     console.log(line);
     return line;
   }
 
-  /** Stop everything started, newest first; never throws. */
+  /** Stop everything started, newest first; never throws. With FAULTS_LOG_DIR set, the
+   * daemons' logs are kept there first (NAME-writer-1.log, NAME-reporter-HOST.log, and the
+   * load's marks with their wall-clock time in NAME-marks.log). */
   async stop(): Promise<void> {
+    const keep = process.env.FAULTS_LOG_DIR;
+    if (keep) {
+      await mkdir(keep, { recursive: true });
+      const dump = (d: Daemon) => [...d.logs.map((l) => JSON.stringify(l)), ...d.raw].join('\n') + '\n';
+      for (const [i, w] of this.writers.entries()) await writeFile(join(keep, `${this.name}-writer-${i + 1}.log`), dump(w)).catch(() => {});
+      if (this.load) await writeFile(join(keep, `${this.name}-marks.log`), this.load.marks.map((m) => JSON.stringify(m)).join('\n') + '\n').catch(() => {});
+      for (const r of this.reporters.values()) if (r.daemon) await writeFile(join(keep, `${this.name}-reporter-${r.host}.log`), dump(r.daemon)).catch(() => {});
+    }
     for (const f of this.undo.splice(0).reverse()) await f().catch(() => {});
   }
 }

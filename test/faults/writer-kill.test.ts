@@ -24,6 +24,7 @@ test('writer SIGKILL: HAProxy keeps serving, the restarted writer adopts it and 
     const load = await s.loadWhenServed(port, ['b1', 'b2', 'b3'], { keepAlive: true });
     const before = await waitFor(() => s!.proc(), 'HAProxy master answers');
 
+    load.mark('writer SIGKILL');
     await first.stop('SIGKILL');
     // while the writer is dead: b2 fails its check, b4 joins (the reporter's config edit)
     s.backends.get('b2')!.healthy = false;
@@ -38,7 +39,7 @@ test('writer SIGKILL: HAProxy keeps serving, the restarted writer adopts it and 
     const dead = await load.next(100);
     assert.deepEqual([...new Set(dead.map((o) => o.id))].sort(), ['b1', 'b2', 'b3'], 'HAProxy keeps serving the last members while no writer runs');
 
-    const t0 = load.now();
+    const t0 = load.mark('writer started');
     const second = s.startWriter();
     await second.waitForLog((l) => l.msg === 'adopted running HAProxy', 'the new writer adopts the running HAProxy');
     await s.converge('changes applied after restart', ['b1', 'b3', 'b4'], t0);

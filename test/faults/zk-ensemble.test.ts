@@ -8,6 +8,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Daemon } from '../helpers/daemon.js';
+import { waitFor } from '../helpers/wait.js';
 import { FaultStack } from './stack.js';
 
 let s: FaultStack | undefined;
@@ -28,15 +29,16 @@ test('ZooKeeper ensemble: leader then follower killed under traffic and churn; n
 
     const leader = await ens.leader();
     assert.ok(leader >= 0, 'the ensemble has a leader');
-    let t0 = load.now();
+    let t0 = load.mark('leader SIGKILL, b3 unhealthy');
     process.kill(ens.members[leader].pid, 'SIGKILL');
     b3.healthy = false;
     await s.converge('b3 out, leader killed', ['b1', 'b2'], t0);
-    t0 = load.now();
+    t0 = load.mark('b3 healthy');
     b3.healthy = true;
     await s.converge('b3 back, leader killed', ['b1', 'b2', 'b3'], t0);
 
     const follower = ens.members.findIndex((m, i) => i !== leader && m.pid > 0);
+    load.mark('follower SIGKILL, b3 unhealthy');
     process.kill(ens.members[follower].pid, 'SIGKILL');
     // no quorum: a change cannot reach the writer; HAProxy keeps the last members past the
     // session timeout of both daemons
@@ -45,15 +47,18 @@ test('ZooKeeper ensemble: leader then follower killed under traffic and churn; n
     const noQuorum = await load.next(100);
     assert.deepEqual([...new Set(noQuorum.map((o) => o.id))].sort(), ['b1', 'b2', 'b3'], 'without a quorum HAProxy keeps the last members');
 
-    t0 = load.now();
-    await Promise.all(
+    t0 = load.mark('restarting both');
+    const restarted = Promise.all(
       [leader, follower].map(async (i) => {
         await ens.members[i].stopServer(); // reaps the killed JVM
         await ens.members[i].startAgain();
       }),
     );
+    await waitFor(async () => (await ens.leader()) >= 0, 'a leader again', 60_000);
+    load.mark('quorum back');
+    await restarted;
     await s.converge('b3 out, quorum back', ['b1', 'b2'], t0, 30_000);
-    t0 = load.now();
+    t0 = load.mark('b3 healthy again');
     b3.healthy = true;
     await s.converge('b3 back, full ensemble', ['b1', 'b2', 'b3'], t0);
     await load.next(200);

@@ -28,15 +28,19 @@ async function servingThenWriterStopped(stack: FaultStack): Promise<number> {
   return port;
 }
 
-/** the outage (traffic watched, ended early by a failure), ZooKeeper back, then churn */
+/** the outage (traffic watched from the writer's start, ended early by a failure), ZooKeeper
+ * back, then churn */
 async function outageThenBack(stack: FaultStack): Promise<void> {
   const load = stack.load!;
+  await stack.writer!.waitForLog((l) => l.msg === 'writer starting', 'the writer starts', 30_000);
+  load.mark('writer running');
   await load.observe(OUTAGE_MS, (o) => o.id === null);
   assert.equal(load.stats().failed, 0, `no request fails while ZooKeeper is down: ${load.stats().errors.join(', ')}${stack.problems()}`);
+  const back = load.mark('ZooKeeper started again');
   await stack.zk!.startAgain();
-  await stack.converge('ZooKeeper back', ['b1', 'b2'], load.now());
+  await stack.converge('ZooKeeper back', ['b1', 'b2'], back);
   await stack.writer!.waitForLog((l) => l.msg === 'zookeeper session established', 'the writer has a session');
-  const t0 = load.now();
+  const t0 = load.mark('b2 unhealthy');
   stack.backends.get('b2')!.healthy = false;
   await stack.converge('b2 out after the outage', ['b1'], t0);
   await load.next(200);
@@ -63,7 +67,8 @@ test('writer restarted during a ZooKeeper outage, HAProxy running: the clusters 
   const stack = (s = await FaultStack.start('zk-outage-restart'));
   try {
     const port = await servingThenWriterStopped(stack);
-    await stack.loadWhenServed(port, ['b1', 'b2']);
+    const load = await stack.loadWhenServed(port, ['b1', 'b2']);
+    load.mark('ZooKeeper stopped');
     await stack.zk!.stopServer();
     stack.startWriter();
     await outageThenBack(stack);

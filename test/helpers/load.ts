@@ -36,11 +36,21 @@ export interface Outcome {
   error?: string;
 }
 
+export interface Mark {
+  /** load time (ms) */
+  at: number;
+  /** Date.now(), to line it up with the daemons' logs */
+  wall: number;
+  label: string;
+}
+
 export interface LoadStats {
   sent: number;
   failed: number;
   /** failure reasons with their counts, most frequent first */
   errors: string[];
+  /** failures by the last mark before them: "MARK: N (+FIRST..LAST ms after it)" */
+  phases: string[];
 }
 
 export interface Load {
@@ -48,6 +58,10 @@ export interface Load {
   readonly outcomes: readonly Outcome[];
   /** ms since the load started */
   now(): number;
+  /** Note that something happened now (a kill, a change): failures are reported by the last
+   * mark before them. Returns the load time. */
+  mark(label: string): number;
+  readonly marks: readonly Mark[];
   /** sent / failed / errors over outcomes[from..] */
   stats(from?: number): LoadStats;
   /** Wait until `n` requests sent from now on have completed; returns their outcomes. */
@@ -67,6 +81,7 @@ export function startLoad(port: number, opts: LoadOptions = {}): Load {
   let sent = 0;
   let stopping = false;
   const listeners = new Set<(o: Outcome) => void>();
+  const marks: Mark[] = [{ at: 0, wall: Date.now(), label: 'start' }];
 
   const record = (o: Outcome) => {
     outcomes.push(o);
@@ -106,10 +121,17 @@ export function startLoad(port: number, opts: LoadOptions = {}): Load {
     const slice = outcomes.slice(from);
     const reasons = new Map<string, number>();
     for (const o of slice) if (o.id === null) reasons.set(o.error ?? '?', (reasons.get(o.error ?? '?') ?? 0) + 1);
+    const phases = new Map<Mark, Outcome[]>();
+    for (const o of slice) {
+      if (o.id !== null) continue;
+      const m = marks.findLast((k) => k.at <= o.at)!;
+      phases.set(m, [...(phases.get(m) ?? []), o]);
+    }
     return {
       sent: slice.length,
       failed: slice.filter((o) => o.id === null).length,
       errors: [...reasons].sort((a, b) => b[1] - a[1]).map(([e, n]) => `${e} x${n}`),
+      phases: [...phases].map(([m, os]) => `${m.label}: ${os.length} (+${Math.min(...os.map((o) => o.at)) - m.at}..${Math.max(...os.map((o) => o.at)) - m.at} ms)`),
     };
   };
 
@@ -117,6 +139,12 @@ export function startLoad(port: number, opts: LoadOptions = {}): Load {
     port,
     outcomes,
     now,
+    marks,
+    mark(label) {
+      const at = now();
+      marks.push({ at, wall: Date.now(), label });
+      return at;
+    },
     stats,
     async next(n, ms = 10_000) {
       const from = sent;
