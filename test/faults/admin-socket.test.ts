@@ -25,11 +25,7 @@ test('admin socket deleted: membership changes are still applied', async () => {
   // idle CLI sessions closed after 1 s, so the writer's connection goes soon after the delete
   s = await FaultStack.start('admin-socket', { global: ['stats timeout 1s'] });
   try {
-    for (const id of ['b1', 'b2']) await s.backend(id);
-    const port = await s.cluster('web');
-    await s.reporter('node-a', { web: ['b1', 'b2'] });
-    s.startWriter();
-    const load = await s.loadWhenServed(port, ['b1', 'b2']);
+    const { load } = await s.serveWeb({ web: ['b1', 'b2'] });
 
     load.mark('socket deleted');
     assert.ok(existsSync(s.hap.socketFile), 'the admin socket exists before it is deleted');

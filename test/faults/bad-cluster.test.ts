@@ -21,11 +21,7 @@ afterEach(async () => {
 async function badClusterBesideGood(name: string, bad: { port?: number; backend?: string[] }): Promise<void> {
   const stack = (s = await FaultStack.start(name));
   try {
-    for (const id of ['b1', 'b2', 'b3']) await stack.backend(id);
-    const web = await stack.cluster('web');
-    await stack.reporter('node-a', { web: ['b1', 'b2'], bad: ['b3'], api: ['b3'] });
-    stack.startWriter();
-    const load = await stack.loadWhenServed(web, ['b1', 'b2']);
+    const { load } = await stack.serveWeb({ web: ['b1', 'b2'], spare: ['b3'], services: { bad: ['b3'], api: ['b3'] } });
     const seen = stack.writer!.logs.length;
     load.mark('bad file');
     await stack.cluster('bad', bad);

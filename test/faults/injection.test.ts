@@ -42,12 +42,8 @@ async function hostileBesideGood(name: string, payload: (marker: string, evilPor
   try {
     markerDir = await mkdtemp(join(tmpdir(), 'lh-faults-marker-'));
     const marker = join(markerDir, 'MARKER');
-    for (const id of ['b1', 'b2', 'b3', 'b4', 'evil']) await stack.backend(id);
+    const { load } = await stack.serveWeb({ web: ['b1', 'b2'], spare: ['b3', 'b4', 'evil'] });
     const evil = stack.backends.get('evil')!.port;
-    const port = await stack.cluster('web');
-    await stack.reporter('node-a', { web: ['b1', 'b2'] });
-    stack.startWriter();
-    const load = await stack.loadWhenServed(port, ['b1', 'b2']);
     assert.deepEqual(injectedLines(readFileSync(stack.hap.configFile, 'utf8'), markerDir), [], 'a clean config to start from');
 
     load.mark('hostile znode');

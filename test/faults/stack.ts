@@ -207,6 +207,20 @@ export class FaultStack {
     return t;
   }
 
+  /**
+   * The usual start: backends `web` (and `spare`, started but not published), cluster web,
+   * reporter node-a publishing web on `web` (and the other `services`), the writer; resolves
+   * once web is served by `web`, with the counted load on it.
+   */
+  async serveWeb(opts: { web: string[]; spare?: string[]; services?: Record<string, string[]>; load?: LoadOptions }): Promise<{ port: number; load: Load; reporter: Reporter; writer: Daemon }> {
+    for (const id of [...opts.web, ...(opts.spare ?? [])]) await this.backend(id);
+    const port = await this.cluster('web');
+    const reporter = await this.reporter('node-a', { web: opts.web, ...opts.services });
+    const writer = this.startWriter();
+    const load = await this.loadWhenServed(port, opts.web, opts.load);
+    return { port, load, reporter, writer };
+  }
+
   /** HAProxy's master, or null while none answers */
   async proc(): Promise<ProcInfo | null> {
     return masterCommand(this.hap.masterSocket, 'show proc', 1000).then(parseShowProc, () => null);

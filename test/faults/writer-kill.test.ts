@@ -17,11 +17,7 @@ after(() => s?.stop());
 test('writer SIGKILL: HAProxy keeps serving, the restarted writer adopts it and applies what changed meanwhile', async () => {
   s = await FaultStack.start('writer-kill');
   try {
-    for (const id of ['b1', 'b2', 'b3', 'b4']) await s.backend(id);
-    const port = await s.cluster('web');
-    await s.reporter('node-a', { web: ['b1', 'b2', 'b3'] });
-    const first = s.startWriter();
-    const load = await s.loadWhenServed(port, ['b1', 'b2', 'b3'], { keepAlive: true });
+    const { load, writer: first } = await s.serveWeb({ web: ['b1', 'b2', 'b3'], spare: ['b4'], load: { keepAlive: true } });
     const before = await waitFor(() => s!.proc(), 'HAProxy master answers');
 
     load.mark('writer SIGKILL');

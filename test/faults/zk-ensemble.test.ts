@@ -20,11 +20,7 @@ test('ZooKeeper ensemble: leader then follower killed under traffic and churn; n
   s = await FaultStack.start('zk-ensemble', { ensemble: 3, sessionTimeoutMs: 4000 });
   try {
     const ens = s.ensemble!;
-    for (const id of ['b1', 'b2', 'b3']) await s.backend(id);
-    const port = await s.cluster('web');
-    const reporter = await s.reporter('node-a', { web: ['b1', 'b2', 'b3'] });
-    const writer = s.startWriter();
-    const load = await s.loadWhenServed(port, ['b1', 'b2', 'b3']);
+    const { load, reporter, writer } = await s.serveWeb({ web: ['b1', 'b2', 'b3'] });
     const b3 = s.backends.get('b3')!;
 
     const leader = await ens.leader();
@@ -37,7 +33,11 @@ test('ZooKeeper ensemble: leader then follower killed under traffic and churn; n
     b3.healthy = true;
     await s.converge('b3 back, leader killed', ['b1', 'b2', 'b3'], t0);
 
-    const follower = ens.members.findIndex((m, i) => i !== leader && m.pid > 0);
+    const { next } = await waitFor(async () => {
+      const l = await ens.leader();
+      return l >= 0 && l !== leader ? { next: l } : null;
+    }, 'the two remaining members elect a leader', 30_000);
+    const follower = [0, 1, 2].find((i) => i !== leader && i !== next)!;
     load.mark('follower SIGKILL, b3 unhealthy');
     process.kill(ens.members[follower].pid, 'SIGKILL');
     // no quorum: a change cannot reach the writer; HAProxy keeps the last members past the

@@ -19,11 +19,8 @@ afterEach(() => s?.stop());
 
 /** web served by b1, b2 through a writer and its HAProxy; the writer then stopped */
 async function servingThenWriterStopped(stack: FaultStack): Promise<number> {
-  for (const id of ['b1', 'b2']) await stack.backend(id);
-  const port = await stack.cluster('web');
-  await stack.reporter('node-a', { web: ['b1', 'b2'] });
-  stack.startWriter();
-  await (await stack.loadWhenServed(port, ['b1', 'b2'])).stop();
+  const { port, load } = await stack.serveWeb({ web: ['b1', 'b2'] });
+  await load.stop();
   await stack.writer!.stop('SIGTERM');
   return port;
 }
