@@ -14,11 +14,13 @@ import { FaultStack } from './stack.js';
 let s: FaultStack | undefined;
 after(() => s?.stop());
 
-/** connected (state 03) unix sockets bound to `path`: HAProxy's side of CLI connections */
+/** connected (state 03) unix sockets bound to `path`: HAProxy's side of CLI connections.
+ * HAProxy binds `PATH.PID.tmp` and renames it, and the kernel keeps the name it was bound to. */
 function cliConnections(path: string): number {
   return readFileSync('/proc/net/unix', 'utf8')
     .split('\n')
-    .filter((l) => l.endsWith(` ${path}`) && l.trim().split(/\s+/)[5] === '03').length;
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f[5] === '03' && f[7] !== undefined && (f[7] === path || (f[7].startsWith(`${path}.`) && /^\.\d+\.tmp$/.test(f[7].slice(path.length))))).length;
 }
 
 test('admin socket deleted: membership changes are still applied', async () => {
