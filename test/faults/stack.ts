@@ -136,6 +136,10 @@ export class FaultStack {
     const dir = join(this.root, `reporter-${host}`);
     for (const d of ['discovery', 'services']) await mkdir(join(dir, d), { recursive: true });
     await writeFile(join(dir, 'discovery/zookeeper.yaml'), this.discoveryYaml());
+    // no HTTP server and a state file of its own: reporters of one machine must not share them
+    // (files a reporter without availability control ignores)
+    await writeFile(join(dir, 'http.yaml'), 'port: false\nsocket: false\n');
+    await writeFile(join(dir, 'availability.yaml'), 'state_file: availability.json\n');
     const r: Reporter = { host, dir, daemon: null as unknown as Daemon };
     this.reporters.set(host, r);
     for (const [service, ids] of Object.entries(services)) await this.publish(host, service, ids);
