@@ -24,7 +24,7 @@ test('HAProxy SIGKILL: the writer starts it again and every member serves', asyn
     const after = await waitFor(async () => {
       const p = await s!.proc();
       return p && p.masterPid !== before.masterPid && p.workers.length ? p : null;
-    }, 'a new HAProxy master with a worker', 20_000, () => s!.problems());
+    }, 'a new HAProxy master with a worker', 30_000, () => s!.problems());
     await s.converge('serving again', ['b1', 'b2'], t0);
     const gap = load.stats();
     extra = `master ${before.masterPid} -> ${after.masterPid}`;

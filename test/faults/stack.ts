@@ -76,11 +76,11 @@ export class FaultStack {
       s.root = await mkdtemp(join(tmpdir(), `lh-faults-${name}-`));
       s.undo.push(() => rm(s.root, { recursive: true, force: true }));
       if (opts.ensemble) {
-        const ens = await startEnsemble({ size: opts.ensemble });
+        const ens = await startEnsemble({ size: opts.ensemble, readyTimeoutMs: 60_000 });
         s.ensemble = ens;
         s.undo.push(() => ens.stop());
       } else {
-        const zk = await startZooKeeper();
+        const zk = await startZooKeeper({ readyTimeoutMs: 60_000 });
         s.zk = zk;
         s.undo.push(() => zk.stop());
       }

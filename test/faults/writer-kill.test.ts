@@ -37,8 +37,8 @@ test('writer SIGKILL: HAProxy keeps serving, the restarted writer adopts it and 
 
     const t0 = load.mark('writer started');
     const second = s.startWriter();
-    await second.waitForLog((l) => l.msg === 'adopted running HAProxy', 'the new writer adopts the running HAProxy');
-    await s.converge('changes applied after restart', ['b1', 'b3', 'b4'], t0);
+    await second.waitForLog((l) => l.msg === 'adopted running HAProxy', 'the new writer adopts the running HAProxy', 60_000);
+    await s.converge('changes applied after restart', ['b1', 'b3', 'b4'], t0, 60_000);
     await load.next(200);
     assert.equal((await s.proc())?.masterPid, before.masterPid, 'the same HAProxy master: adopted, not restarted');
     const stats = await load.stop();

@@ -29,14 +29,14 @@ async function servingThenWriterStopped(stack: FaultStack): Promise<number> {
  * back, then churn */
 async function outageThenBack(stack: FaultStack): Promise<void> {
   const load = stack.load!;
-  await stack.writer!.waitForLog((l) => l.msg === 'writer starting', 'the writer starts', 30_000);
+  await stack.writer!.waitForLog((l) => l.msg === 'writer starting', 'the writer starts', 60_000);
   load.mark('writer running');
   await load.observe(OUTAGE_MS, (o) => o.id === null);
   assert.equal(load.stats().failed, 0, `no request fails while ZooKeeper is down: ${load.stats().errors.join(', ')}${stack.problems()}`);
   const back = load.mark('ZooKeeper started again');
   await stack.zk!.startAgain();
   await stack.converge('ZooKeeper back', ['b1', 'b2'], back);
-  await stack.writer!.waitForLog((l) => l.msg === 'zookeeper session established', 'the writer has a session');
+  await stack.writer!.waitForLog((l) => l.msg === 'zookeeper session established', 'the writer has a session', 60_000);
   const t0 = load.mark('b2 unhealthy');
   stack.backends.get('b2')!.healthy = false;
   await stack.converge('b2 out after the outage', ['b1'], t0);
