@@ -31,7 +31,7 @@ test('an empty config dir: a warning that names what is expected', async () => {
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /^warning: no config files in .*: lighthouse-reporter expects services\/\*\.yaml, discovery\/zookeeper\.yaml; lighthouse-writer expects balancers\/haproxy\.yaml, clusters\/\*\.yaml, discovery\/zookeeper\.yaml$/m);
     const writer = startDaemon('lighthouse-writer', [d]);
-    await writer.waitForLog((l) => l.msg === 'writer starting', 'the writer running');
+    await writer.waitForLog((l) => l.msg === 'writer starting', 'the writer running', 30_000);
     const warned = await writer.waitForLog((l) => l.level === 40, 'the start-up warning');
     assert.match(String(warned.msg), /^no config files in .*: lighthouse-writer expects balancers\/haproxy\.yaml, clusters\/\*\.yaml, discovery\/zookeeper\.yaml/);
     assert.equal(await writer.stop(), 0);
@@ -52,7 +52,7 @@ test('a daemon started with a problem in any file exits 78 after printing every 
     assert.match(r.out, /^services\/api\.yaml:2:12 discovery: discovery 'zookeeper' is not configured/m);
     assert.match(r.out, /^2 problem\(s\) in 2 file\(s\): lighthouse-reporter not started \(fix them, or start with --keep-going/m);
     const reporter = startDaemon('lighthouse-reporter', ['--keep-going', d], { LIGHTHOUSE_ADVERTISE_HOST: 'node1.test', LIGHTHOUSE_ADVERTISE_IP: '127.0.0.1' });
-    await reporter.waitForLog((l) => l.msg === 'reporter starting', 'the reporter running');
+    await reporter.waitForLog((l) => l.msg === 'reporter starting', 'the reporter running', 30_000);
     assert.ok(reporter.logs.some((l) => l.level === 50 && /services\/api\.yaml:2:12 discovery/.test(String(l.msg))), 'the problems are logged');
     assert.equal(await reporter.stop(), 0);
   } finally {
