@@ -118,7 +118,9 @@ Lighthouse demo is up (config: ${CONFIG})
 
 `);
 if (values.check) {
-  process.stdout.write(`check ok: HAProxy pid ${readFileSync(join(DEMO, 'haproxy.pid'), 'utf8').trim()} serving web and api\n`);
+  // HAProxy may still be writing its pid file (a reload rewrites it): wait for it, bounded
+  const pid = await waitFor(() => { try { return readFileSync(join(DEMO, 'haproxy.pid'), 'utf8').trim(); } catch { return ''; } }, 'the HAProxy pid file', 10_000).catch(() => 'unknown');
+  process.stdout.write(`check ok: HAProxy pid ${pid} serving web and api\n`);
   await stop(0);
 }
 if (values.seconds) setTimeout(() => void stop(0), Number(values.seconds) * 1000);
