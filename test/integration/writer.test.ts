@@ -23,7 +23,8 @@ let webPort: number;
 let writer: Daemon;
 let backends: Backend[];
 
-const serviceYaml = (ports: number[]) => `ports: [${ports.join(', ')}]\ndiscovery: zookeeper\nchecks:\n  interval: 0.1\n  http: {uri: /health, rise: 1, fall: 1}\n`;
+// a probe timeout of a whole interval and fall 2: a loaded machine must not flap the checks
+const serviceYaml = (ports: number[]) => `ports: [${ports.join(', ')}]\ndiscovery: zookeeper\nchecks:\n  interval: 0.2\n  timeout: 0.2\n  http: {uri: /health, rise: 1, fall: 2}\n`;
 
 async function proc() {
   return waitFor(async () => parseShowProc(await masterCommand(hap.masterSocket, 'show proc', 1000)), 'HAProxy master answers');
@@ -141,6 +142,22 @@ test('a ZooKeeper outage keeps traffic flowing; changes flow again afterwards', 
   await servedBy(webPort, ['b3', 'b4'], 'membership changes flow after the outage');
   backends[1].healthy = true;
   await servedBy(webPort, ['b2', 'b3', 'b4'], 'and back');
+});
+
+test('balancers/haproxy.yaml deleted: said loudly, the last good one stays, membership keeps flowing', async () => {
+  const yaml = await readFile(join(dir, 'balancers/haproxy.yaml'), 'utf8');
+  await rm(join(dir, 'balancers/haproxy.yaml'));
+  try {
+    const said = await writer.waitForLog((l) => l.level === 50 && /balancers\/haproxy\.yaml/.test(String(l.msg)), 'an error line naming the file');
+    assert.match(String(said.msg), /keeping its last good config/);
+    backends[1].healthy = false; // b2
+    await servedBy(webPort, ['b3', 'b4'], 'a membership change applied without the file');
+    backends[1].healthy = true;
+    await servedBy(webPort, ['b2', 'b3', 'b4'], 'and back');
+  } finally {
+    await writeFile(join(dir, 'balancers/haproxy.yaml'), yaml);
+  }
+  await writer.waitForLog((l) => /config file of balancer 'haproxy' is back/.test(String(l.msg)), 'the file back');
 });
 
 test('HAProxy killed is restarted from the full current config', async () => {

@@ -37,8 +37,8 @@ export interface AdmissionDeps {
   write(built: Built): Promise<void>;
   /** `haproxy -c` of the config rendered for `state`: does it pass? */
   trial(state: DesiredState): Promise<boolean>;
-  /** pids of our HAProxy processes (bind-probe.ts) */
-  pids(): Promise<number[]>;
+  /** pids of our HAProxy processes; null when they cannot be told (bind-probe.ts) */
+  pids(): Promise<number[] | null>;
 }
 
 export interface Admitted {

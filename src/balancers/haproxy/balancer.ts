@@ -108,7 +108,8 @@ export class HaproxyBalancer implements Balancer {
       build: (state) => this.builder.build(state),
       write: async (built) => void (await this.writeNow(built)),
       trial: async (state) => (await this.file.trial(this.renderer.render(buildModel(modelConfig, state).model))).ok,
-      pids: async () => ((s) => (s ? [s.masterPid, ...s.workers, ...s.oldWorkers] : []))(await this.proc.status()),
+      // it runs (ensureRunning came first): no answer means it cannot be told now
+      pids: async () => ((s) => (s ? [s.masterPid, ...s.workers, ...s.oldWorkers] : null))(await this.proc.status()),
     });
     this.running = new Running(this.builder, this.overrides, this.admission);
   }

@@ -18,8 +18,10 @@ import { bindAddress, type BindAddress } from './config-sections.js';
 const CONCURRENCY = 32;
 
 /** The binds of `binds` HAProxy could not take, each with why. `ours` gives the pids of our
- * HAProxy processes (master and workers). */
-export async function busyBinds(binds: readonly string[], ours: () => Promise<number[]>): Promise<Map<string, string>> {
+ * HAProxy processes (master and workers; none when it does not run), or null when they cannot
+ * be told now: a port in use is then not called busy (it may be ours), and only HAProxy's own
+ * bind can tell. So is one when /proc cannot be read. */
+export async function busyBinds(binds: readonly string[], ours: () => Promise<number[] | null>): Promise<Map<string, string>> {
   const busy = new Map<string, string>();
   const inUse: [string, BindAddress][] = [];
   const todo = [...new Set(binds)].flatMap((b) => {
@@ -35,9 +37,10 @@ export async function busyBinds(binds: readonly string[], ours: () => Promise<nu
       }),
     );
   }
-  if (inUse.length) {
-    const listening = await listeners();
-    const mine = await socketInodes(await ours());
+  const pids = inUse.length ? await ours() : null;
+  const listening = pids ? await listeners() : null;
+  if (pids && listening) {
+    const mine = await socketInodes(pids);
     for (const [bind, a] of inUse) {
       const inodes = listening.get(a.port) ?? [];
       if (!inodes.some((i) => mine.has(i))) busy.set(bind, `port ${a.port} is in use by another process (bind ${bind})`);
@@ -55,11 +58,14 @@ function tryListen(a: BindAddress): Promise<string | null> {
   });
 }
 
-/** Inodes of listening TCP sockets, by port. */
-async function listeners(): Promise<Map<number, string[]>> {
+/** Inodes of listening TCP sockets, by port; null when /proc does not say. */
+async function listeners(): Promise<Map<number, string[]> | null> {
   const out = new Map<number, string[]>();
+  let read = false;
   for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    const text = await readFile(f, 'utf8').catch(() => '');
+    const text = await readFile(f, 'utf8').catch(() => null);
+    if (text === null) continue;
+    read = true;
     for (const line of text.split('\n').slice(1)) {
       const w = line.trim().split(/\s+/);
       if (w.length < 10 || w[3] !== '0A') continue; // 0A: LISTEN
@@ -69,7 +75,7 @@ async function listeners(): Promise<Map<number, string[]>> {
       else out.set(port, [w[9]]);
     }
   }
-  return out;
+  return read ? out : null;
 }
 
 /** The socket inodes the processes `pids` hold. */
