@@ -25,7 +25,8 @@ import { startEnsemble, startZooKeeper, type ZkEnsemble, type ZkServer } from '.
 export interface StackOptions {
   /** members of a ZooKeeper ensemble; default a standalone server */
   ensemble?: number;
-  /** the daemons' ZooKeeper session timeout, default 2000 ms (tickTime 200: at most 4000) */
+  /** the daemons' ZooKeeper session timeout, default 4000 ms, the most tickTime 200 allows: a
+   * restarted or loaded ZooKeeper gets the longest time to answer before a session is lost */
   sessionTimeoutMs?: number;
   /** the ZooKeeper path, default /lh */
   path?: string;
@@ -108,7 +109,7 @@ export class FaultStack {
 
   private discoveryYaml(): string {
     const hosts = this.connectString.split(',').map((h) => `"${h}"`);
-    return `hosts: [${hosts.join(', ')}]\npath: ${this.path}\nsession_timeout: ${this.opts.sessionTimeoutMs ?? 2000}\n`;
+    return `hosts: [${hosts.join(', ')}]\npath: ${this.path}\nsession_timeout: ${this.opts.sessionTimeoutMs ?? 4000}\n`;
   }
 
   /** A backend answering its id (health switchable), stopped with the stack. */
