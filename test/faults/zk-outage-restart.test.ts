@@ -11,8 +11,8 @@ import assert from 'node:assert/strict';
 import { killHaproxy } from '../helpers/haproxy.js';
 import { FaultStack } from './stack.js';
 
-/** from the writer's start: past its start-up wait (5 s); the daemons' sessions (4 s) were lost
- * before, counted from ZooKeeper's stop */
+/** from the writer's start: past its start-up wait (5 s), and past the reporter's session
+ * timeout (4 s, counted from ZooKeeper's stop, a little earlier) */
 const OUTAGE_MS = 7_500;
 
 let s: FaultStack | undefined;
