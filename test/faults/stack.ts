@@ -16,8 +16,7 @@ import { stringify } from 'yaml';
 import { masterCommand, parseShowProc, type ProcInfo } from '../../src/balancers/haproxy/process.js';
 import { startBackend, freePort, type Backend } from '../helpers/backends.js';
 import { startDaemon, type Daemon } from '../helpers/daemon.js';
-import { haproxyEnv, type HaproxyEnv } from '../helpers/haproxy.js';
-import { traffic } from '../helpers/haproxy.js';
+import { haproxyEnv, traffic, type HaproxyEnv } from '../helpers/haproxy.js';
 import { servedBy, startLoad, type Load, type LoadOptions } from '../helpers/load.js';
 import { waitFor } from '../helpers/wait.js';
 import { startEnsemble, startZooKeeper, type ZkEnsemble, type ZkServer } from '../helpers/zookeeper.js';
@@ -126,10 +125,6 @@ export class FaultStack {
     const lines = ['mode http', ...(opts.backend ?? [])].map((l) => JSON.stringify(l)).join(', ');
     await writeFile(join(this.dir, 'clusters', `${name}.yaml`), `discovery: zookeeper\nhaproxy:\n  port: ${port}\n  backend: [${lines}]\n`);
     return port;
-  }
-
-  async removeCluster(name: string): Promise<void> {
-    await rm(join(this.dir, 'clusters', `${name}.yaml`), { force: true });
   }
 
   /** A reporter advertising `host`, publishing each service on its backends' ports. */
@@ -263,13 +258,15 @@ export class FaultStack {
    * load's marks with their wall-clock time in NAME-marks.log). */
   async stop(): Promise<void> {
     const keep = process.env.FAULTS_LOG_DIR;
-    if (keep) {
-      await mkdir(keep, { recursive: true });
-      const dump = (d: Daemon) => [...d.logs.map((l) => JSON.stringify(l)), ...d.raw].join('\n') + '\n';
-      for (const [i, w] of this.writers.entries()) await writeFile(join(keep, `${this.name}-writer-${i + 1}.log`), dump(w)).catch(() => {});
-      if (this.load) await writeFile(join(keep, `${this.name}-marks.log`), this.load.marks.map((m) => JSON.stringify(m)).join('\n') + '\n').catch(() => {});
-      for (const r of this.reporters.values()) if (r.daemon) await writeFile(join(keep, `${this.name}-reporter-${r.host}.log`), dump(r.daemon)).catch(() => {});
-    }
+    if (keep) await this.keepLogs(keep).catch((err) => console.log(`[faults] ${this.name}: logs not kept in ${keep}: ${(err as Error).message}`));
     for (const f of this.undo.splice(0).reverse()) await f().catch(() => {});
+  }
+
+  private async keepLogs(dir: string): Promise<void> {
+    await mkdir(dir, { recursive: true });
+    const lines = (d: Daemon) => [...d.logs.map((l) => JSON.stringify(l)), ...d.raw].join('\n') + '\n';
+    for (const [i, w] of this.writers.entries()) await writeFile(join(dir, `${this.name}-writer-${i + 1}.log`), lines(w));
+    for (const r of this.reporters.values()) if (r.daemon) await writeFile(join(dir, `${this.name}-reporter-${r.host}.log`), lines(r.daemon));
+    if (this.load) await writeFile(join(dir, `${this.name}-marks.log`), this.load.marks.map((m) => JSON.stringify(m)).join('\n') + '\n');
   }
 }
