@@ -39,7 +39,7 @@ test('admin socket deleted: membership changes are still applied', async () => {
     t0 = load.mark('b2 healthy');
     s.backends.get('b2')!.healthy = true;
     await s.converge('b2 back', ['b1', 'b2'], t0, 15_000);
-    await load.next(200);
+    await load.next(100);
     const stats = await load.stop();
     assert.equal(stats.failed, 0, `no request failed: ${stats.errors.join(', ')}`);
   } finally {

@@ -34,7 +34,7 @@ async function badClusterBesideGood(name: string, bad: { port?: number; backend?
       (err: Error) => err.message,
     );
     const named = stack.writers.some((w) => w.logs.some((l) => Number(l.level) >= 40 && JSON.stringify(l).includes('clusters/bad.yaml')));
-    await load.next(200);
+    await load.next(100);
     const stats = await load.stop();
     assert.equal(stats.failed, 0, `no request on the good cluster failed: ${stats.errors.join(', ')}${stack.problems()}`);
     assert.equal(apiServed, true, 'a good cluster added after the bad one is served');

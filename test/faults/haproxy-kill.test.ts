@@ -28,7 +28,7 @@ test('HAProxy SIGKILL: the writer starts it again and every member serves', asyn
     await s.converge('serving again', ['b1', 'b2'], t0);
     const gap = load.stats();
     extra = `master ${before.masterPid} -> ${after.masterPid}`;
-    await load.next(200);
+    await load.next(100);
     const stats = await load.stop();
     assert.equal(stats.failed, gap.failed, `no failure once HAProxy serves again: ${stats.errors.join(', ')}`);
   } finally {

@@ -41,7 +41,7 @@ test('reporter SIGSTOP past the session timeout: its nodes leave, the others ser
       probe.close();
     }
     await frozen.daemon.waitForLog((l) => /session lost|expired/i.test(String(l.msg)), 'the reporter logs its lost session', 30_000);
-    await load.next(200);
+    await load.next(100);
     const stats = await load.stop();
     assert.equal(stats.failed, 0, `b3 served throughout, no request may fail: ${stats.errors.join(', ')}`);
   } finally {

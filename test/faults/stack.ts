@@ -16,8 +16,7 @@ import { stringify } from 'yaml';
 import { masterCommand, parseShowProc, type ProcInfo } from '../../src/balancers/haproxy/process.js';
 import { startBackend, freePort, type Backend } from '../helpers/backends.js';
 import { startDaemon, type Daemon } from '../helpers/daemon.js';
-import { haproxyEnv, type HaproxyEnv } from '../helpers/haproxy.js';
-import { traffic } from '../helpers/haproxy.js';
+import { haproxyEnv, traffic, type HaproxyEnv } from '../helpers/haproxy.js';
 import { servedBy, startLoad, type Load, type LoadOptions } from '../helpers/load.js';
 import { waitFor } from '../helpers/wait.js';
 import { startEnsemble, startZooKeeper, type ZkEnsemble, type ZkServer } from '../helpers/zookeeper.js';
@@ -25,7 +24,8 @@ import { startEnsemble, startZooKeeper, type ZkEnsemble, type ZkServer } from '.
 export interface StackOptions {
   /** members of a ZooKeeper ensemble; default a standalone server */
   ensemble?: number;
-  /** the daemons' ZooKeeper session timeout, default 2000 ms (tickTime 200: at most 4000) */
+  /** the daemons' ZooKeeper session timeout, default 4000 ms, the most tickTime 200 allows: a
+   * restarted or loaded ZooKeeper gets the longest time to answer before a session is lost */
   sessionTimeoutMs?: number;
   /** the ZooKeeper path, default /lh */
   path?: string;
@@ -108,7 +108,7 @@ export class FaultStack {
 
   private discoveryYaml(): string {
     const hosts = this.connectString.split(',').map((h) => `"${h}"`);
-    return `hosts: [${hosts.join(', ')}]\npath: ${this.path}\nsession_timeout: ${this.opts.sessionTimeoutMs ?? 2000}\n`;
+    return `hosts: [${hosts.join(', ')}]\npath: ${this.path}\nsession_timeout: ${this.opts.sessionTimeoutMs ?? 4000}\n`;
   }
 
   /** A backend answering its id (health switchable), stopped with the stack. */
@@ -125,10 +125,6 @@ export class FaultStack {
     const lines = ['mode http', ...(opts.backend ?? [])].map((l) => JSON.stringify(l)).join(', ');
     await writeFile(join(this.dir, 'clusters', `${name}.yaml`), `discovery: zookeeper\nhaproxy:\n  port: ${port}\n  backend: [${lines}]\n`);
     return port;
-  }
-
-  async removeCluster(name: string): Promise<void> {
-    await rm(join(this.dir, 'clusters', `${name}.yaml`), { force: true });
   }
 
   /** A reporter advertising `host`, publishing each service on its backends' ports. */
@@ -262,13 +258,15 @@ export class FaultStack {
    * load's marks with their wall-clock time in NAME-marks.log). */
   async stop(): Promise<void> {
     const keep = process.env.FAULTS_LOG_DIR;
-    if (keep) {
-      await mkdir(keep, { recursive: true });
-      const dump = (d: Daemon) => [...d.logs.map((l) => JSON.stringify(l)), ...d.raw].join('\n') + '\n';
-      for (const [i, w] of this.writers.entries()) await writeFile(join(keep, `${this.name}-writer-${i + 1}.log`), dump(w)).catch(() => {});
-      if (this.load) await writeFile(join(keep, `${this.name}-marks.log`), this.load.marks.map((m) => JSON.stringify(m)).join('\n') + '\n').catch(() => {});
-      for (const r of this.reporters.values()) if (r.daemon) await writeFile(join(keep, `${this.name}-reporter-${r.host}.log`), dump(r.daemon)).catch(() => {});
-    }
+    if (keep) await this.keepLogs(keep).catch((err) => console.log(`[faults] ${this.name}: logs not kept in ${keep}: ${(err as Error).message}`));
     for (const f of this.undo.splice(0).reverse()) await f().catch(() => {});
+  }
+
+  private async keepLogs(dir: string): Promise<void> {
+    await mkdir(dir, { recursive: true });
+    const lines = (d: Daemon) => [...d.logs.map((l) => JSON.stringify(l)), ...d.raw].join('\n') + '\n';
+    for (const [i, w] of this.writers.entries()) await writeFile(join(dir, `${this.name}-writer-${i + 1}.log`), lines(w));
+    for (const r of this.reporters.values()) if (r.daemon) await writeFile(join(dir, `${this.name}-reporter-${r.host}.log`), lines(r.daemon));
+    if (this.load) await writeFile(join(dir, `${this.name}-marks.log`), this.load.marks.map((m) => JSON.stringify(m)).join('\n') + '\n');
   }
 }

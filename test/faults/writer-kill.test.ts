@@ -39,7 +39,7 @@ test('writer SIGKILL: HAProxy keeps serving, the restarted writer adopts it and 
     const second = s.startWriter();
     await second.waitForLog((l) => l.msg === 'adopted running HAProxy', 'the new writer adopts the running HAProxy', 60_000);
     await s.converge('changes applied after restart', ['b1', 'b3', 'b4'], t0, 60_000);
-    await load.next(200);
+    await load.next(100);
     assert.equal((await s.proc())?.masterPid, before.masterPid, 'the same HAProxy master: adopted, not restarted');
     const stats = await load.stop();
     assert.equal(stats.failed, 0, `no request failed: ${stats.errors.join(', ')}`);

@@ -61,7 +61,7 @@ test('ZooKeeper ensemble: leader then follower killed under traffic and churn; n
     t0 = load.mark('b3 healthy again');
     b3.healthy = true;
     await s.converge('b3 back, full ensemble', ['b1', 'b2', 'b3'], t0);
-    await load.next(200);
+    await load.next(100);
     const stats = await load.stop();
     assert.equal(stats.failed, 0, `no request failed: ${stats.errors.join(', ')}`);
   } finally {

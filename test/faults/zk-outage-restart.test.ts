@@ -11,7 +11,8 @@ import assert from 'node:assert/strict';
 import { killHaproxy } from '../helpers/haproxy.js';
 import { FaultStack } from './stack.js';
 
-/** past the writer's start-up wait (5 s) and the session timeout (2 s) */
+/** from the writer's start: past its start-up wait (5 s), and past the reporter's session
+ * timeout (4 s, counted from ZooKeeper's stop, a little earlier) */
 const OUTAGE_MS = 7_500;
 
 let s: FaultStack | undefined;
@@ -40,7 +41,7 @@ async function outageThenBack(stack: FaultStack): Promise<void> {
   const t0 = load.mark('b2 unhealthy');
   stack.backends.get('b2')!.healthy = false;
   await stack.converge('b2 out after the outage', ['b1'], t0);
-  await load.next(200);
+  await load.next(100);
   const stats = await load.stop();
   assert.equal(stats.failed, 0, `no request failed: ${stats.errors.join(', ')}`);
 }

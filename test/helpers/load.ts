@@ -64,7 +64,8 @@ export interface Load {
   readonly marks: readonly Mark[];
   /** sent / failed / errors over outcomes[from..] */
   stats(from?: number): LoadStats;
-  /** Wait until `n` requests sent from now on have completed; returns their outcomes. */
+  /** Wait until `n` requests sent from now on have completed (bounded, default 60 s: a
+   * starved machine can serve a paced load at a few requests a second); returns their outcomes. */
   next(n: number, ms?: number): Promise<Outcome[]>;
   /** Let the traffic run `ms` (a window under observation, not a wait for a condition); ends
    * early when `stopOn` says so (a failure when none is allowed). */
@@ -146,7 +147,7 @@ export function startLoad(port: number, opts: LoadOptions = {}): Load {
       return at;
     },
     stats,
-    async next(n, ms = 10_000) {
+    async next(n, ms = 60_000) {
       const from = sent;
       const window: Outcome[] = [];
       const collect = (o: Outcome) => void (o.seq >= from && o.seq < from + n && window.push(o));
