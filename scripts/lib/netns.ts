@@ -96,6 +96,11 @@ export async function netnsUnavailable(uid = process.getuid?.() ?? -1): Promise<
 /** A bridge and one namespace per host, each with its address and loopback up. On any failure
  * what was created is removed again before the error is thrown. */
 export async function createNetwork(opts: { hosts: HostSpec[]; preferX?: number }): Promise<Network> {
+  for (const [i, h] of opts.hosts.entries()) {
+    const octet = h.octet ?? 10 + i;
+    if (!/^[a-z0-9][a-z0-9-]{0,30}$/.test(h.name)) throw new Error(`host name '${h.name}': lower-case letters, digits and '-'`);
+    if (octet < 2 || octet > 254) throw new Error(`host ${h.name}: octet ${octet} not in 2..254`);
+  }
   const x = claimSubnet(opts.preferX ?? 1);
   const tag = `lh${x}`;
   const prefix = `10.77.${x}`;
@@ -104,12 +109,9 @@ export async function createNetwork(opts: { hosts: HostSpec[]; preferX?: number 
   const hosts = new Map<string, NetHost>();
   let down: Promise<void> | null = null;
   opts.hosts.forEach((h, i) => {
-    const octet = h.octet ?? 10 + i;
-    if (!/^[a-z0-9][a-z0-9-]{0,30}$/.test(h.name)) throw new Error(`host name '${h.name}': lower-case letters, digits and '-'`);
-    if (octet < 2 || octet > 254) throw new Error(`host ${h.name}: octet ${octet} not in 2..254`);
     const ns = `${tag}-${h.name}`;
     const veth = `${tag}-v${i}`;
-    const ip = `${prefix}.${octet}`;
+    const ip = `${prefix}.${h.octet ?? 10 + i}`;
     const wrap = ['ip', 'netns', 'exec', ns];
     hosts.set(h.name, {
       name: h.name,
@@ -209,11 +211,12 @@ function listNamespaces(): string[] {
  * already uses is skipped. */
 function claimSubnet(preferX: number): number {
   mkdirSync(CLAIMS, { recursive: true, mode: 0o700 });
-  const inUse = execFileSync('ip', ['-4', '-o', 'addr', 'show'], { encoding: 'utf8' });
   for (let k = 0; k < 255; k++) {
     const x = (preferX + k) % 255;
     const dir = join(CLAIMS, String(x));
     if (!tryClaim(dir)) continue;
+    // read after the claim: taking over a stale one has just removed its bridge's address
+    const inUse = execFileSync('ip', ['-4', '-o', 'addr', 'show'], { encoding: 'utf8' });
     if (new RegExp(`inet 10\\.77\\.${x}\\.`).test(inUse)) {
       rmSync(dir, { recursive: true, force: true });
       continue;
