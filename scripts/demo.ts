@@ -5,6 +5,7 @@
  * prints the result and exits (0 ok, 1 not) — the demo's own smoke test.
  *
  *   npm run demo [-- --seconds 60 | --check]
+ *   npm run demo -- --hosts [--check]   every node on its own host: demo-hosts.ts (root; else this one)
  */
 import { createServer, type Server } from 'node:http';
 import { mkdir, rm, writeFile, open } from 'node:fs/promises';
@@ -17,8 +18,16 @@ import { startZooKeeper } from './lib/zookeeper.js';
 import { traffic, killHaproxy } from './lib/haproxy.js';
 import { preferredPort } from './lib/ports.js';
 import { waitFor } from './lib/wait.js';
+import { netnsUnavailable } from './lib/netns.js';
+import { hostsDemo } from './demo-hosts.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string' }, check: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string' }, check: { type: 'boolean', default: false }, hosts: { type: 'boolean', default: false } } });
+if (values.hosts) {
+  // every node its own host (network namespaces); where that cannot be, the loopback demo below
+  const why = await netnsUnavailable();
+  if (why === null) await hostsDemo({ check: values.check, seconds: values.seconds ? Number(values.seconds) : undefined });
+  process.stderr.write(`--hosts: ${why}; running the loopback demo instead (every node on 127.0.0.1)\n`);
+}
 const ROOT = resolve(import.meta.dirname, '..');
 const DEMO = join(ROOT, '.demo');
 const CONFIG = join(DEMO, 'config');

@@ -1,8 +1,10 @@
 /** HAProxy as the demo, tests and benches drive it from outside: stop it by the pid in its pid
- * file, and count which backend answers plain HTTP requests through it. */
+ * file, see which servers it serves, and count which backend answers plain HTTP requests through it. */
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { masterCommand, parseShowProc, pidAlive } from '../../src/balancers/haproxy/process.js';
+import { RuntimeApi } from '../../src/balancers/haproxy/runtime-api.js';
+import { adminMode, parseServersState } from '../../src/balancers/haproxy/runtime-parse.js';
 
 /** SIGTERM to the master named in the pid file (its workers with it), bounded wait, SIGKILL. */
 export async function killHaproxy(pidFile: string, masterSocket?: string, timeoutMs = 3000): Promise<void> {
@@ -70,3 +72,19 @@ export async function traffic(port: number, n: number, concurrency = 4, host = '
   return t;
 }
 
+/** Servers that serve (running, not in maintenance or drain) per backend, as "ip:port", from the
+ * admin socket of a node's HAProxy. */
+export async function servingServers(socketPath: string): Promise<Map<string, string[]>> {
+  const api = new RuntimeApi({ socketPath, timeoutMs: 3000 });
+  try {
+    const [text] = await api.run(['show servers state']);
+    const out = new Map<string, string[]>();
+    for (const r of parseServersState(text).rows) {
+      if (r.opState !== 2 || adminMode(r.adminState) !== 'up') continue;
+      out.set(r.backend, [...(out.get(r.backend) ?? []), `${r.addr}:${r.port}`].sort());
+    }
+    return out;
+  } finally {
+    api.close();
+  }
+}

@@ -73,6 +73,9 @@ export interface EnsembleOptions extends ZkServerOptions {
   addresses?: string[];
   /** a wrap per member (see ZkServerOptions.wrap) */
   wraps?: string[][];
+  /** ports per member, default free ones; needed when a member's address exists only in its
+   * own network namespace (a free port cannot be looked up from here) */
+  ports?: { client: number; quorum: number; election: number }[];
 }
 
 export interface ZkEnsemble {
@@ -122,8 +125,8 @@ export function startZooKeeper(opts: ZkServerOptions = {}): Promise<ZkServer> {
 export async function startEnsemble(opts: EnsembleOptions = {}): Promise<ZkEnsemble> {
   const size = opts.size ?? 3;
   const addresses = opts.addresses ?? Array.from({ length: size }, () => '127.0.0.1');
-  const ports: { client: number; quorum: number; election: number }[] = [];
-  for (const a of addresses) ports.push({ client: await freePort(a), quorum: await freePort(a), election: await freePort(a) });
+  const ports = opts.ports ?? [];
+  if (!opts.ports) for (const a of addresses) ports.push({ client: await freePort(a), quorum: await freePort(a), election: await freePort(a) });
   const servers = addresses.map((a, i) => `server.${i + 1}=${a}:${ports[i].quorum}:${ports[i].election}`);
   const started = await Promise.allSettled(
     addresses.map((a, i) =>
