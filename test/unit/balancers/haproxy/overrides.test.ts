@@ -72,7 +72,7 @@ describe('overrides', () => {
     const s3 = o.apply(d3);
     assert.equal(names(s3), 'a:11,b:20,n:41');
     assert.equal(s3.changedSince, undefined);
-    assert.ok(lines.some((l) => /'n' changed since HAProxy rejected it/.test(l.msg)), 'the new version of a rejected cluster is logged');
+    assert.ok(lines.some((l) => /'n' changed since HAProxy rejected it/.test(l.msg)), 'the retry is said');
   });
 });
 
