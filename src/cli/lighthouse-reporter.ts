@@ -1,14 +1,50 @@
 /**
  * lighthouse-reporter CONFIG_DIR: health-checks the services in CONFIG_DIR/services and keeps
- * one ephemeral znode per healthy instance in discovery. Composition root only.
+ * one ephemeral znode per healthy instance in discovery, as the node's availability state says
+ * (availability.yaml, its state file), and serves that state over HTTP (http.yaml).
+ * Composition root only.
  */
 import { systemClock } from '../core/clock.js';
+import { ConfigError, EXIT, LighthouseError } from '../core/errors.js';
 import { Reporter } from '../reporter/reporter.js';
 import { resolveIdentity } from '../reporter/identity.js';
+import { Availability } from '../control/availability.js';
+import { mountAvailability } from '../control/routes.js';
+import { Router } from '../http/router.js';
+import { HttpServer } from '../http/server.js';
+import { httpSettings } from '../http/schema.js';
 import { runDaemon } from './common.js';
 
+const isFile = (base: string) => (p: { file: string }) => p.file === `${base}.yaml` || p.file === `${base}.yml`;
+
 runDaemon('lighthouse-reporter', 'publish healthy local services to discovery (ZooKeeper)', async (rt, snap) => {
+  // without a valid availability.yaml the state file and the states are unknown: publishing
+  // anything could put a node in maintenance back in rotation
+  const bad = rt.store.problems().filter(isFile('availability'));
+  if (bad.length) throw new ConfigError(bad);
   const identity = await resolveIdentity(snap.node);
   rt.logger.info({ host: identity.host, ip: identity.ip, dir: rt.dir }, 'reporter starting');
-  return new Reporter({ registry: rt.registry, logger: rt.logger, clock: systemClock, identity });
+  const availability = await Availability.open({ config: snap.availability, configDir: rt.dir, logger: rt.logger, clock: systemClock }).catch((err) => {
+    if (!(err instanceof LighthouseError && err.code === 'LH_ERR_STATE_FILE')) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exit(EXIT.RUNTIME);
+  });
+  const reporter = new Reporter({ registry: rt.registry, logger: rt.logger, clock: systemClock, identity, availability });
+  const router = new Router();
+  mountAvailability(router, { availability, reporter, host: identity.host });
+  const http = new HttpServer({ router, logger: rt.logger, clock: systemClock });
+  return {
+    async apply(s) {
+      availability.configure(s.availability);
+      await reporter.apply(s);
+      void reporter.reassess(); // a state's effect may be defined anew
+      // a broken http.yaml with no good version is not served with the defaults (every
+      // interface) the file may have been written to avoid
+      if (s.http !== undefined || !rt.store.problems().some(isFile('http'))) http.configure(httpSettings(s.http, 'reporter', rt.dir));
+    },
+    async stop() {
+      await http.stop();
+      await reporter.stop();
+    },
+  };
 });

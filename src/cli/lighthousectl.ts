@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { EXIT, formatProblem } from '../core/errors.js';
 import { silentLogger } from '../core/logger.js';
 import { bootstrap, runMain, usage } from './common.js';
+import { registerAvailabilityCommands } from './ctl-availability.js';
 
 async function validate(dir: string): Promise<number> {
   const { store } = await bootstrap(dir, 'lighthousectl', silentLogger());
@@ -23,12 +24,13 @@ async function validate(dir: string): Promise<number> {
 
 runMain(async () => {
   const program = new Command('lighthousectl')
-    .description('operate Lighthouse: validate config dirs')
+    .description('operate Lighthouse: validate config dirs, node availability')
     .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : EXIT.USAGE)) // commander already printed why;
   program
     .command('validate')
     .argument('<config_dir>', 'Lighthouse config directory')
     .description('check every file; print each problem; exit 78 if any')
     .action(async (dir: string) => process.exit(await validate(dir)));
+  registerAvailabilityCommands(program);
   await program.parseAsync();
 });

@@ -20,6 +20,8 @@ import {
   loggingSchema, nodeSchema, pluginsSchema, validateCluster, validateService,
   type ClusterConfig, type LoggingConfig, type NodeConfig, type ServiceConfig,
 } from './schema.js';
+import { availabilitySchema, type AvailabilityConfig } from '../control/schema.js';
+import { httpSchema, type HttpConfig } from '../http/schema.js';
 
 const SETTLE_MS = 120;
 
@@ -31,6 +33,10 @@ export interface ConfigSnapshot {
   discovery: ReadonlyMap<string, unknown>;
   clusters: ReadonlyMap<string, ClusterConfig>;
   services: ReadonlyMap<string, ServiceConfig>;
+  /** availability.yaml (reporter); undefined without one (defaultAvailabilityConfig) */
+  availability?: AvailabilityConfig;
+  /** http.yaml; undefined without one (each daemon fills its own defaults) */
+  http?: HttpConfig;
 }
 
 interface Entry {
@@ -105,6 +111,8 @@ export class ConfigStore extends EventEmitter {
       discovery: by('discovery'),
       clusters: by('cluster') as Map<string, ClusterConfig>,
       services: by('service') as Map<string, ServiceConfig>,
+      availability: one('availability') as AvailabilityConfig | undefined,
+      http: one('http') as HttpConfig | undefined,
     };
   }
 
@@ -234,6 +242,8 @@ export class ConfigStore extends EventEmitter {
       case 'logging': return check(loggingSchema, value);
       case 'plugins': return check(pluginsSchema, value);
       case 'node': return check(nodeSchema, value);
+      case 'availability': return check(availabilitySchema, value);
+      case 'http': return check(httpSchema, value);
       case 'cluster': return validateCluster(value, name, this.registry);
       case 'service': return validateService(value, name, this.registry);
       case 'balancer':

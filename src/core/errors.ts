@@ -13,7 +13,10 @@ export type ErrorCode =
   | 'LH_ERR_HAPROXY_CONFIG' // HAProxy rejected a rendered config
   | 'LH_ERR_HAPROXY_SOCKET' // the HAProxy runtime / master socket failed
   | 'LH_ERR_HAPROXY_PROCESS' // HAProxy could not be started / reloaded
-  | 'LH_ERR_TEMPLATE'; // a template failed to compile or render
+  | 'LH_ERR_TEMPLATE' // a template failed to compile or render
+  | 'LH_ERR_STATE' // an availability state that is not configured, or a service that is not
+  | 'LH_ERR_STATE_FILE' // the availability state file could not be read or written
+  | 'LH_ERR_HTTP'; // the HTTP server could not listen, or a request to it failed
 
 export class LighthouseError extends Error {
   readonly code: ErrorCode;

@@ -1,8 +1,11 @@
 /**
- * The reporter: services/*.yaml -> one ServiceInstance per (service, port) -> publish healthy
- * instances through their discovery plugin. Config snapshots are applied by diffing: an
- * unchanged instance keeps running untouched (a live edit adding a port disturbs nothing
- * else); a changed one is rebuilt and inherits its predecessor's up/down state.
+ * The reporter: services/*.yaml -> one ServiceInstance per (service, port) -> availability
+ * override -> publish healthy instances through their discovery plugin. Config snapshots are
+ * applied by diffing: an unchanged instance keeps running untouched (a live edit adding a port
+ * disturbs nothing else); a changed one is rebuilt and inherits its predecessor's up/down state.
+ * Every publication goes through `publish`, which applies the availability effect (up, drain,
+ * withdraw) of the instance's service: a healthy instance of a disabled node is published as
+ * draining from its first znode on, never as up first.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Clock } from '../core/clock.js';
@@ -16,6 +19,11 @@ import { CheckTimers } from '../checks/timers.js';
 import { ServiceInstance } from './instance.js';
 import type { Identity } from './identity.js';
 
+/** What the availability state asks of a healthy instance of `service` (src/control/). */
+export interface AvailabilityView {
+  effectFor(service: string): 'up' | 'drain' | 'withdraw';
+}
+
 export interface ReporterOptions {
   registry: Registry;
   logger: Logger;
@@ -24,6 +32,8 @@ export interface ReporterOptions {
   /** check wake-ups are rounded up to multiples of this (ms): probes due in one slot run in one
    * wake-up; default CHECK_TIMER_RESOLUTION_MS */
   checkTimerResolutionMs?: number;
+  /** the availability override; without one every healthy instance is published up */
+  availability?: AvailabilityView;
 }
 
 /** A probe may start up to this much late (and never more than 5% of its interval late): next to
@@ -72,6 +82,14 @@ export class Reporter {
     for (const svc of snap.services.values()) for (const port of svc.ports) if (!this.instances.has(key(svc.name, port))) this.spawn(svc, port, false);
   }
 
+  /** Publish every healthy instance as the availability state says now (after a change of
+   * state). Resolves true once discovery has taken every change, false if some failed (they
+   * are retried by discovery). */
+  async reassess(): Promise<boolean> {
+    const ops = [...this.instances.values()].filter((i) => i.up).map((i) => this.publish(i.service, i.port, true));
+    return (await Promise.all(ops)).every(Boolean);
+  }
+
   /** Everything this reporter runs, for status and tests. */
   status(): { service: string; port: number; up: boolean; checks: ReturnType<ServiceInstance['checks']> }[] {
     return [...this.instances.values()].map((i) => ({ service: i.service.name, port: i.port, up: i.up, checks: i.checks() }));
@@ -94,26 +112,34 @@ export class Reporter {
       clock: this.opts.clock,
       timers: this.timers,
       initialUp,
-      onChange: (up) => this.publish(svc, port, up),
+      onChange: (up) => void this.publish(svc, port, up),
     });
     this.instances.set(key(svc.name, port), inst);
     inst.start();
   }
 
-  private publish(svc: ServiceConfig, port: number, up: boolean): void {
+  /** `healthy`: the instance's checks pass. Resolves false if discovery did not take it. */
+  private publish(svc: ServiceConfig, port: number, healthy: boolean): Promise<boolean> {
     const discovery = this.pool.get(svc.discovery);
     if (!discovery) {
       this.log.warn({ service: svc.name }, `service refers to discovery '${svc.discovery}' which is not configured; not published`);
-      return;
+      return Promise.resolve(false);
     }
-    const node = this.node(svc, port);
-    const op = up ? discovery.register(svc.name, node) : discovery.unregister(svc.name, node);
-    op.catch((err) => this.log.error({ err, service: svc.name, node: node.name }, `could not ${up ? 'register' : 'unregister'} instance`));
+    const effect = healthy ? (this.opts.availability?.effectFor(svc.name) ?? 'up') : 'withdraw';
+    const node = this.node(svc, port, effect === 'drain');
+    const op = effect === 'withdraw' ? discovery.unregister(svc.name, node) : discovery.register(svc.name, node);
+    return op.then(
+      () => true,
+      (err) => {
+        this.log.error({ err, service: svc.name, node: node.name }, `could not ${effect === 'withdraw' ? 'unregister' : 'register'} instance`);
+        return false;
+      },
+    );
   }
 
-  private node(svc: ServiceConfig, port: number): ServiceNode {
+  private node(svc: ServiceConfig, port: number, drain: boolean): ServiceNode {
     const { host, ip, peer } = this.identity;
-    return { name: nodeName(host, port), host, ip, port, peer, metadata: svc.metadata, weight: svc.weight };
+    return { name: nodeName(host, port), host, ip, port, peer, metadata: svc.metadata, weight: svc.weight, ...(drain && { state: 'drain' as const }) };
   }
 }
 

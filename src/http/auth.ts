@@ -1,0 +1,89 @@
+/**
+ * Who is calling. The one auth layer of the daemons' HTTP server:
+ *  - the local Unix socket: its file mode and owner decide who may connect, so a caller there
+ *    is trusted; the user name lighthousectl sends (`X-Lighthouse-User`) is recorded as
+ *    "local:USER" and is not a credential;
+ *  - TCP: `Authorization: Bearer TOKEN`, compared in constant time with each token of
+ *    `token_file` (one per line, `TOKEN` or `SUBJECT TOKEN`; `#` comments), recorded as
+ *    "token:SUBJECT". The file is read at each authenticated request, so a rotated token applies
+ *    at once. A wrong token is refused whatever the route.
+ * Token values never reach a log or an answer.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from '../core/logger.js';
+import type { Caller } from './router.js';
+
+/** a token shorter than this is refused (and said so in the log): it could be guessed */
+export const MIN_TOKEN_LENGTH = 16;
+const SUBJECT = /^[A-Za-z0-9._@-]{1,64}$/;
+const TOKEN = /^[\x21-\x7e]+$/;
+
+export type AuthResult = { ok: true; caller: Caller } | { ok: false; status: 401 | 403; message: string };
+
+export class Authenticator {
+  private tokenFile?: string;
+  private lastProblem = '';
+
+  constructor(private readonly log: Logger) {}
+
+  setTokenFile(file: string | undefined): void {
+    this.tokenFile = file;
+  }
+
+  /** Who the caller is; a request that presents a bad credential is refused here. */
+  async identify(req: IncomingMessage, via: Caller['via']): Promise<AuthResult> {
+    if (via === 'socket') {
+      const user = String(req.headers['x-lighthouse-user'] ?? '');
+      return { ok: true, caller: { via, subject: `local:${SUBJECT.test(user) ? user : 'unknown'}` } };
+    }
+    const header = req.headers.authorization;
+    if (header === undefined) return { ok: true, caller: { via, subject: null } };
+    const m = /^Bearer +(\S+)$/i.exec(header);
+    if (!m || !TOKEN.test(m[1])) return { ok: false, status: 401, message: 'expected "Authorization: Bearer TOKEN"' };
+    const tokens = await this.tokens();
+    if (!tokens.length) return { ok: false, status: 403, message: 'changes over TCP are disabled on this node (no usable token_file in http.yaml)' };
+    const given = digest(m[1]);
+    let subject: string | null = null;
+    // every token is compared, so the time taken does not tell which one (or whether any) matched
+    for (const t of tokens) if (timingSafeEqual(given, t.digest) && subject === null) subject = t.subject;
+    if (subject === null) return { ok: false, status: 401, message: 'invalid token' };
+    return { ok: true, caller: { via, subject: `token:${subject}` } };
+  }
+
+  private async tokens(): Promise<{ subject: string; digest: Buffer }[]> {
+    if (!this.tokenFile) return [];
+    let text: string;
+    try {
+      text = await readFile(this.tokenFile, 'utf8');
+    } catch (err) {
+      this.problem(`token_file ${this.tokenFile} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): no changes over TCP`);
+      return [];
+    }
+    const out: { subject: string; digest: Buffer }[] = [];
+    const bad: number[] = [];
+    text.split('\n').forEach((raw, i) => {
+      const line = raw.trim();
+      if (!line || line.startsWith('#')) return;
+      const f = line.split(/\s+/);
+      const [subject, token] = f.length === 1 ? ['token', f[0]] : [f[0], f[1]];
+      if (f.length > 2 || !SUBJECT.test(subject) || !TOKEN.test(token) || token.length < MIN_TOKEN_LENGTH) bad.push(i + 1);
+      else out.push({ subject, digest: digest(token) });
+    });
+    if (bad.length) this.problem(`token_file ${this.tokenFile}: line(s) ${bad.join(', ')} ignored (expected "TOKEN" or "SUBJECT TOKEN", a token of at least ${MIN_TOKEN_LENGTH} printable characters)`);
+    else this.lastProblem = '';
+    return out;
+  }
+
+  /** log a token file problem once, not at every request */
+  private problem(message: string): void {
+    if (message === this.lastProblem) return;
+    this.lastProblem = message;
+    this.log.error(message);
+  }
+}
+
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}

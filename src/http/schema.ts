@@ -1,0 +1,79 @@
+/**
+ * CONFIG_DIR/http.yaml: each daemon's HTTP server. Top-level keys apply to the daemon reading
+ * the file; a `reporter:` or `writer:` section overrides them for that daemon (a config dir
+ * both daemons read puts their ports and sockets there, else they would take the same ones).
+ *
+ *   port: 10101                  # TCP port; default 10101 (reporter, Plight's) / 10102 (writer);
+ *                                # false: no TCP listener
+ *   bind_address: 0.0.0.0        # default every interface (IPv4 and IPv6), so external load
+ *                                # balancers and monitors can poll
+ *   socket: /run/lighthouse/reporter.sock   # local Unix socket for lighthousectl; false: none;
+ *                                # default /run/lighthouse/DAEMON.sock
+ *   socket_mode: "0660"          # its file mode: who may connect is who may change the state
+ *   token_file: /etc/lighthouse/http.token  # bearer token(s) for changes over TCP; none: no
+ *                                # remote changes
+ *
+ * Paths may be relative to the config dir.
+ */
+import { isIP } from 'node:net';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const hostname = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** "0660" or 660 (YAML reads 0660 as the decimal 660: its digits are taken as octal) -> 0o660 */
+const fileMode = z.union([z.string(), z.number().int()]).transform((v, ctx) => {
+  const digits = String(v).replace(/^0o?/, '');
+  if (!/^[0-7]{3}$/.test(digits)) {
+    ctx.addIssue({ code: 'custom', message: 'expected an octal file mode such as "0660"' });
+    return z.NEVER;
+  }
+  return parseInt(digits, 8);
+});
+
+const listener = {
+  port: z.union([z.number().int().min(1).max(65535), z.literal(false)]).optional(),
+  bind_address: z
+    .string()
+    .refine((s) => isIP(s) !== 0 || hostname.test(s), 'expected an IP address or a host name')
+    .optional(),
+  socket: z.union([z.string().min(1).regex(/^[^\0]*$/), z.literal(false)]).optional(),
+  socket_mode: fileMode.optional(),
+  token_file: z.string().min(1).optional(),
+};
+
+export const httpSchema = z.strictObject({
+  ...listener,
+  reporter: z.strictObject(listener).optional(),
+  writer: z.strictObject(listener).optional(),
+});
+export type HttpConfig = z.output<typeof httpSchema>;
+
+export type DaemonName = 'reporter' | 'writer';
+
+/** What one daemon's server uses: every default filled, paths absolute. */
+export interface HttpSettings {
+  /** null: no TCP listener */
+  port: number | null;
+  /** undefined: every interface */
+  bindAddress?: string;
+  /** null: no Unix socket */
+  socket: string | null;
+  socketMode: number;
+  tokenFile?: string;
+}
+
+export const DEFAULT_PORTS: Record<DaemonName, number> = { reporter: 10101, writer: 10102 };
+
+export function httpSettings(config: HttpConfig | undefined, daemon: DaemonName, configDir: string): HttpSettings {
+  const c = { ...config, ...config?.[daemon] };
+  const port = c.port === false ? null : (c.port ?? DEFAULT_PORTS[daemon]);
+  const socket = c.socket === false ? null : resolve(configDir, c.socket ?? `/run/lighthouse/${daemon}.sock`);
+  return {
+    port,
+    ...(c.bind_address !== undefined && { bindAddress: c.bind_address }),
+    socket,
+    socketMode: c.socket_mode ?? 0o660,
+    ...(c.token_file !== undefined && { tokenFile: resolve(configDir, c.token_file) }),
+  };
+}
