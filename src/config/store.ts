@@ -7,14 +7,14 @@
  */
 import { EventEmitter } from 'node:events';
 import { readFile, readdir } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { watch, type FSWatcher } from 'chokidar';
 import { ConfigError, formatProblem, type ConfigProblem } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/registry.js';
 import type { BalancerPlugin } from '../core/plugin.js';
-import { roleOf, WATCHED_SUBDIRS, type FileKind } from './files.js';
+import { ACTIONS_DIR, filesAffectedBy, isWatched, roleOf, WATCHED_SUBDIRS, type FileKind } from './files.js';
 import { check, issuesToProblems, parseYaml, type Issue } from './yaml.js';
 import {
   loggingSchema, nodeSchema, pluginsSchema, validateCluster, validateService,
@@ -22,6 +22,8 @@ import {
 } from './schema.js';
 import { availabilitySchema, type AvailabilityConfig } from '../control/schema.js';
 import { httpSchema, type HttpConfig } from '../http/schema.js';
+import { actionMetadataSchema, loadActionScripts, type ActionDefinition } from '../actions/definition.js';
+import { revokedSchema } from '../actions/revoked.js';
 
 const SETTLE_MS = 120;
 
@@ -37,6 +39,10 @@ export interface ConfigSnapshot {
   availability?: AvailabilityConfig;
   /** http.yaml; undefined without one (each daemon fills its own defaults) */
   http?: HttpConfig;
+  /** actions/NAME/ (metadata.yaml and its scripts), by name */
+  actions?: ReadonlyMap<string, ActionDefinition>;
+  /** actions/revoked.yaml: ids of action tokens that are refused */
+  revokedTokens?: readonly string[];
 }
 
 interface Entry {
@@ -113,6 +119,8 @@ export class ConfigStore extends EventEmitter {
       services: by('service') as Map<string, ServiceConfig>,
       availability: one('availability') as AvailabilityConfig | undefined,
       http: one('http') as HttpConfig | undefined,
+      actions: by('action') as Map<string, ActionDefinition>,
+      revokedTokens: ((one('revoked') as { revoked: string[] } | undefined)?.revoked) ?? [],
     };
   }
 
@@ -120,12 +128,8 @@ export class ConfigStore extends EventEmitter {
   async watch(): Promise<void> {
     this.watcher = watch(this.dir, {
       ignoreInitial: true,
-      depth: 1,
-      ignored: (p: string) => {
-        const rel = relative(this.dir, p);
-        if (rel === '' || WATCHED_SUBDIRS.includes(rel)) return false;
-        return !roleOf(rel);
-      },
+      depth: 2, // actions/NAME/FILE
+      ignored: (p: string) => !isWatched(relative(this.dir, p)),
     });
     const queue = (p: string) => this.queue(relative(this.dir, p));
     this.watcher.on('add', queue).on('change', queue).on('unlink', queue);
@@ -148,7 +152,7 @@ export class ConfigStore extends EventEmitter {
   }
 
   private queue(rel: string): void {
-    this.pending.add(rel);
+    for (const f of filesAffectedBy(rel)) this.pending.add(f);
     clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.flush(), this.debounceMs);
   }
@@ -201,7 +205,7 @@ export class ConfigStore extends EventEmitter {
       return;
     }
     try {
-      const { data, warnings } = this.validate(rel, role.kind, role.name, text);
+      const { data, warnings } = role.kind === 'action' ? await this.validateAction(rel, role.name, text) : this.validate(rel, role.kind, role.name, text);
       const prev = this.good.get(rel);
       const name = (role.kind === 'cluster' || role.kind === 'service') ? (data as { name: string }).name : role.name;
       const clash = [...this.good.entries()].find(([f, e]) => f !== rel && e.kind === role.kind && e.name === name);
@@ -237,6 +241,16 @@ export class ConfigStore extends EventEmitter {
     return { data: r.data, warnings: issuesToProblems(parsed, r.warnings ?? []).map((p) => ({ ...p, severity: 'warning' as const })) };
   }
 
+  /** metadata.yaml, then the scripts beside it (their problems are named by the script's file) */
+  private async validateAction(rel: string, name: string, text: string): Promise<{ data: unknown; warnings: ConfigProblem[] }> {
+    const { data } = this.validate(rel, 'action', name, text);
+    const dir = dirname(rel);
+    const r = await loadActionScripts(name, join(this.dir, dir), data as never);
+    const named = (issues: typeof r.issues): ConfigProblem[] => issues.map((i) => ({ file: i.script ? `${dir}/${i.script}` : rel, path: [], message: i.message }));
+    if (r.issues.length) throw new ConfigError(named(r.issues));
+    return { data: r.data, warnings: named(r.warnings).map((p) => ({ ...p, severity: 'warning' as const })) };
+  }
+
   private validateValue(kind: FileKind, name: string, value: unknown): { data?: unknown; issues: Issue[]; warnings?: Issue[] } {
     switch (kind) {
       case 'logging': return check(loggingSchema, value);
@@ -244,6 +258,8 @@ export class ConfigStore extends EventEmitter {
       case 'node': return check(nodeSchema, value);
       case 'availability': return check(availabilitySchema, value);
       case 'http': return check(httpSchema, value);
+      case 'action': return check(actionMetadataSchema, value);
+      case 'revoked': return check(revokedSchema, value);
       case 'cluster': return validateCluster(value, name, this.registry);
       case 'service': return validateService(value, name, this.registry);
       case 'balancer':
@@ -274,6 +290,9 @@ async function listFiles(dir: string): Promise<string[]> {
       for (const f of await readdir(join(dir, e.name), { withFileTypes: true })) {
         const rel = join(e.name, f.name);
         if (f.isFile() && roleOf(rel)) out.push(rel);
+        if (f.isDirectory() && e.name === ACTIONS_DIR) {
+          for (const g of await readdir(join(dir, rel), { withFileTypes: true })) if (g.isFile() && roleOf(join(rel, g.name))) out.push(join(rel, g.name));
+        }
       }
     }
   }
