@@ -8,6 +8,8 @@ import { EXIT, formatProblem } from '../core/errors.js';
 import { silentLogger } from '../core/logger.js';
 import { bootstrap, runMain, usage } from './common.js';
 import { registerAvailabilityCommands } from './ctl-availability.js';
+import { registerActionCommands } from './ctl-actions.js';
+import { registerTokenCommands } from './ctl-tokens.js';
 
 async function validate(dir: string): Promise<number> {
   const { store } = await bootstrap(dir, 'lighthousectl', silentLogger());
@@ -24,7 +26,7 @@ async function validate(dir: string): Promise<number> {
 
 runMain(async () => {
   const program = new Command('lighthousectl')
-    .description('operate Lighthouse: validate config dirs, node availability')
+    .description('operate Lighthouse: validate config dirs, node availability, actions and their tokens')
     .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : EXIT.USAGE)) // commander already printed why;
   program
     .command('validate')
@@ -32,5 +34,7 @@ runMain(async () => {
     .description('check every file; print each problem; exit 78 if any')
     .action(async (dir: string) => process.exit(await validate(dir)));
   registerAvailabilityCommands(program);
+  registerActionCommands(program);
+  registerTokenCommands(program);
   await program.parseAsync();
 });
