@@ -275,6 +275,9 @@ test('a script without the execute bit is refused with a clear message; validate
 
 test('confirm actions: without --yes and no terminal, nothing runs (exit 2); with --yes they run', async () => {
   const before = marks().length;
+  const direct = await post(N2, 'danger', token);
+  assert.equal(direct.status, 428, 'the node itself refuses an unconfirmed run');
+  assert.match(direct.error, /asks for confirmation/);
   const no = await ctl(['action', 'danger', N2]);
   assert.equal(no.code, 2, no.err);
   assert.match(no.err, /asks for confirmation .* add --yes/s);

@@ -60,7 +60,8 @@ test('a line longer than MAX_LINE arrives in pieces; UTF-8 split across chunks a
 
 test('the timeout kills the whole process group: background children too', async () => {
   const pids = join(dir, 'pids');
-  const path = script('hang.sh', `sleep 300 &\necho $! > "${pids}"\necho $$ >> "${pids}"\necho started\nwait`);
+  // the child does not hold the output pipes: the run ends with the script, whatever the child does
+  const path = script('hang.sh', `sleep 300 >/dev/null 2>&1 &\necho $! > "${pids}"\necho $$ >> "${pids}"\necho started\nwait`);
   const clock = new FakeClock();
   const seen: string[] = [];
   const run = runScript({ ...base, path, args: [], timeoutMs: 5000, clock, graceMs: 1000 }, (_, l) => seen.push(l));
@@ -72,7 +73,7 @@ test('the timeout kills the whole process group: background children too', async
   const r = await run;
   assert.equal(r.timedOut, true);
   assert.equal(r.signal, 'SIGTERM');
-  await waitFor(() => !alive(child) && !alive(shell), 'the background child is gone with the script');
+  await waitFor(() => !alive(child) && !alive(shell), 'the background child is gone with the script', 5000);
 });
 
 test('a group that ignores SIGTERM gets SIGKILL after the grace period', async () => {
