@@ -309,6 +309,18 @@ test('TLS: without the CA the certificate is refused (nothing runs); verify_tls:
   assert.equal(ok.code, 0, ok.err);
 });
 
+test('the inventory follows node.yaml live; a record that does not parse is skipped with a warning; a stopped reporter leaves it', async () => {
+  write(join(dirs[N2], 'node.yaml'), 'ranks: [aws]\nmetadata: {rack: r2, ec2_id: i-0def}\n');
+  await waitFor(async () => JSON.parse(String((await suite.probe.get(`${NODES}/${N2}`))?.data)).ranks[0] === 'aws', 'new ranks published', 30_000);
+  await suite.probe.create(`${NODES}/evil`, JSON.stringify({ name: 'evil host', host: 'x', ip: '1.2.3.4', endpoint: { url: 'file:///etc/passwd', tls: false } }));
+  const r = await ctl(['action', 'hello', N2]);
+  assert.equal(r.code, 0, r.err);
+  assert.equal(r.out, `${N2}: hello from ${N2} (aws i-0def) args: \n`, 'the aws variant now, with the new metadata');
+  assert.match(r.err, /warning: znode \/lh-act-nodes\/evil: name: expected a host name/);
+  await reporters[1].stop();
+  await waitFor(async () => (await suite.probe.get(`${NODES}/${N2}`)) === null, 'the record goes with the reporter', 15_000);
+});
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
