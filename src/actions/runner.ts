@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
 import type { Clock } from '../core/clock.js';
+import { signalGroup } from '../core/process-group.js';
 
 /** longer lines are handed on in pieces of this many characters */
 export const MAX_LINE = 16 * 1024;
@@ -64,14 +65,7 @@ export function runScript(spec: RunSpec, onLine: (stream: StreamName, line: stri
       resolve(r);
     };
     const flushers = [lines(child.stdout!, 'stdout', onLine), lines(child.stderr!, 'stderr', onLine)];
-    const killGroup = (sig: NodeJS.Signals) => {
-      if (pid === undefined) return;
-      try {
-        process.kill(-pid, sig);
-      } catch {
-        // ESRCH: the group is gone already
-      }
-    };
+    const killGroup = (sig: NodeJS.Signals) => signalGroup(pid, sig);
     const end = () => {
       killGroup('SIGTERM');
       timers.push(

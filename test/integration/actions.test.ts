@@ -17,6 +17,7 @@ import { startBackend } from '../helpers/backends.js';
 import { freePort } from '../../scripts/lib/ports.js';
 import { waitFor } from '../helpers/wait.js';
 import { initKeys, signToken } from '../../src/actions/tokens.js';
+import { alive } from '../helpers/processes.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const suite = useZooKeeper();
@@ -321,11 +322,3 @@ test('the inventory follows node.yaml live; a record that does not parse is skip
   await waitFor(async () => (await suite.probe.get(`${NODES}/${N2}`)) === null, 'the record goes with the reporter', 15_000);
 });
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}

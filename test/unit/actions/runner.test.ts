@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { FakeClock, systemClock } from '../../../src/core/clock.js';
 import { MAX_LINE, runScript, type StreamName } from '../../../src/actions/runner.js';
 import { waitFor } from '../../helpers/wait.js';
+import { alive } from '../../helpers/processes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lh-runner-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -107,16 +108,3 @@ test('a script that cannot start says why', async () => {
   assert.equal(r.exitCode, null);
 });
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  // a zombie answers kill(0) but is gone: its state in /proc is Z
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}

@@ -1,9 +1,6 @@
 #!/bin/sh
-# The aws rank's variant: the same restart, and the instance it ran on (node.yaml metadata
-# ec2_id and aws_region reach the script as $ec2_id and $aws_region).
+# The aws rank's variant: says which EC2 instance it runs on (node.yaml metadata ec2_id and
+# aws_region reach the script as $ec2_id and $aws_region), then does what default.sh does.
 set -eu
-unit="${1:?usage: service-restart -- UNIT}"
-case "$unit" in -*|*/*) echo "not a unit name: $unit" >&2; exit 2 ;; esac
-echo "restarting $unit on $name (EC2 instance ${ec2_id:?node.yaml metadata ec2_id is not set} in ${aws_region:-its region})"
-systemctl restart -- "$unit"
-systemctl --no-pager status -- "$unit" | head -n 3
+echo "EC2 instance ${ec2_id:?node.yaml metadata ec2_id is not set} in ${aws_region:-its region}"
+exec "$(dirname "$0")/default.sh" "$@"
