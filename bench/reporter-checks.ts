@@ -53,6 +53,8 @@ await mkdir(join(dir, 'services'), { recursive: true });
 await mkdir(join(dir, 'discovery'));
 await writeFile(join(dir, 'discovery/zookeeper.yaml'), `hosts: ["${zk.connectString}"]\npath: /bench\n`);
 await writeFile(join(dir, 'logging.yaml'), 'level: warn\n');
+await writeFile(join(dir, 'http.yaml'), 'port: false\nsocket: false\n');
+await writeFile(join(dir, 'availability.yaml'), 'state_file: availability.json\n');
 for (let i = 0; i < SERVICES; i++) {
   const port = backends[i % backends.length].port;
   await writeFile(join(dir, 'services', `svc${i}.yaml`), `port: ${port}\ndiscovery: zookeeper\nchecks:\n  interval: 1\n  http:\n    uri: /health\n`);

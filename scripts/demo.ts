@@ -56,7 +56,7 @@ await mkdir(LOGS, { recursive: true });
 
 const zk = await startZooKeeper({ tickTime: 500 });
 const services = { web: [await sampleService('web-1'), await sampleService('web-2'), await sampleService('web-3')], api: [await sampleService('api-1'), await sampleService('api-2')] };
-const ports = { web: await preferredPort(8000), api: await preferredPort(8001), stats: await preferredPort(9009) };
+const ports = { web: await preferredPort(8000), api: await preferredPort(8001), stats: await preferredPort(9009), status: await preferredPort(10101) };
 
 await writeFile(join(CONFIG, 'discovery/zookeeper.yaml'), `hosts: ["${zk.connectString}"]\npath: /lighthouse/services\n`);
 await writeFile(join(CONFIG, 'balancers/haproxy.yaml'), [
@@ -69,6 +69,8 @@ for (const [name, list] of Object.entries(services)) {
   await writeFile(join(CONFIG, 'clusters', `${name}.yaml`), `discovery: zookeeper\nhaproxy:\n  port: ${ports[name as 'web' | 'api']}\n  backend:\n    - "mode http"\n`);
   await writeFile(join(CONFIG, 'services', `${name}.yaml`), `ports: [${list.map((s) => s.port).join(', ')}]\ndiscovery: zookeeper\nchecks:\n  interval: 1\n  http:\n    uri: /health\n    rise: 2\n    fall: 1\n`);
 }
+await writeFile(join(CONFIG, 'http.yaml'), `port: ${ports.status}\nbind_address: 127.0.0.1\nsocket: ${DEMO}/reporter.sock\n`);
+await writeFile(join(CONFIG, 'availability.yaml'), `state_file: ${DEMO}/availability.json\n`);
 const reporter = await daemon('lighthouse-reporter');
 const writer = await daemon('lighthouse-writer');
 
@@ -109,6 +111,9 @@ Lighthouse demo is up (config: ${CONFIG})
   HAProxy config         ${DEMO}/haproxy.cfg
 
   make web-1 fail its health check (and come back):  curl -X POST http://127.0.0.1:${toggle}/toggle
+  drain this node, wait, bring it back:  lighthousectl disable -c ${CONFIG} --reason test
+      lighthousectl wait-drained -c ${CONFIG}; lighthousectl enable -c ${CONFIG}
+  node availability (Plight's answer)    curl -i http://127.0.0.1:${ports.status}/
   add a cluster or a service: drop a YAML file into ${CONFIG}/clusters or services/
 
 `);

@@ -57,13 +57,13 @@ export interface OpenConnection {
 }
 
 /** Pure: the ESTABLISHED connections on `ports`, less those whose other end is one of
- * `ownInodes`' sockets (or that are themselves). */
+ * `ownInodes`' sockets. */
 export function openConnections(entries: readonly TcpEntry[], ports: ReadonlySet<number>, ownInodes: ReadonlySet<number>): OpenConnection[] {
   const ownEnds = new Set<string>();
   for (const e of entries) if (ownInodes.has(e.inode)) ownEnds.add(`${e.local}|${e.localPort}`);
   const out: OpenConnection[] = [];
   for (const e of entries) {
-    if (e.state !== ESTABLISHED || !ports.has(e.localPort) || ownInodes.has(e.inode)) continue;
+    if (e.state !== ESTABLISHED || !ports.has(e.localPort)) continue;
     if (ownEnds.has(`${e.remote}|${e.remotePort}`)) continue;
     out.push({ local: endpoint(e.local, e.localPort), remote: endpoint(e.remote, e.remotePort) });
   }

@@ -57,13 +57,15 @@ export interface AvailabilityConfig {
 
 export const availabilitySchema = z
   .strictObject({
-    states: z.record(stateName, stateBody).default({}),
+    states: z.record(z.string(), stateBody).default({}),
     default_state: stateName.default('enabled'),
     state_file: z.string().min(1).default(DEFAULT_STATE_FILE),
   })
   .superRefine((v, ctx) => {
     const known = new Set([...DEFAULT_STATES.map((s) => s.name), ...Object.keys(v.states)]);
     for (const [name, body] of Object.entries(v.states)) {
+      const named = stateName.safeParse(name);
+      if (!named.success) ctx.addIssue({ code: 'custom', path: ['states', name], message: named.error.issues[0].message });
       if (DEFAULT_STATES.some((s) => s.name === name)) continue;
       for (const key of ['code', 'message', 'effect'] as const) {
         if (body[key] === undefined) ctx.addIssue({ code: 'custom', path: ['states', name], message: `'${key}' is required for a state that is not one of the defaults (${DEFAULT_STATES.map((s) => s.name).join(', ')})` });

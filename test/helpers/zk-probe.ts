@@ -6,12 +6,14 @@ import { createRequire } from 'node:module';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the library ships no types; src/discovery/zookeeper/zk-client.ts types what the product uses
 const zookeeper = createRequire(import.meta.url)('node-zookeeper-client') as any;
-type Stat = { ephemeralOwner: Buffer; czxid: Buffer };
+type Stat = { ephemeralOwner: Buffer; czxid: Buffer; version: number };
 
 export interface ZnodeInfo {
   data: Buffer;
   owner: string; // ephemeralOwner as hex, '0000000000000000' for persistent znodes
   czxid: string;
+  /** data version: 0 for a znode never changed since it was created */
+  version: number;
 }
 
 export interface ZkProbe {
@@ -45,7 +47,7 @@ export async function zkProbe(connectString: string): Promise<ZkProbe> {
       try {
         return await bounded(
           new Promise<ZnodeInfo>((resolve, reject) =>
-            client.getData(path, (err: Error | null, data: Buffer | undefined, stat: Stat) => (err ? reject(err) : resolve({ data: data ?? Buffer.alloc(0), owner: hex(stat.ephemeralOwner), czxid: hex(stat.czxid) }))),
+            client.getData(path, (err: Error | null, data: Buffer | undefined, stat: Stat) => (err ? reject(err) : resolve({ data: data ?? Buffer.alloc(0), owner: hex(stat.ephemeralOwner), czxid: hex(stat.czxid), version: stat.version }))),
           ),
         );
       } catch (err) {

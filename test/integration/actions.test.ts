@@ -91,6 +91,7 @@ async function nodeDir(name: string, host: string, node: string, http: string, w
   write(join(dir, 'services/web.yaml'), `port: ${webPort}\ndiscovery: zookeeper\nchecks:\n  interval: 0.2\n  http: {uri: /health}\n`);
   write(join(dir, 'node.yaml'), node);
   write(join(dir, 'http.yaml'), `bind_address: 127.0.0.1\nport: ${await freePort()}\nsocket: ${join(dir, 'reporter.sock')}\n${http}`);
+  write(join(dir, 'availability.yaml'), 'state_file: availability.json\n');
   mkdirSync(join(dir, 'actions'), { recursive: true });
   copyFileSync(join(admin, 'actions/token.pub'), join(dir, 'actions/token.pub'));
   const act = (n: string, meta: string, files: Record<string, [string, number?]>) => {

@@ -24,6 +24,9 @@ async function configDir(root: string, services: Record<string, string>): Promis
   await mkdir(join(dir, 'discovery'));
   await mkdir(join(dir, 'services'));
   await writeFile(join(dir, 'discovery/zookeeper.yaml'), `hosts: ["${suite.zk.connectString}"]\npath: ${root}\nsession_timeout: 2000\n`);
+  // no HTTP server (every interface, /run) and a state file of its own: not what these tests are about
+  await writeFile(join(dir, 'http.yaml'), 'port: false\nsocket: false\n');
+  await writeFile(join(dir, 'availability.yaml'), 'state_file: availability.json\n');
   for (const [name, text] of Object.entries(services)) await writeFile(join(dir, 'services', `${name}.yaml`), text);
   return dir;
 }

@@ -53,6 +53,8 @@ before(async () => {
   await writeFile(join(dir, 'discovery/zookeeper.yaml'), `hosts: ["${zk.connectString}"]\npath: /lh\nsession_timeout: 2000\n`);
   await writeFile(join(dir, 'clusters/web.yaml'), `discovery: zookeeper\nhaproxy:\n  port: ${webPort}\n  backend: ["mode http"]\n`);
   await writeFile(join(dir, 'services/web.yaml'), serviceYaml(backends.map((b) => b.port)));
+  await writeFile(join(dir, 'http.yaml'), 'port: false\nsocket: false\n');
+  await writeFile(join(dir, 'availability.yaml'), 'state_file: availability.json\n');
   const env = { LIGHTHOUSE_ADVERTISE_HOST: HOST, LIGHTHOUSE_ADVERTISE_IP: '127.0.0.1' };
   reporter = startDaemon('lighthouse-reporter', [dir], env);
   writer = startDaemon('lighthouse-writer', [dir], env);
