@@ -6,7 +6,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import { startBackend } from '../helpers/backends.js';
 import { freePort } from '../../scripts/lib/ports.js';
 import { waitFor } from '../helpers/wait.js';
 import { initKeys, signToken } from '../../src/actions/tokens.js';
+import { testCa } from '../helpers/certs.js';
 import { alive } from '../helpers/processes.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -69,17 +70,6 @@ function write(path: string, text: string, mode = 0o644): void {
   chmodSync(path, mode);
 }
 
-function makeCerts(): { ca: string; cert: string; key: string } {
-  const d = join(tmp, 'tls');
-  mkdirSync(d);
-  const o = (...args: string[]) => execFileSync('openssl', args, { cwd: d, stdio: 'pipe' });
-  o('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=lighthouse test CA');
-  o('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'node.key', '-out', 'node.csr', '-subj', `/CN=${N1}`);
-  writeFileSync(join(d, 'ext.cnf'), `subjectAltName=DNS:${N1}\n`);
-  o('x509', '-req', '-in', 'node.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'node.crt', '-days', '2', '-extfile', 'ext.cnf');
-  return { ca: join(d, 'ca.crt'), cert: join(d, 'node.crt'), key: join(d, 'node.key') };
-}
-
 const reporters: Daemon[] = [];
 const dirs: Record<string, string> = {};
 let admin: string;
@@ -121,7 +111,8 @@ before(async () => {
   assert.equal(gen.code, 0, gen.err);
   token = gen.out.trim().split('\n').at(-1)!;
   writeFileSync(join(tmp, 'token'), gen.out);
-  const certs = makeCerts();
+  const ca = testCa(join(tmp, 'tls'));
+  const certs = { ca: ca.ca, ...ca.issue('node01', N1) };
   const web = await startBackend('web');
   suite.cleanup.push(() => web.close());
   const meta = Object.entries({ ...HOSTILE, ec2_id: 'i-0abc123', 'weird-key': 'dash', '1st': 'digit' }).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)}`).join('\n');

@@ -7,7 +7,6 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { connect } from 'node:tls';
 import { request } from 'node:https';
@@ -21,6 +20,7 @@ import { httpSchema, httpSettings } from '../../../src/http/schema.js';
 import { TLS_RECHECK_MS } from '../../../src/http/tls.js';
 import { freePort } from '../../helpers/backends.js';
 import { waitFor } from '../../helpers/wait.js';
+import { testCa } from '../../helpers/certs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lh-tls-'));
 const servers: HttpServer[] = [];
@@ -29,15 +29,9 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const o = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-o('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=test CA');
-writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=DNS:node01.test\n');
-function cert(name: string): void {
-  o('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
-  o('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', 'ext.cnf');
-}
-cert('first');
-cert('second');
+const certs = testCa(dir);
+certs.issue('first', 'node01.test');
+certs.issue('second', 'node01.test');
 const ca = readFileSync(join(dir, 'ca.crt'));
 
 /** the CN of the certificate the server presents */
