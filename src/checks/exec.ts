@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { z } from 'zod';
 import type { Check, CheckPlugin, CheckResult, CheckTarget } from '../core/plugin.js';
 import { abortDetail, errorDetail } from './detail.js';
+import { signalGroup } from '../core/process-group.js';
 
 /**
  * exec check keys (`rise`, `fall`, `timeout` are common and handled by the reporter); exactly
@@ -58,16 +59,7 @@ export function createExecCheck(config: ExecConfig, target: CheckTarget): Check 
         let settled = false;
         let exit: { code: number | null; sig: NodeJS.Signals | null } | null = null;
         const child = spawn(file, args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-        const killGroup = () => {
-          // negative pid = the process group; ESRCH just means everyone is already gone
-          if (child.pid !== undefined) {
-            try {
-              process.kill(-child.pid, 'SIGKILL');
-            } catch {
-              /* already gone */
-            }
-          }
-        };
+        const killGroup = () => signalGroup(child.pid, 'SIGKILL');
         const finish = (r: CheckResult) => {
           if (settled) return;
           settled = true;

@@ -118,6 +118,20 @@ export function guardRejections(logger: Logger): void {
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled promise rejection (a bug: please report it); still running'));
 }
 
+/** A lighthousectl command: its result is the exit code. Known failures print their message
+ * only (config and usage errors go to runMain: 78 / 2). */
+export function runCommand(fn: () => Promise<number>): Promise<void> {
+  return fn().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      if (err instanceof ConfigError || (err instanceof LighthouseError && err.code === 'LH_ERR_USAGE')) throw err;
+      if (!(err instanceof LighthouseError)) throw err;
+      process.stderr.write(`${err.message}\n`);
+      process.exit(EXIT.RUNTIME);
+    },
+  );
+}
+
 export function usage(message: string): never {
   throw new LighthouseError('LH_ERR_USAGE', message);
 }

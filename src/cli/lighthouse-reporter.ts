@@ -1,8 +1,8 @@
 /**
  * lighthouse-reporter CONFIG_DIR: health-checks the services in CONFIG_DIR/services and keeps
  * one ephemeral znode per healthy instance in discovery, as the node's availability state says
- * (availability.yaml, its state file), and serves that state over HTTP (http.yaml).
- * Composition root only.
+ * (availability.yaml, its state file), and serves that state over HTTP (http.yaml), with the
+ * node's actions (actions/) and its record in the node inventory. Composition root only.
  */
 import { systemClock } from '../core/clock.js';
 import { ConfigError, EXIT, LighthouseError } from '../core/errors.js';
@@ -13,6 +13,9 @@ import { mountAvailability } from '../control/routes.js';
 import { Router } from '../http/router.js';
 import { HttpServer } from '../http/server.js';
 import { httpSettings } from '../http/schema.js';
+import { ActionService } from '../actions/service.js';
+import { mountActions } from '../actions/routes.js';
+import { actionNodeOf, nodeRecordOf } from '../actions/node.js';
 import { runDaemon } from './common.js';
 import { REPORTER_HELP } from './program.js';
 
@@ -37,15 +40,22 @@ runDaemon(
   const reporter = new Reporter({ registry: rt.registry, logger: rt.logger, clock: systemClock, identity, availability });
   const router = new Router();
   mountAvailability(router, { availability, reporter, host: identity.host });
+  const actions = new ActionService({ configDir: rt.dir, logger: rt.logger, clock: systemClock });
+  mountActions(router, actions, systemClock);
   const http = new HttpServer({ router, logger: rt.logger, clock: systemClock });
+  http.setActionTokenVerifier((token) => actions.authenticate(token));
   return {
     async apply(s) {
       availability.configure(s.availability);
+      actions.configure(s.actions, s.revokedTokens, actionNodeOf(identity, s.node));
       await reporter.apply(s);
       void reporter.reassess(); // a state's effect may be defined anew
       // a broken http.yaml with no good version is not served with the defaults (every
       // interface) the file may have been written to avoid
-      if (s.http !== undefined || !rt.store.problems().some(isFile('http'))) http.configure(httpSettings(s.http, 'reporter', rt.dir));
+      const served = s.http !== undefined || !rt.store.problems().some(isFile('http'));
+      const settings = httpSettings(s.http, 'reporter', rt.dir);
+      if (served) http.configure(settings);
+      reporter.setNodeRecord(nodeRecordOf(identity, s.node, served ? settings : null));
     },
     async stop() {
       await http.stop();

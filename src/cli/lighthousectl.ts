@@ -6,6 +6,8 @@ import { runMain } from './common.js';
 import { EXIT_CODES_HELP, program } from './program.js';
 import { validate } from './validate.js';
 import { registerAvailabilityCommands } from './ctl-availability.js';
+import { registerActionCommands } from './ctl-actions.js';
+import { registerTokenCommands } from './ctl-tokens.js';
 
 runMain(async () => {
   const cli = program('lighthousectl', 'Operate Lighthouse (lighthouse-reporter, lighthouse-writer) on this node.').addHelpText(
@@ -30,5 +32,7 @@ Exit codes: 0 valid (warnings allowed), 2 usage error, 78 a problem in some file
     )
     .action(async (dir: string) => process.exit(await validate(dir, (l) => process.stdout.write(`${l}\n`))));
   registerAvailabilityCommands(cli);
+  registerActionCommands(cli);
+  registerTokenCommands(cli);
   await cli.parseAsync();
 });

@@ -1,16 +1,17 @@
 /**
  * Which file in a config dir is what. The layout is the Python Lighthouse's, so existing
  * config dirs work unchanged; `.yaml` and `.yml` both count; dotfiles and editor temp files
- * (`.web.yaml.swp`, `web.yaml~`, `.#web.yaml`, `4913`) never match.
+ * (`.web.yaml.swp`, `web.yaml~`, `.#web.yaml`, `4913`) never match. Actions live one level
+ * deeper: `actions/NAME/metadata.yaml` beside its scripts, and `actions/revoked.yaml`.
  */
 import { basename, dirname, sep } from 'node:path';
 
-export type FileKind = 'logging' | 'plugins' | 'node' | 'availability' | 'http' | 'balancer' | 'discovery' | 'cluster' | 'service';
+export type FileKind = 'logging' | 'plugins' | 'node' | 'availability' | 'http' | 'balancer' | 'discovery' | 'cluster' | 'service' | 'action' | 'revoked';
 
 export interface FileRole {
   kind: FileKind;
   /** the entry's name: the file name without extension (a balancer/discovery plugin name,
-   * a cluster or service name unless the file sets `name:`) */
+   * a cluster or service name unless the file sets `name:`; an action's directory name) */
   name: string;
 }
 
@@ -21,11 +22,13 @@ const SUBDIRS: Record<string, FileKind> = {
   services: 'service',
 };
 const ROOT: Record<string, FileKind> = { logging: 'logging', plugins: 'plugins', node: 'node', availability: 'availability', http: 'http' };
+export const ACTIONS_DIR = 'actions';
+const YAML_FILE = /^([^.~#][^~#]*)\.ya?ml$/;
 
 /** `rel` is relative to the config dir. */
 export function roleOf(rel: string): FileRole | undefined {
   const file = basename(rel);
-  const m = /^([^.~#][^~#]*)\.ya?ml$/.exec(file);
+  const m = YAML_FILE.exec(file);
   if (!m) return undefined;
   const name = m[1];
   const dir = dirname(rel);
@@ -35,9 +38,37 @@ export function roleOf(rel: string): FileRole | undefined {
     if (name === 'haproxy') return { kind: 'balancer', name };
     return undefined;
   }
+  const parts = dir.split(/[\\/]/);
+  if (parts[0] === ACTIONS_DIR) {
+    if (parts.length === 1 && name === 'revoked') return { kind: 'revoked', name };
+    if (parts.length === 2 && name === 'metadata' && isPlainName(parts[1])) return { kind: 'action', name: parts[1] };
+    return undefined;
+  }
   if (dir.includes(sep) || dir.includes('/')) return undefined;
   const kind = SUBDIRS[dir];
   return kind ? { kind, name } : undefined;
 }
 
-export const WATCHED_SUBDIRS = Object.keys(SUBDIRS);
+/** The config files a change at `rel` concerns: itself, or for anything in an action's
+ * directory (a script added, edited, chmod-ed) that action's metadata file. */
+export function filesAffectedBy(rel: string): string[] {
+  const parts = rel.split(/[\\/]/);
+  if (parts[0] === ACTIONS_DIR && parts.length === 3 && isPlainName(parts[1]) && !roleOf(rel)) {
+    return [`${ACTIONS_DIR}/${parts[1]}/metadata.yaml`, `${ACTIONS_DIR}/${parts[1]}/metadata.yml`];
+  }
+  return [rel];
+}
+
+/** Whether the store watches `rel` (a file or a directory). */
+export function isWatched(rel: string): boolean {
+  if (rel === '' || WATCHED_SUBDIRS.includes(rel) || roleOf(rel)) return true;
+  const parts = rel.split(/[\\/]/);
+  return parts[0] === ACTIONS_DIR && parts.length <= 3 && parts.slice(1).every(isPlainName);
+}
+
+/** not a dotfile nor an editor's temp file */
+function isPlainName(s: string): boolean {
+  return /^[^.~#][^~#]*$/.test(s) && s !== '4913';
+}
+
+export const WATCHED_SUBDIRS = [...Object.keys(SUBDIRS), ACTIONS_DIR];

@@ -45,6 +45,14 @@ export const nodeSchema = z.strictObject({
   ip: address(false).optional(),
   /** the peer port written into `peer` (HAProxy peers); default 1024 as in Lighthouse */
   peer_port: port.default(1024),
+  /** actions: the kinds of platform this node is, in order of preference (OpenFlight's ranks):
+   * an action runs the variant RANK.sh of the first rank that has one, else default.sh.
+   * default none */
+  ranks: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'expected a rank: letters, digits, _ -')).optional(),
+  /** actions: free key/values (OpenFlight's node entries), given to action scripts as
+   * environment variables and published in the node inventory (readable by whoever can read
+   * ZooKeeper: no secrets). Values are strings, numbers or booleans. default none */
+  metadata: z.record(z.string().min(1).max(128), z.union([z.string().max(4096).regex(/^[^\0]*$/, 'a NUL character cannot go into an environment variable'), z.number(), z.boolean()])).optional(),
 });
 export type NodeConfig = z.infer<typeof nodeSchema>;
 

@@ -7,14 +7,14 @@
  */
 import { EventEmitter } from 'node:events';
 import { readFile, readdir } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { watch, type FSWatcher } from 'chokidar';
 import { ConfigError, formatProblem, type ConfigProblem } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/registry.js';
 import type { BalancerPlugin } from '../core/plugin.js';
-import { roleOf, WATCHED_SUBDIRS, type FileKind } from './files.js';
+import { ACTIONS_DIR, filesAffectedBy, isWatched, roleOf, WATCHED_SUBDIRS, type FileKind } from './files.js';
 import { check, issuesToProblems, parseYaml, type Issue } from './yaml.js';
 import {
   loggingSchema, nodeSchema, pluginsSchema, validateCluster, validateService,
@@ -22,6 +22,8 @@ import {
 } from './schema.js';
 import { availabilitySchema, type AvailabilityConfig } from '../control/schema.js';
 import { httpSchema, type HttpConfig } from '../http/schema.js';
+import { actionMetadataSchema, loadActionScripts, type ActionDefinition } from '../actions/definition.js';
+import { revokedSchema } from '../actions/revoked.js';
 
 const SETTLE_MS = 120;
 
@@ -37,6 +39,10 @@ export interface ConfigSnapshot {
   availability?: AvailabilityConfig;
   /** http.yaml; undefined without one (each daemon fills its own defaults) */
   http?: HttpConfig;
+  /** actions/NAME/ (metadata.yaml and its scripts), by name */
+  actions?: ReadonlyMap<string, ActionDefinition>;
+  /** actions/revoked.yaml: ids of action tokens that are refused */
+  revokedTokens?: readonly string[];
   /** the file each entry came from (relative to the config dir), by kind and entry name;
    * absent in snapshots built by hand (then `clusters/NAME.yaml` and the like are assumed) */
   files?: SnapshotFiles;
@@ -125,6 +131,8 @@ export class ConfigStore extends EventEmitter {
       files: { balancers: files('balancer'), discovery: files('discovery'), clusters: files('cluster'), services: files('service') },
       availability: one('availability') as AvailabilityConfig | undefined,
       http: one('http') as HttpConfig | undefined,
+      actions: by('action') as Map<string, ActionDefinition>,
+      revokedTokens: ((one('revoked') as { revoked: string[] } | undefined)?.revoked) ?? [],
     };
   }
 
@@ -132,12 +140,8 @@ export class ConfigStore extends EventEmitter {
   async watch(): Promise<void> {
     this.watcher = watch(this.dir, {
       ignoreInitial: true,
-      depth: 1,
-      ignored: (p: string) => {
-        const rel = relative(this.dir, p);
-        if (rel === '' || WATCHED_SUBDIRS.includes(rel)) return false;
-        return !roleOf(rel);
-      },
+      depth: 2, // actions/NAME/FILE
+      ignored: (p: string) => !isWatched(relative(this.dir, p)),
     });
     const queue = (p: string) => this.queue(relative(this.dir, p));
     this.watcher.on('add', queue).on('change', queue).on('unlink', queue);
@@ -160,7 +164,7 @@ export class ConfigStore extends EventEmitter {
   }
 
   private queue(rel: string): void {
-    this.pending.add(rel);
+    for (const f of filesAffectedBy(rel)) this.pending.add(f);
     clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.flush(), this.debounceMs);
   }
@@ -213,7 +217,7 @@ export class ConfigStore extends EventEmitter {
       return;
     }
     try {
-      const { data: valid, warnings } = this.validate(rel, role.kind, role.name, text);
+      const { data: valid, warnings } = role.kind === 'action' ? await this.validateAction(rel, role.name, text) : this.validate(rel, role.kind, role.name, text);
       // a cluster carries its file: whoever leaves it out (a balancer) can name it
       const data = role.kind === 'cluster' ? { ...(valid as ClusterConfig), file: rel } : valid;
       const prev = this.good.get(rel);
@@ -251,6 +255,16 @@ export class ConfigStore extends EventEmitter {
     return { data: r.data, warnings: issuesToProblems(parsed, r.warnings ?? []).map((p) => ({ ...p, severity: 'warning' as const })) };
   }
 
+  /** metadata.yaml, then the scripts beside it (their problems are named by the script's file) */
+  private async validateAction(rel: string, name: string, text: string): Promise<{ data: unknown; warnings: ConfigProblem[] }> {
+    const { data } = this.validate(rel, 'action', name, text);
+    const dir = dirname(rel);
+    const r = await loadActionScripts(name, join(this.dir, dir), data as never);
+    const named = (issues: typeof r.issues): ConfigProblem[] => issues.map((i) => ({ file: i.script ? `${dir}/${i.script}` : rel, path: [], message: i.message }));
+    if (r.issues.length) throw new ConfigError(named(r.issues));
+    return { data: r.data, warnings: named(r.warnings).map((p) => ({ ...p, severity: 'warning' as const })) };
+  }
+
   private validateValue(kind: FileKind, name: string, value: unknown): { data?: unknown; issues: Issue[]; warnings?: Issue[] } {
     switch (kind) {
       case 'logging': return check(loggingSchema, value);
@@ -258,6 +272,8 @@ export class ConfigStore extends EventEmitter {
       case 'node': return check(nodeSchema, value);
       case 'availability': return check(availabilitySchema, value);
       case 'http': return check(httpSchema, value);
+      case 'action': return check(actionMetadataSchema, value);
+      case 'revoked': return check(revokedSchema, value);
       case 'cluster': return validateCluster(value, name, this.registry);
       case 'service': return validateService(value, name, this.registry);
       case 'balancer':
@@ -290,6 +306,9 @@ async function listFiles(dir: string): Promise<string[]> {
       for (const f of await readdir(join(dir, e.name), { withFileTypes: true })) {
         const rel = join(e.name, f.name);
         if (f.isFile() && roleOf(rel)) out.push(rel);
+        if (f.isDirectory() && e.name === ACTIONS_DIR) {
+          for (const g of await readdir(join(dir, rel), { withFileTypes: true })) if (g.isFile() && roleOf(join(rel, g.name))) out.push(join(rel, g.name));
+        }
       }
     }
   }

@@ -17,7 +17,9 @@ export type ErrorCode =
   | 'LH_ERR_UNSAFE_VALUE' // a value that is not one printable word reached a config line or runtime command (a bug: refused)
   | 'LH_ERR_STATE' // an availability state that is not configured, or a service that is not
   | 'LH_ERR_STATE_FILE' // the availability state file could not be read or written
-  | 'LH_ERR_HTTP'; // the HTTP server could not listen, or a request to it failed
+  | 'LH_ERR_HTTP' // the HTTP server could not listen, or a request to it failed
+  | 'LH_ERR_TOKEN' // an action token could not be made, read or verified
+  | 'LH_ERR_ACTION'; // an action could not be run, or a run on a node failed
 
 export class LighthouseError extends Error {
   readonly code: ErrorCode;

@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { ServiceNode } from './node.js';
+import type { NodeRecord } from './node-record.js';
 import type { Clock } from './clock.js';
 
 export interface PluginDeps {
@@ -66,6 +67,9 @@ export interface Discovery {
   watch(cluster: string, listener: SnapshotListener): () => void;
   /** True while the session is usable (writer fail-safe, status). */
   readonly connected: boolean;
+  /** Optional, reporter side: publish this node's inventory record (actions find nodes by it),
+   * kept across sessions like `register`; null takes it away. */
+  publishNode?(record: NodeRecord | null): Promise<void>;
 }
 
 export interface DiscoveryPlugin<C = any> {

@@ -26,6 +26,11 @@ export class DiscoveryPool {
     return this.entries.get(name)?.discovery;
   }
 
+  /** every connection, by discovery name */
+  all(): [string, Discovery][] {
+    return [...this.entries].map(([name, e]) => [name, e.discovery]);
+  }
+
   /** Bring connections in line with `configs`; returns the names that are new or replaced. */
   async apply(configs: ReadonlyMap<string, unknown>): Promise<string[]> {
     const fresh: string[] = [];

@@ -7,24 +7,32 @@
  *    `token_file` (one per line, `TOKEN` or `SUBJECT TOKEN`; `#` comments), recorded as
  *    "token:SUBJECT". The file is read at each authenticated request, so a rotated token applies
  *    at once. A wrong token is refused whatever the route.
+ *  - routes with `action` access, on either listener: `Authorization: Bearer JWT`, a signed
+ *    action token verified by the action service (signature, expiry, revocation), recorded as
+ *    "action-token:SUBJECT" with its claims; the socket alone is not enough to run an action.
  * Token values never reach a log or an answer.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../core/logger.js';
-import type { Caller } from './router.js';
+import type { Access, Caller } from './router.js';
+import type { Verdict } from '../actions/tokens.js';
 
 /** a token shorter than this is refused (and said so in the log): it could be guessed */
 export const MIN_TOKEN_LENGTH = 16;
 const SUBJECT = /^[A-Za-z0-9._@-]{1,64}$/;
 const TOKEN = /^[\x21-\x7e]+$/;
 
-export type AuthResult = { ok: true; caller: Caller } | { ok: false; status: 401 | 403; message: string };
+export type AuthResult = { ok: true; caller: Caller } | { ok: false; status: 401 | 403 | 503; message: string };
+
+/** Verifies signed action tokens (the action service); without one, action routes refuse. */
+export type ActionTokenVerifier = (token: string) => Promise<Verdict>;
 
 export class Authenticator {
   private tokenFile?: string;
   private lastProblem = '';
+  private actionTokens?: ActionTokenVerifier;
 
   constructor(private readonly log: Logger) {}
 
@@ -32,8 +40,13 @@ export class Authenticator {
     this.tokenFile = file;
   }
 
+  setActionTokenVerifier(verify: ActionTokenVerifier | undefined): void {
+    this.actionTokens = verify;
+  }
+
   /** Who the caller is; a request that presents a bad credential is refused here. */
-  async identify(req: IncomingMessage, via: Caller['via']): Promise<AuthResult> {
+  async identify(req: IncomingMessage, via: Caller['via'], access: Access = 'public'): Promise<AuthResult> {
+    if (access === 'action') return this.identifyAction(req, via);
     if (via === 'socket') {
       const user = String(req.headers['x-lighthouse-user'] ?? '');
       return { ok: true, caller: { via, subject: `local:${SUBJECT.test(user) ? user : 'unknown'}` } };
@@ -50,6 +63,18 @@ export class Authenticator {
     for (const t of tokens) if (timingSafeEqual(given, t.digest) && subject === null) subject = t.subject;
     if (subject === null) return { ok: false, status: 401, message: 'invalid token' };
     return { ok: true, caller: { via, subject: `token:${subject}` } };
+  }
+
+  private async identifyAction(req: IncomingMessage, via: Caller['via']): Promise<AuthResult> {
+    const m = /^Bearer +(\S+)$/i.exec(req.headers.authorization ?? '');
+    if (!m) return { ok: false, status: 401, message: 'actions need a signed action token: "Authorization: Bearer TOKEN" (lighthousectl token generate)' };
+    if (!this.actionTokens) return { ok: false, status: 503, message: 'actions are not served by this daemon' };
+    const v = await this.actionTokens(m[1]);
+    if (!v.ok) {
+      this.log.warn({ via, status: v.status }, `action token refused: ${v.message}`);
+      return v;
+    }
+    return { ok: true, caller: { via, subject: `action-token:${v.claims.sub}`, claims: v.claims } };
   }
 
   private async tokens(): Promise<{ subject: string; digest: Buffer }[]> {

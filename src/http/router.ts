@@ -6,14 +6,19 @@
  * all the daemons need (fastify pulls in a dependency that wants Node 22).
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import type { TokenClaims } from '../actions/tokens.js';
 
-/** `public`: anyone who reaches the port; `change`: the local socket, or a valid bearer token. */
-export type Access = 'public' | 'change';
+/** `public`: anyone who reaches the port; `change`: the local socket, or a valid bearer token;
+ * `action`: a valid signed action token (src/actions/tokens.ts), over either listener. */
+export type Access = 'public' | 'change' | 'action';
 
 export interface Caller {
   via: 'socket' | 'tcp';
-  /** who, as recorded: "local:USER" (the socket) or "token:SUBJECT"; null: not authenticated */
+  /** who, as recorded: "local:USER" (the socket), "token:SUBJECT" or "action-token:SUBJECT";
+   * null: not authenticated */
   subject: string | null;
+  /** on `action` routes: the verified token's claims (the handler checks its scope) */
+  claims?: TokenClaims;
 }
 
 export interface Request {
@@ -30,6 +35,9 @@ export interface Reply {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** a body sent as it is produced (chunked): `write` it piece by piece; `signal` aborts when
+   * the caller goes away. Headers are sent first, so the status is final. */
+  stream?: (write: (chunk: string) => void, signal: AbortSignal) => Promise<void>;
 }
 
 export type Handler = (req: Request) => Reply | Promise<Reply>;

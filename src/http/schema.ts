@@ -12,6 +12,9 @@
  *   socket_mode: "0660"          # its file mode: who may connect is who may change the state
  *   token_file: /etc/lighthouse/http.token  # bearer token(s) for changes over TCP; none: no
  *                                # remote changes
+ *   tls_cert: /etc/lighthouse/tls/node.crt  # PEM certificate (chain) and key: the TCP listener
+ *   tls_key: /etc/lighthouse/tls/node.key   # speaks HTTPS instead of HTTP (both or neither);
+ *                                # renewed files are picked up within a minute
  *
  * Paths may be relative to the config dir.
  */
@@ -40,13 +43,20 @@ const listener = {
   socket: z.union([z.string().min(1).regex(/^[^\0]*$/), z.literal(false)]).optional(),
   socket_mode: fileMode.optional(),
   token_file: z.string().min(1).optional(),
+  tls_cert: z.string().min(1).optional(),
+  tls_key: z.string().min(1).optional(),
 };
 
-export const httpSchema = z.strictObject({
-  ...listener,
-  reporter: z.strictObject(listener).optional(),
-  writer: z.strictObject(listener).optional(),
-});
+const bothOrNeither = (c: { tls_cert?: string; tls_key?: string }) => (c.tls_cert === undefined) === (c.tls_key === undefined);
+const tlsPair = { message: 'tls_cert and tls_key go together (both or neither)', path: ['tls_key'] };
+
+export const httpSchema = z
+  .strictObject({
+    ...listener,
+    reporter: z.strictObject(listener).refine(bothOrNeither, tlsPair).optional(),
+    writer: z.strictObject(listener).refine(bothOrNeither, tlsPair).optional(),
+  })
+  .refine(bothOrNeither, tlsPair);
 export type HttpConfig = z.output<typeof httpSchema>;
 
 export type DaemonName = 'reporter' | 'writer';
@@ -61,6 +71,8 @@ export interface HttpSettings {
   socket: string | null;
   socketMode: number;
   tokenFile?: string;
+  /** absent: plain HTTP on the TCP listener */
+  tls?: { cert: string; key: string };
 }
 
 export const DEFAULT_PORTS: Record<DaemonName, number> = { reporter: 10101, writer: 10102 };
@@ -75,5 +87,6 @@ export function httpSettings(config: HttpConfig | undefined, daemon: DaemonName,
     socket,
     socketMode: c.socket_mode ?? 0o660,
     ...(c.token_file !== undefined && { tokenFile: resolve(configDir, c.token_file) }),
+    ...(c.tls_cert !== undefined && c.tls_key !== undefined && { tls: { cert: resolve(configDir, c.tls_cert), key: resolve(configDir, c.tls_key) } }),
   };
 }

@@ -11,7 +11,8 @@ import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
-import { Authenticator } from './auth.js';
+import { Authenticator, type ActionTokenVerifier } from './auth.js';
+import { createTlsServer, type TlsFiles } from './tls.js';
 import { HttpError, type Caller, type Reply, type Router } from './router.js';
 import type { HttpSettings } from './schema.js';
 
@@ -38,10 +39,10 @@ export class HttpServer {
 
   configure(s: HttpSettings): void {
     this.auth.setTokenFile(s.tokenFile);
-    const tcpKey = s.port === null ? null : `${s.bindAddress ?? '*'}:${s.port}`;
+    const tcpKey = s.port === null ? null : `${s.bindAddress ?? '*'}:${s.port}${s.tls ? ` tls ${s.tls.cert} ${s.tls.key}` : ''}`;
     if (tcpKey !== (this.tcp?.key ?? null)) {
       void this.tcp?.close();
-      this.tcp = tcpKey ? new Listener(tcpKey, this.opts.clock, this.log, () => this.bindTcp(s.port!, s.bindAddress)) : null;
+      this.tcp = tcpKey ? new Listener(tcpKey, this.opts.clock, this.log, () => this.bindTcp(s.port!, s.bindAddress, s.tls)) : null;
     }
     const unixKey = s.socket === null ? null : `${s.socket} mode ${s.socketMode.toString(8)}`;
     if (unixKey !== (this.unix?.key ?? null)) {
@@ -50,9 +51,14 @@ export class HttpServer {
     }
   }
 
+  /** Signed action tokens for `action` routes (the action service verifies them). */
+  setActionTokenVerifier(verify: ActionTokenVerifier | undefined): void {
+    this.auth.setActionTokenVerifier(verify);
+  }
+
   /** where it listens now: "ADDRESS:PORT" and the socket path, once bound */
   listening(): { tcp?: string; socket?: string } {
-    return { ...(this.tcp?.bound && { tcp: this.tcp.key }), ...(this.unix?.bound && { socket: this.unix.key.split(' mode ')[0] }) };
+    return { ...(this.tcp?.bound && { tcp: this.tcp.key.split(' tls ')[0] }), ...(this.unix?.bound && { socket: this.unix.key.split(' mode ')[0] }) };
   }
 
   async stop(): Promise<void> {
@@ -67,10 +73,17 @@ export class HttpServer {
     return server;
   }
 
-  private async bindTcp(port: number, host: string | undefined): Promise<() => Promise<void>> {
-    const server = this.server('tcp');
-    await listen(server, { port, host });
-    return () => closeServer(server);
+  private async bindTcp(port: number, host: string | undefined, tls: TlsFiles | undefined): Promise<() => Promise<void>> {
+    if (!tls) {
+      const server = this.server('tcp');
+      await listen(server, { port, host });
+      return () => closeServer(server);
+    }
+    const { server, stopRenewal } = await createTlsServer(tls, (req, res) => void this.handle(req, res, 'tcp'), this.opts.clock, this.log);
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 15_000;
+    await listen(server, { port, host }).catch((err) => (stopRenewal(), Promise.reject(err)));
+    return () => (stopRenewal(), closeServer(server));
   }
 
   private async bindUnix(path: string, mode: number): Promise<() => Promise<void>> {
@@ -96,12 +109,16 @@ export class HttpServer {
         const allow = m.allow ? { allow: m.allow.join(', ') } : undefined;
         return send(res, { status: m.status, body: { error: m.status === 404 ? `no such resource: ${url.pathname}` : `method ${req.method} not allowed here`, status: m.status }, headers: allow }, head);
       }
-      const who = await this.auth.identify(req, via);
+      const who = await this.auth.identify(req, via, m.route.access);
       if (!who.ok) return send(res, { status: who.status, body: { error: who.message, status: who.status }, headers: who.status === 401 ? { 'www-authenticate': 'Bearer' } : undefined }, head);
       if (m.route.access === 'change' && who.caller.subject === null) {
         return send(res, { status: 401, body: { error: 'this change needs the local socket or "Authorization: Bearer TOKEN"', status: 401 }, headers: { 'www-authenticate': 'Bearer' } }, head);
       }
       const reply = await m.route.handler({ method: req.method ?? 'GET', url, params: m.params, headers: req.headers, caller: who.caller, json: () => readJson(req) });
+      if (reply.stream && !head) {
+        // the status is sent: a failure now can only end the stream early
+        return await sendStream(res, reply, reply.stream).catch((err) => this.log.error({ err, method: req.method, path: req.url }, 'HTTP stream failed'));
+      }
       send(res, reply, head);
     } catch (err) {
       if (err instanceof HttpError) return send(res, { status: err.status, body: { error: err.message, status: err.status, ...err.extra } }, head);
@@ -156,7 +173,7 @@ class Listener {
   }
 }
 
-function listen(server: Server, where: { port: number; host?: string } | { path: string }): Promise<void> {
+function listen(server: Server | import('node:https').Server, where: { port: number; host?: string } | { path: string }): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(where, () => {
@@ -166,7 +183,7 @@ function listen(server: Server, where: { port: number; host?: string } | { path:
   });
 }
 
-function closeServer(server: Server): Promise<void> {
+function closeServer(server: Server | import('node:https').Server): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve());
     server.closeAllConnections();
@@ -202,6 +219,20 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
     return JSON.parse(text);
   } catch (err) {
     throw new HttpError(400, `body is not JSON (${(err as Error).message})`);
+  }
+}
+
+/** A streamed body: chunked, each piece written as it comes; the producer's signal aborts when
+ * the connection closes before the end. */
+async function sendStream(res: ServerResponse, reply: Reply, produce: NonNullable<Reply['stream']>): Promise<void> {
+  const gone = new AbortController();
+  res.on('close', () => res.writableFinished || gone.abort());
+  res.writeHead(reply.status, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...reply.headers });
+  res.flushHeaders();
+  try {
+    await produce((chunk) => void (res.writable && res.write(chunk)), gone.signal);
+  } finally {
+    res.end();
   }
 }
 

@@ -18,6 +18,7 @@ import type { ServiceConfig } from '../config/schema.js';
 import { CheckTimers } from '../checks/timers.js';
 import { ServiceInstance } from './instance.js';
 import type { Identity } from './identity.js';
+import type { NodeRecord } from '../core/node-record.js';
 
 /** What the availability state asks of a healthy instance of `service` (src/control/). */
 export interface AvailabilityView {
@@ -48,6 +49,7 @@ export class Reporter {
   private identity: Identity;
   /** one timer queue for every check loop of this reporter */
   private readonly timers: CheckTimers;
+  private record: NodeRecord | null = null;
 
   constructor(private readonly opts: ReporterOptions) {
     this.log = opts.logger.child({ component: 'reporter' });
@@ -59,8 +61,10 @@ export class Reporter {
   /** Apply a config snapshot: discovery connections first, then instances. */
   async apply(snap: ConfigSnapshot): Promise<void> {
     // instances that are up re-register through a new or replaced connection
-    for (const name of await this.pool.apply(snap.discovery))
+    for (const name of await this.pool.apply(snap.discovery)) {
       for (const inst of this.instances.values()) if (inst.up && inst.service.discovery === name) this.publish(inst.service, inst.port, true);
+      this.publishRecord(name);
+    }
     const wanted = new Map<string, ServiceConfig>();
     for (const svc of snap.services.values()) for (const port of svc.ports) wanted.set(key(svc.name, port), svc);
 
@@ -88,6 +92,20 @@ export class Reporter {
   async reassess(): Promise<boolean> {
     const ops = [...this.instances.values()].filter((i) => i.up).map((i) => this.publish(i.service, i.port, true));
     return (await Promise.all(ops)).every(Boolean);
+  }
+
+  /** This node's inventory record (actions): published through every discovery that keeps
+   * one, now and on every new or replaced connection; null takes it away. */
+  setNodeRecord(record: NodeRecord | null): void {
+    if (isDeepStrictEqual(record, this.record)) return;
+    this.record = record;
+    for (const [name] of this.pool.all()) this.publishRecord(name);
+  }
+
+  private publishRecord(discovery: string): void {
+    const d = this.pool.get(discovery);
+    if (!d?.publishNode) return;
+    d.publishNode(this.record).catch((err) => this.log.warn({ err, discovery }, 'node inventory record not published yet; retrying'));
   }
 
   /** Everything this reporter runs, for status and tests. */

@@ -9,6 +9,8 @@ import { LighthouseError } from '../../core/errors.js';
 import type { ServiceNode } from '../../core/node.js';
 import type { Discovery, DiscoveryPlugin, PluginDeps, SnapshotListener } from '../../core/plugin.js';
 import { encodeNode } from './codec.js';
+import type { NodeRecord } from '../../core/node-record.js';
+import { DEFAULT_NODES_PATH, encodeNodeRecord, nodeZnode } from './inventory.js';
 import { Publisher } from './publisher.js';
 import { ZkSession } from './session.js';
 import { parseAcl, type ZkAcl } from './zk-client.js';
@@ -74,6 +76,12 @@ export const zookeeperSchema = z.strictObject({
    * nothing is re-armed), else one-shot watches. `classic`: one-shot watches always (a child watch per
    * cluster and a data watch per member, as the Python Lighthouse). */
   watch: z.enum(['auto', 'classic']).prefault('auto'),
+  /** where reporters publish their node's inventory record (name, ranks, metadata, HTTP
+   * endpoint) as NODES_PATH/HOST, for actions; default /lighthouse/nodes; false: not published.
+   * A cluster of that path's name under `path` would collide with it: keep them apart. */
+  nodes_path: z
+    .union([z.string().regex(/^(\/[^/\s]+)+$/, 'expected an absolute znode path without trailing "/"'), z.literal(false)])
+    .prefault(DEFAULT_NODES_PATH),
 }).superRefine((c, ctx) => {
   // an `auth` id without credentials: ZooKeeper refuses every create (INVALID_ACL)
   for (const key of ['znodes', 'parents'] as const) {
@@ -96,6 +104,9 @@ export function reporterAcls(c: Pick<ZookeeperConfig, 'auth' | 'acl'>): { znodes
 export class ZookeeperDiscovery implements Discovery {
   readonly session: ZkSession;
   private readonly publisher: Publisher;
+  /** the node's inventory record, apart from the service znodes (inventory.ts) */
+  private readonly inventory: Publisher;
+  private inventoryPath: string | null = null;
   private readonly watches = new Set<ClusterWatch>();
   private readonly log: Logger;
 
@@ -113,6 +124,7 @@ export class ZookeeperDiscovery implements Discovery {
       clock: deps.clock,
     });
     this.publisher = new Publisher(this.session, this.log, deps.clock, reporterAcls(config));
+    this.inventory = new Publisher(this.session, this.log, deps.clock, reporterAcls(config));
   }
 
   get connected(): boolean {
@@ -126,8 +138,17 @@ export class ZookeeperDiscovery implements Discovery {
   async stop(): Promise<void> {
     for (const w of this.watches) w.stop();
     this.watches.clear();
-    await this.publisher.stop(Math.min(this.config.session_timeout, 2000));
+    const waitMs = Math.min(this.config.session_timeout, 2000);
+    await Promise.all([this.publisher.stop(waitMs), this.inventory.stop(waitMs)]);
     await this.session.close();
+  }
+
+  async publishNode(record: NodeRecord | null): Promise<void> {
+    const path = record && this.config.nodes_path !== false ? nodeZnode(this.config.nodes_path, record.name) : null;
+    // a failed removal stays wanted: the publisher retries it
+    if (this.inventoryPath && this.inventoryPath !== path) await this.inventory.unregister(this.inventoryPath).catch(() => {});
+    this.inventoryPath = path;
+    if (path && record) await this.inventory.register(path, encodeNodeRecord(record));
   }
 
   register(service: string, node: ServiceNode): Promise<void> {

@@ -7,6 +7,7 @@ import { execCheck, execSchema } from '../../../src/checks/exec.js';
 import { silentLogger } from '../../../src/core/logger.js';
 import { systemClock } from '../../../src/core/clock.js';
 import { waitFor } from '../../helpers/wait.js';
+import { alive } from '../../helpers/processes.js';
 
 const deps = { logger: silentLogger(), clock: systemClock };
 const dir = mkdtempSync(join(tmpdir(), 'lh-exec-check-'));
@@ -14,19 +15,6 @@ const target = { host: '127.0.0.1', port: 8080 };
 const make = (raw: Record<string, unknown>) => execCheck.create(execSchema.parse(raw), target, deps);
 const within = () => AbortSignal.timeout(10_000);
 
-/** Running, and not a zombie waiting for a PID 1 that may never reap it. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1][0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 const pidsIn = (file: string) => readFileSync(file, 'utf8').trim().split(/\s+/).map(Number);
 
 // belt and braces: if an assertion failed before the check killed them, do not leave sleepers

@@ -14,7 +14,15 @@ describe('zookeeper schema', () => {
       session_timeout: 10_000,
       connect_timeout: 30_000,
       watch: 'auto',
+      nodes_path: '/lighthouse/nodes',
     });
+  });
+
+  it('nodes_path: an absolute path, or false (no inventory record)', () => {
+    assert.equal(zookeeperSchema.parse({ hosts: ['h:1'], path: '/p', nodes_path: '/inv/nodes' }).nodes_path, '/inv/nodes');
+    assert.equal(zookeeperSchema.parse({ hosts: ['h:1'], path: '/p', nodes_path: false }).nodes_path, false);
+    assert.equal(parse({ hosts: ['h:1'], path: '/p', nodes_path: 'nodes' }).success, false);
+    assert.equal(parse({ hosts: ['h:1'], path: '/p', nodes_path: '/nodes/' }).success, false);
   });
 
   it('accepts a comma-separated hosts string and hosts without port', () => {

@@ -14,6 +14,7 @@ import { ConfigStore, type ConfigSnapshot } from '../../../../src/config/store.j
 import { builtinRegistry } from '../../../../src/plugins.js';
 import { silentLogger } from '../../../../src/core/logger.js';
 import { EXAMPLES_DIR, PEERS, renderExample } from '../../../helpers/examples.js';
+import { scriptFor } from '../../../../src/actions/definition.js';
 
 const ROOT = EXAMPLES_DIR;
 const HAPROXY = process.env.HAPROXY_BIN ?? 'haproxy';
@@ -110,7 +111,13 @@ const EXPECT: Record<string, (r: Rendered) => void> = {
     }
     assert.equal(section(text, 'listen stats'), STATS);
   },
-  features: ({ text }) => {
+  features: ({ text, snap }) => {
+    // the example actions: uptime (default only), service-restart with the aws variant this node's rank picks
+    assert.deepEqual([...snap.actions!.keys()].sort(), ['service-restart', 'uptime']);
+    assert.deepEqual(snap.node.ranks, ['aws']);
+    assert.equal(scriptFor(snap.actions!.get('service-restart')!, snap.node.ranks ?? []).variant, 'aws');
+    assert.equal(snap.actions!.get('service-restart')!.confirm, true);
+    assert.deepEqual(Object.keys(snap.actions!.get('uptime')!.scripts), ['default']);
     assert.equal(
       section(text, 'frontend shop'),
       'frontend shop\n  bind 127.0.0.1:18280\n  mode http\n  option httplog\n' +
