@@ -106,6 +106,10 @@ async function start(s: Started): Promise<void> {
   await rm(s.runDir, { recursive: true, force: true });
   const zkHosts = TOPOLOGY.filter((n) => n.name.startsWith('zk')).map((n) => net.host(n.name));
   process.stdout.write(`network ${net.tag}: ${net.subnet} on bridge ${net.bridge} (this machine ${net.gateway}); starting ZooKeeper ${zkHosts.map((h) => h.ip).join(', ')} and the nodes\n`);
+  if ((await readFile('/proc/sys/net/bridge/bridge-nf-call-iptables', 'utf8').catch(() => '0')).trim() === '1') {
+    // br_netfilter: bridged packets pass iptables' FORWARD chain, whose policy Docker sets to DROP
+    process.stdout.write(`note: traffic on the bridge passes iptables; if hosts cannot reach each other: iptables -I FORWARD -i ${net.bridge} -o ${net.bridge} -j ACCEPT\n`);
+  }
   // the nodes start while ZooKeeper does: the daemons connect once it answers
   s.zkConnect = zkHosts.map((h) => `${h.ip}:${ZK_PORTS.client}`);
   const ensemble = startEnsemble({
