@@ -57,6 +57,8 @@ const PARTNER_PORT = 18888;
 interface Started {
   net: Network;
   zk: ZkEnsemble | null;
+  /** the ensemble's members, "ip:port" */
+  zkConnect: string[];
   daemons: ChildProcess[];
   /** config dirs whose writer runs HAProxy (its pid file and master socket are there) */
   haproxyDirs: string[];
@@ -69,7 +71,7 @@ interface Started {
 export async function hostsDemo(opts: { check: boolean; seconds?: number }): Promise<never> {
   const net = await createNetwork({ hosts: TOPOLOGY, preferX: 0 });
   const runDir = join(ROOT, '.demo-hosts', net.tag);
-  const s: Started = { net, zk: null, daemons: [], haproxyDirs: [], apps: [], runs: new Map(), runDir };
+  const s: Started = { net, zk: null, zkConnect: [], daemons: [], haproxyDirs: [], apps: [], runs: new Map(), runDir };
   let stopping: Promise<never> | null = null;
   const stop = (code: number) => (stopping ??= teardown(s).then(() => process.exit(code)));
   process.on('SIGINT', () => void stop(0));
@@ -78,7 +80,7 @@ export async function hostsDemo(opts: { check: boolean; seconds?: number }): Pro
     const t0 = Date.now();
     const since = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
     await start(s);
-    process.stdout.write(`every node started (${since()}); waiting until every example answers through the client\n`);
+    process.stdout.write(`ZooKeeper and every node started (${since()}); waiting until every example answers through the client\n`);
     const ctx: CheckContext = { net, apps: s.apps, proxy: 'proxy01', partner: { name: 'partnerapi', port: PARTNER_PORT }, socket: (n) => join(runDir, n, 'config/haproxy.sock') };
     const report = await checkHosts(ctx, 120_000);
     if (!report.ok) {
@@ -103,8 +105,14 @@ async function start(s: Started): Promise<void> {
   const { net } = s;
   await rm(s.runDir, { recursive: true, force: true });
   const zkHosts = TOPOLOGY.filter((n) => n.name.startsWith('zk')).map((n) => net.host(n.name));
-  process.stdout.write(`network ${net.tag}: ${net.subnet} on bridge ${net.bridge} (this machine ${net.gateway}); starting ZooKeeper ${zkHosts.map((h) => h.ip).join(', ')}\n`);
-  s.zk = await startEnsemble({
+  process.stdout.write(`network ${net.tag}: ${net.subnet} on bridge ${net.bridge} (this machine ${net.gateway}); starting ZooKeeper ${zkHosts.map((h) => h.ip).join(', ')} and the nodes\n`);
+  if ((await readFile('/proc/sys/net/bridge/bridge-nf-call-iptables', 'utf8').catch(() => '0')).trim() === '1') {
+    // br_netfilter: bridged packets pass iptables' FORWARD chain, whose policy Docker sets to DROP
+    process.stdout.write(`note: traffic on the bridge passes iptables; if hosts cannot reach each other: iptables -I FORWARD -i ${net.bridge} -o ${net.bridge} -j ACCEPT\n`);
+  }
+  // the nodes start while ZooKeeper does: the daemons connect once it answers
+  s.zkConnect = zkHosts.map((h) => `${h.ip}:${ZK_PORTS.client}`);
+  const ensemble = startEnsemble({
     size: zkHosts.length,
     addresses: zkHosts.map((h) => h.ip),
     wraps: zkHosts.map((h) => h.wrap),
@@ -112,7 +120,7 @@ async function start(s: Started): Promise<void> {
     tickTime: 500,
     readyTimeoutMs: 120_000, // three JVMs starting at once on a busy machine
   });
-  process.stdout.write('ZooKeeper ensemble up; starting the nodes\n');
+  ensemble.catch(() => {}); // awaited below; a teardown meanwhile ends its JVMs
   for (const spec of TOPOLOGY) {
     const host = net.host(spec.name);
     const logs = join(s.runDir, spec.name, 'logs');
@@ -136,6 +144,7 @@ async function start(s: Started): Promise<void> {
       await proc(s, host, logs, 'lighthouse-writer', process.execPath, [join(ROOT, 'bin/lighthouse-writer.js'), config], env);
     }
   }
+  s.zk = await ensemble;
 }
 
 /** The example's config dir, copied for this node: discovery pointed at the ensemble, the
@@ -143,7 +152,7 @@ async function start(s: Started): Promise<void> {
 async function nodeConfig(spec: NodeSpec, s: Started): Promise<string> {
   const dir = join(s.runDir, spec.name, 'config');
   await cp(join(ROOT, 'config-examples', spec.example!), dir, { recursive: true, filter: (src) => !/\.(cfg|sock|pid)$|haproxy-server-state$/.test(src) });
-  await edit(join(dir, 'discovery/zookeeper.yaml'), (doc) => doc.set('hosts', s.zk!.members.map((m) => m.connectString)));
+  await edit(join(dir, 'discovery/zookeeper.yaml'), (doc) => doc.set('hosts', s.zkConnect));
   const balancer = (await exists(join(dir, 'balancers/haproxy.yaml'))) ? join(dir, 'balancers/haproxy.yaml') : join(dir, 'haproxy.yaml');
   if (spec.name === 'client') await edit(balancer, (doc) => doc.set('bind_address', '0.0.0.0'));
   if (spec.example === 'partner-proxy') {

@@ -1,0 +1,36 @@
+/**
+ * The multi-host demo (scripts/demo.ts --hosts) as a child process, and the check that a run
+ * left nothing behind: shared by demo-hosts.test.ts and demo-hosts-interrupt.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { leftovers } from '../../scripts/lib/netns.js';
+import { pidAlive } from '../../src/balancers/haproxy/process.js';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export function demo(args: string[]): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d));
+  child.stderr!.on('data', (d: Buffer) => (out += d));
+  // within npm test's 180 s a file: past 160 s, Ctrl-C (the demo cleans up), then SIGKILL
+  const timers = [setTimeout(() => child.kill('SIGINT'), 160_000), setTimeout(() => child.kill('SIGKILL'), 175_000)];
+  const exit = new Promise<number | null>((r) => child.on('exit', (code) => (timers.forEach(clearTimeout), r(code))));
+  return { child, output: () => out, exit };
+}
+
+/** Everything the run printed that it made is gone: its namespaces and links (by its tag), its
+ * subnet's claim, every process it listed at teardown. */
+export function assertNothingLeft(out: string): void {
+  const tag = /^network (lh(\d+)):/m.exec(out);
+  assert.ok(tag, `the demo names its network:\n${out}`);
+  assert.deepEqual(leftovers(tag[1]), { namespaces: [], links: [] }, `no namespace or link of ${tag[1]} left`);
+  assert.equal(existsSync(`/run/lighthouse-netns/${tag[2]}`), false, 'subnet claim released');
+  const ended = /^teardown: ended pids ([\d ]*);/m.exec(out);
+  assert.ok(ended, `the demo lists the processes it ended:\n${out}`);
+  const pids = ended[1].split(' ').filter(Boolean).map(Number);
+  assert.deepEqual(pids.filter(pidAlive), [], 'every process the demo ran has ended');
+}
