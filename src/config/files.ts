@@ -5,7 +5,7 @@
  */
 import { basename, dirname, sep } from 'node:path';
 
-export type FileKind = 'logging' | 'plugins' | 'node' | 'balancer' | 'discovery' | 'cluster' | 'service';
+export type FileKind = 'logging' | 'plugins' | 'node' | 'notify' | 'balancer' | 'discovery' | 'cluster' | 'service';
 
 export interface FileRole {
   kind: FileKind;
@@ -20,7 +20,7 @@ const SUBDIRS: Record<string, FileKind> = {
   clusters: 'cluster',
   services: 'service',
 };
-const ROOT: Record<string, FileKind> = { logging: 'logging', plugins: 'plugins', node: 'node' };
+const ROOT: Record<string, FileKind> = { logging: 'logging', plugins: 'plugins', node: 'node', notify: 'notify' };
 
 /** `rel` is relative to the config dir. */
 export function roleOf(rel: string): FileRole | undefined {

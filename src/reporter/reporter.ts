@@ -15,6 +15,7 @@ import type { ServiceConfig } from '../config/schema.js';
 import { CheckTimers } from '../checks/timers.js';
 import { ServiceInstance } from './instance.js';
 import type { Identity } from './identity.js';
+import type { InstanceObserver } from './observer.js';
 
 export interface ReporterOptions {
   registry: Registry;
@@ -24,6 +25,8 @@ export interface ReporterOptions {
   /** check wake-ups are rounded up to multiples of this (ms): probes due in one slot run in one
    * wake-up; default CHECK_TIMER_RESOLUTION_MS */
   checkTimerResolutionMs?: number;
+  /** told of every instance's state at each probe round (notifications) */
+  observer?: InstanceObserver;
 }
 
 /** A probe may start up to this much late (and never more than 5% of its interval late): next to
@@ -66,6 +69,7 @@ export class Reporter {
         if (inst.up) this.publish(svc, inst.port, true); // new metadata / weight
       } else {
         this.log.info({ service: inst.service.name, port: inst.port }, 'instance removed from config');
+        this.opts.observer?.removed(inst.service.name, inst.port);
         if (inst.up) this.publish(inst.service, inst.port, false);
       }
     }
@@ -95,6 +99,7 @@ export class Reporter {
       timers: this.timers,
       initialUp,
       onChange: (up) => this.publish(svc, port, up),
+      onObserve: this.opts.observer && ((up, detail) => this.opts.observer!.observed({ service: svc.name, port, up, detail })),
     });
     this.instances.set(key(svc.name, port), inst);
     inst.start();

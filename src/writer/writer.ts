@@ -18,6 +18,7 @@ import type { ConfigSnapshot } from '../config/store.js';
 import type { ClusterConfig } from '../config/schema.js';
 import { DiscoveryPool } from '../discovery/pool.js';
 import { Coalescer } from './coalescer.js';
+import type { WriterObserver } from './observer.js';
 
 export interface WriterOptions {
   registry: Registry;
@@ -27,6 +28,8 @@ export interface WriterOptions {
   /** at start, the first apply waits until every cluster has sent its first snapshot, at most
    * this long (ms); default STARTUP_WAIT_MS */
   startupWaitMs?: number;
+  /** told of cluster sizes and balancer applies (notifications) */
+  observer?: WriterObserver;
 }
 
 /**
@@ -104,7 +107,10 @@ export class Writer {
       if (c && c.discovery === w.discovery && !fresh.has(w.discovery)) continue;
       w.unwatch();
       this.watches.delete(name);
-      if (!c) this.nodes.delete(name);
+      if (!c) {
+        this.nodes.delete(name);
+        this.opts.observer?.removed(name);
+      }
     }
     for (const c of snap.clusters.values()) if (!this.watches.has(c.name)) this.watch(c);
     if (this.startupBegan === null && !this.startupTimer) {
@@ -174,6 +180,7 @@ export class Writer {
       this.nodes.set(c.name, sorted);
       for (const m of this.models.values()) m.dirty.add(c.name);
       this.log.debug({ cluster: c.name, members: sorted.length }, 'cluster membership changed');
+      this.opts.observer?.members(c.name, sorted.length);
       this.coalescer.trigger();
     });
     this.watches.set(c.name, { discovery: c.discovery, unwatch });
@@ -251,12 +258,14 @@ export class Writer {
         // (the balancer logs what it did at info: one line per change is enough)
         if (r.reloaded || r.runtimeCommands) this.log.debug({ balancer: name, runtimeCommands: r.runtimeCommands, reloaded: r.reloaded }, 'balancer updated');
         for (const f of this.onApplied) f(name, desired);
+        this.opts.observer?.applied(name);
       } catch (err) {
         // the balancer keeps serving what it had; retry with backoff (a transient socket error
         // heals, a rejected config waits for the next config change or membership change)
         e.failures++;
         const delay = Math.min(60_000, 500 * 2 ** Math.min(e.failures, 7));
         this.log.error({ err, balancer: name, retryInMs: delay }, `balancer apply failed: ${(err as Error).message}`);
+        this.opts.observer?.applyFailed(name, err as Error);
         e.retry?.cancel();
         e.retry = this.opts.clock.setTimeout(() => this.coalescer.trigger(), delay);
       }
