@@ -35,11 +35,18 @@ function requestHeaders(c: HttpConfig): Record<string, string> {
  * about: this interceptor, below the redirect one, sees every hop and drops it.
  */
 function keepSecretHeadersHome(origin: string, names: readonly string[]): Interceptor {
+  const secret = (name: unknown) => names.includes(String(name).toLowerCase());
   return (dispatch) => (opts, handler) => {
-    if (!opts.origin || String(opts.origin) === origin || !opts.headers || Array.isArray(opts.headers)) return dispatch(opts, handler);
-    const headers = { ...(opts.headers as Record<string, string>) };
-    for (const n of Object.keys(headers)) if (names.includes(n.toLowerCase())) delete headers[n];
-    return dispatch({ ...opts, headers }, handler);
+    if (!opts.origin || String(opts.origin) === origin || !opts.headers) return dispatch(opts, handler);
+    // the redirect handler passes headers as a flat [name, value, ...] list
+    const h = opts.headers as unknown;
+    let headers: unknown;
+    if (Array.isArray(h)) {
+      const kept: unknown[] = [];
+      for (let i = 0; i < h.length; i += 2) if (!secret(h[i])) kept.push(h[i], h[i + 1]);
+      headers = kept;
+    } else headers = Object.fromEntries(Object.entries(h as Record<string, string>).filter(([k]) => !secret(k)));
+    return dispatch({ ...opts, headers } as typeof opts, handler);
   };
 }
 
@@ -55,6 +62,8 @@ function tlsHint(c: HttpConfig, err: unknown): string {
   const text = `${(err as NodeJS.ErrnoException).code ?? ''} ${(err as Error).message ?? ''}`;
   if (/CERTIFICATE_REQUIRED|certificate required/i.test(text)) return c.cert ? ' (the server rejected the client certificate)' : ' (the server requires a client certificate: set cert and key)';
   if (c.cert && /BAD_CERTIFICATE|UNKNOWN_CA|bad certificate|unknown ca/i.test(text)) return ' (the server rejected the client certificate)';
+  // TLS 1.3: a server that wants a certificate we did not send may just close after the handshake
+  if (c.https && !c.cert && /UND_ERR_SOCKET|ECONNRESET/.test(text)) return ' (the server closed the TLS connection: if it requires a client certificate, set cert and key)';
   return '';
 }
 

@@ -1,8 +1,9 @@
 /**
  * Confirmation counting (Platus's `retries_before_notify`): a subject's state change is
  * notified once the new state was seen `required` consecutive times; a flap shorter than that
- * is never notified. The first state known for a subject (no state file entry) is recorded
- * without a notification: a daemon's start is not a change.
+ * is never notified. A subject with no state yet (none in the state file) gets its first
+ * confirmed state recorded without a notification: a daemon's start is not a change, and a
+ * probe that fails while the daemon starts up does not make one.
  */
 export interface Confirmed {
   subject: string;
@@ -11,8 +12,8 @@ export interface Confirmed {
 }
 
 interface Entry {
-  /** the state last notified (or recorded as the baseline) */
-  notified: string;
+  /** the state last notified (or recorded as the baseline); undefined until one is confirmed */
+  notified?: string;
   candidate?: string;
   count: number;
 }
@@ -28,11 +29,8 @@ export class Confirmations {
   /** One observation; a confirmed change comes back (and becomes the notified state). A new
    * subject's first state comes back with `from` equal to `to`: a baseline to record only. */
   observe(subject: string, state: string, required: number): Confirmed | null {
-    const e = this.entries.get(subject);
-    if (!e) {
-      this.entries.set(subject, { notified: state, count: 0 });
-      return { subject, from: state, to: state };
-    }
+    let e = this.entries.get(subject);
+    if (!e) this.entries.set(subject, (e = { count: 0 }));
     if (state === e.notified) {
       e.candidate = undefined;
       e.count = 0;
@@ -43,7 +41,7 @@ export class Confirmations {
       e.count = 0;
     }
     if (++e.count < required) return null;
-    const from = e.notified;
+    const from = e.notified ?? state;
     e.notified = state;
     e.candidate = undefined;
     e.count = 0;
@@ -61,6 +59,8 @@ export class Confirmations {
 
   /** The notified state of every subject (what the state file keeps). */
   notified(): Map<string, string> {
-    return new Map([...this.entries].map(([s, e]) => [s, e.notified]));
+    const out = new Map<string, string>();
+    for (const [s, e] of this.entries) if (e.notified !== undefined) out.set(s, e.notified);
+    return out;
   }
 }

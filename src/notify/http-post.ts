@@ -37,6 +37,7 @@ export class JsonPoster {
       const onAbort = () => done(new Error('timed out'));
       signal.addEventListener('abort', onAbort, { once: true });
       const handler: Dispatcher.DispatchHandler = {
+        onRequestStart: () => {},
         onResponseStart: (_c, statusCode) => void (status = statusCode),
         onResponseData: () => {},
         onResponseEnd: () => (status >= 200 && status < 300 ? done() : done(new Error(`HTTP status ${status}`))),

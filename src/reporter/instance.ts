@@ -36,7 +36,7 @@ export interface CheckStatus {
 export class ServiceInstance {
   readonly port: number;
   readonly service: ServiceConfig;
-  private readonly loops: { name: string; loop: CheckLoop; close?: () => void; last?: CheckResult }[] = [];
+  private readonly loops: { name: string; loop: CheckLoop; close?: () => void; last?: CheckResult; failedWith?: string }[] = [];
   private readonly damper: FlapDamper;
   private readonly log: Logger;
   private held?: { cancel(): void };
@@ -69,7 +69,12 @@ export class ServiceInstance {
         timers: opts.timers,
         onResult: (result, state) => {
           entry.last = result;
-          if (!result.ok) this.seenFailure = true;
+          if (!result.ok) {
+            this.seenFailure = true;
+            // why it fails, once per reason (a check that never passed has no transition to log)
+            if (result.detail !== entry.failedWith) this.log.debug({ check: c.name, detail: result.detail }, `check ${c.name} failed`);
+          }
+          entry.failedWith = result.ok ? undefined : result.detail;
           if (state.changed) {
             this.log.info({ check: c.name, detail: result.detail }, `check ${c.name} ${state.passing ? 'passing' : 'failing'}`);
             this.evaluate();
