@@ -22,17 +22,18 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const level = opts.level ?? (process.env.LIGHTHOUSE_LOG_LEVEL as LogLevel | undefined) ?? 'info';
   const format = opts.format ?? (process.stdout.isTTY ? 'pretty' : 'json');
   const base = { name: opts.name };
-  const hooks = opts.redact ? { streamWrite: opts.redact } : undefined;
-  if (opts.destination) return pino({ level, base, hooks }, opts.destination);
+  // (pino needs `hooks` absent rather than undefined)
+  const hooks = opts.redact ? { hooks: { streamWrite: opts.redact } } : {};
+  if (opts.destination) return pino({ level, base, ...hooks }, opts.destination);
   if (format === 'pretty') {
     return pino({
       level,
       base,
-      hooks,
+      ...hooks,
       transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } },
     });
   }
-  return pino({ level, base, hooks }, pino.destination({ fd: 1, sync: false }));
+  return pino({ level, base, ...hooks }, pino.destination({ fd: 1, sync: false }));
 }
 
 /** A logger that drops everything: tests that do not look at logs. */
