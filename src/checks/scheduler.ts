@@ -1,19 +1,17 @@
 /**
  * CheckLoop: runs one Check forever, feeding a Hysteresis.
  *
- * - Spread: the first probe fires at an offset inside the interval derived from `key`, so a
- *   reporter with hundreds of services does not probe everything in the same millisecond, and
- *   a restart keeps each check's phase.
- * - Jitter: each later tick moves by up to +/- jitter/2 of the interval (default 10% spread) so
- *   phases drift apart instead of locking together. Drawn from a PRNG seeded by `key`: the
- *   sequence is reproducible under a FakeClock.
+ * - Phase: loops with the same interval probe together, in phase groups of up to 50 (see
+ *   phases.ts): a node's few checks cost one wake-up per interval, not one each, and many
+ *   checks are spread over evenly spaced groups. The first probe comes at the group's next
+ *   phase, within one interval of the start.
  * - Never overlapping: the next probe is scheduled only after the current one settles, one
  *   interval after the current one was *due*; a slow probe delays the next, never doubles it.
  *   Measured from when it was due, not from when it started: the timer queue may start a
  *   probe up to 5% of the interval late (below), and measured from the start that lateness
  *   added up, ~2.5% fewer probes than the interval says (975 a second from 1,000 checks at
- *   `interval: 1`). From the due time a late probe is followed by an early-looking gap and the
- *   rate is the configured one.
+ *   `interval: 1`), and the loop would drift out of its group. A probe that settles after its
+ *   successor was due (a check that ignored its abort) skips to the group's next phase.
  * - Timeout: the probe's AbortSignal fires after `timeoutMs` (timers come from the injected
  *   Clock). A check that ignores its signal is given up on after a grace period, so one
  *   misbehaving plugin cannot stall its loop forever; its late result is ignored.
@@ -35,6 +33,7 @@ import type { Check, CheckResult } from '../core/plugin.js';
 import { errorDetail } from './detail.js';
 import { Hysteresis, type HysteresisState } from './hysteresis.js';
 import { CheckTimers, type TimerTarget } from './timers.js';
+import { nextInPhase } from './phases.js';
 
 export interface CheckTiming {
   intervalMs: number;
@@ -44,15 +43,13 @@ export interface CheckTiming {
 }
 
 export interface CheckLoopOptions extends CheckTiming {
-  /** stable identity of this check (e.g. "web:8080:http#0"): seeds spread and jitter */
+  /** identity of this check in logs (e.g. "web:8080:http") */
   key: string;
   check: Check;
   clock: Clock;
   onResult(result: CheckResult, state: HysteresisState): void;
   /** start passing (e.g. a reconfigured check taking over from a passing one); default false */
   initialPassing?: boolean;
-  /** per-tick jitter as a fraction of the interval (total spread); default 0.1 */
-  jitter?: number;
   logger?: Logger;
   /** the reporter's shared timer queue; default a queue of this loop's own on `clock` */
   timers?: CheckTimers;
@@ -67,30 +64,6 @@ const ABORT_GRACE_MS = 1000;
 
 /** Every this many probes on one signal, its abort listeners are counted (see signal()). */
 const LEAK_CHECK_EVERY = 32;
-
-/** FNV-1a, 32 bits: a cheap, stable string hash (stable across processes, unlike a Map order). */
-export function hashKey(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
-
-/** Where inside [0, intervalMs) the first probe of `key` fires. */
-export function startOffset(key: string, intervalMs: number): number {
-  return Math.floor((hashKey(key) / 2 ** 32) * intervalMs);
-}
-
-/** mulberry32: a tiny seeded PRNG returning [0, 1). State lives in the closure, per loop. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 function assertTiming(t: CheckTiming): void {
   if (!(t.intervalMs > 0)) throw new RangeError(`check intervalMs must be > 0, got ${t.intervalMs}`);
@@ -108,7 +81,6 @@ export class CheckLoop implements TimerTarget {
   private readonly opts: CheckLoopOptions;
   private timing: CheckTiming;
   private readonly hysteresis: Hysteresis;
-  private readonly random: () => number;
   private readonly timers: CheckTimers;
   private readonly ownTimers: boolean;
   /** token of the timer entry this loop waits for (0 = none) and what it is for */
@@ -125,11 +97,12 @@ export class CheckLoop implements TimerTarget {
   private seq = 0;
   /** the timeout of the probe in flight, for its failure detail */
   private inflightTimeoutMs = 0;
-  /** when the wait for the next probe is measured from (when the last one was due, or the
-   * start), when the pending one is due, and whether it is the first one */
+  /** when the last probe was due, and when the pending one is due */
   private anchor = 0;
   private dueAt = 0;
   private firstTick = true;
+  /** this loop's phase group (see phases.ts), while running */
+  private phase = 0;
   private lastResult: CheckResult | null = null;
 
   constructor(opts: CheckLoopOptions) {
@@ -137,7 +110,6 @@ export class CheckLoop implements TimerTarget {
     assertTiming(this.timing);
     this.opts = opts;
     this.hysteresis = new Hysteresis(opts.rise, opts.fall, opts.initialPassing ?? false);
-    this.random = seededRandom(hashKey(`${opts.key}#tick`));
     this.ownTimers = !opts.timers;
     this.timers = opts.timers ?? new CheckTimers(opts.clock);
   }
@@ -154,7 +126,7 @@ export class CheckLoop implements TimerTarget {
     if (this.running) return;
     this.running = true;
     this.firstTick = true;
-    this.anchor = this.opts.clock.now();
+    this.phase = this.timers.phases.join(this.timing.intervalMs);
     this.scheduleNext();
   }
 
@@ -163,6 +135,7 @@ export class CheckLoop implements TimerTarget {
     if (!this.running) return;
     this.running = false;
     this.token = 0;
+    this.timers.phases.leave(this.timing.intervalMs, this.phase);
     // a queue of our own holds nothing else: do not let its clock timer outlive the loop
     if (this.ownTimers) this.timers.clear();
     if (this.inflight) {
@@ -178,8 +151,19 @@ export class CheckLoop implements TimerTarget {
     assertTiming(next);
     this.hysteresis.reconfigure(next.rise, next.fall);
     const intervalChanged = next.intervalMs !== this.timing.intervalMs;
+    if (intervalChanged && this.running) {
+      this.timers.phases.leave(this.timing.intervalMs, this.phase);
+      this.phase = this.timers.phases.join(next.intervalMs);
+    }
     this.timing = next;
-    if (intervalChanged && this.token && !this.inflight) this.scheduleNext();
+    if (intervalChanged && this.token && !this.inflight) {
+      this.firstTick = true; // into the new group's phase
+      this.scheduleNext();
+    }
+  }
+
+  waits(token: number): boolean {
+    return token === this.token;
   }
 
   /** The timer queue calls this; only the latest entry counts. */
@@ -199,9 +183,9 @@ export class CheckLoop implements TimerTarget {
 
   private scheduleNext(): void {
     const { intervalMs } = this.timing;
-    const jitter = this.opts.jitter ?? 0.1;
-    const wait = this.firstTick ? startOffset(this.opts.key, intervalMs) : intervalMs * (1 + jitter * (this.random() - 0.5));
-    this.dueAt = Math.max(this.anchor + wait, this.opts.clock.now());
+    const now = this.opts.clock.now();
+    const next = this.anchor + intervalMs;
+    this.dueAt = this.firstTick || next < now ? nextInPhase(now, intervalMs, this.phase) : next;
     this.wait(Wait.Next, this.dueAt, intervalMs);
   }
 

@@ -21,13 +21,24 @@
  *
  * Nothing is allocated per schedule: the heap lives in parallel arrays that are reused.
  * Cancelling is lazy: each schedule returns a token, the target remembers its latest one and
- * ignores a call with any other; a stale entry is dropped when it comes due.
+ * ignores a call with any other; a stale entry is dropped when it comes due, or before, when
+ * the queue arms its clock timer and the target says it no longer waits for it. The second is
+ * what lets an idle reporter sleep: every probe leaves its deadline behind when it answers,
+ * and at a few probes a second those deadlines were as many wake-ups as the probes.
+ *
+ * The slots merge wake-ups of loops whose due times happen to be close; phase groups
+ * (phases.ts) make loops with the same interval due at the same time on purpose.
  */
 import type { Clock } from '../core/clock.js';
+import { PhaseGroups } from './phases.js';
 
 export interface TimerTarget {
   /** `token` is what `schedule` returned; the target ignores tokens it no longer waits for. */
   onTimer(token: number): void;
+  /** Whether the target still waits for `token`. Optional: with it, an entry the target gave
+   * up on (the deadline of a probe that already answered) is dropped before the queue arms a
+   * clock timer for it, instead of waking the process for nothing. */
+  waits?(token: number): boolean;
 }
 
 export interface CheckTimersOptions {
@@ -50,6 +61,8 @@ export class CheckTimers {
   /** the slot time the armed clock timer was set for */
   private armedAt = Infinity;
   private firing = false;
+  /** which loops of this queue probe together (see phases.ts) */
+  readonly phases = new PhaseGroups();
 
   constructor(clock: Clock, opts: CheckTimersOptions = {}) {
     this.clock = clock;
@@ -64,7 +77,7 @@ export class CheckTimers {
   schedule(target: TimerTarget, at: number, slackMs = Infinity): number {
     const token = ++this.lastToken;
     this.push(this.slot(at, Math.min(this.resolutionMs, slackMs)), at, target, token);
-    if (!this.firing) this.arm();
+    if (!this.firing) this.arm(token);
     return token;
   }
 
@@ -81,10 +94,18 @@ export class CheckTimers {
     return r > 0 ? Math.ceil(at / r) * r : at;
   }
 
-  private arm(): void {
-    if (this.size === 0) return;
+  /** `fresh`: the token being returned to its target, which cannot know it yet */
+  private arm(fresh = 0): void {
+    while (this.size > 0 && this.tokens[0] !== fresh && this.targets[0].waits?.(this.tokens[0]) === false) this.pop();
+    if (this.size === 0) {
+      this.armed?.cancel();
+      this.armed = null;
+      this.armedAt = Infinity;
+      return;
+    }
     const at = this.slots[0];
-    if (this.armed && this.armedAt <= at) return; // an earlier wake-up re-arms after itself
+    // armed earlier than the first entry: for entries just dropped, so re-armed, not woken for
+    if (this.armed && this.armedAt === at) return;
     this.armed?.cancel();
     this.armedAt = at;
     this.armed = this.clock.setTimeout(this.fire, Math.max(0, at - this.clock.now()));

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { EXIT, LighthouseError, ConfigError, formatProblem } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
+import { Secrets } from '../core/redact.js';
 import { builtinRegistry } from '../plugins.js';
 import type { Registry } from '../core/registry.js';
 import { loadPluginPackages } from '../core/plugins-loader.js';
@@ -41,13 +42,16 @@ export interface Runtime {
   logger: Logger;
   registry: Registry;
   store: ConfigStore;
+  /** every secret the config resolved: whatever shows text from outside (logs, APIs) masks them */
+  secrets: Secrets;
 }
 
 /** Build logger, registry (with plugins.yaml) and store for CONFIG_DIR. */
 export async function bootstrap(dirArg: string, program: string, given?: Logger): Promise<Runtime> {
   const dir = resolve(dirArg);
   const logging = await readRoot<{ level: string; format?: 'json' | 'pretty' }>(dir, 'logging', loggingSchema);
-  const logger = given ?? createLogger({ level: logging.data?.level as never, format: logging.data?.format, name: program });
+  const secrets = new Secrets();
+  const logger = given ?? createLogger({ level: logging.data?.level as never, format: logging.data?.format, name: program, redact: (line) => secrets.redact(line) });
   if (logging.problem) logger.error(`invalid config: ${logging.problem} (using defaults)`);
   const registry = builtinRegistry();
   const plugins = await readRoot<{ plugins: string[] }>(dir, 'plugins', pluginsSchema);
@@ -56,14 +60,14 @@ export async function bootstrap(dirArg: string, program: string, given?: Logger)
     const loaded = await loadPluginPackages(plugins.data.plugins, dir, registry);
     logger.info({ plugins: loaded.map((p) => `${p.kind}:${p.name}`) }, 'third-party plugins loaded');
   }
-  const store = new ConfigStore({ dir, registry, logger });
+  const store = new ConfigStore({ dir, registry, logger, secrets });
   store.on('change', (snap) => {
     if (snap.logging?.level && snap.logging.level !== logger.level) {
       logger.info(`log level now ${snap.logging.level}`);
       logger.level = snap.logging.level;
     }
   });
-  return { dir, logger, registry, store };
+  return { dir, logger, registry, store, secrets };
 }
 
 /** Run a daemon's main; map errors to the documented exit codes. */

@@ -16,6 +16,7 @@ import { httpSettings } from '../http/schema.js';
 import { ActionService } from '../actions/service.js';
 import { mountActions } from '../actions/routes.js';
 import { actionNodeOf, nodeRecordOf } from '../actions/node.js';
+import { Notifier, reporterObserver, withNotifications } from '../notify/index.js';
 import { runDaemon } from './common.js';
 import { REPORTER_HELP } from './program.js';
 
@@ -37,14 +38,15 @@ runDaemon(
     process.stderr.write(`${err.message}\n`);
     process.exit(EXIT.RUNTIME);
   });
-  const reporter = new Reporter({ registry: rt.registry, logger: rt.logger, clock: systemClock, identity, availability });
+  const notifier = new Notifier({ daemon: 'reporter', node: identity.host, logger: rt.logger, clock: systemClock });
+  const reporter = new Reporter({ registry: rt.registry, logger: rt.logger, clock: systemClock, identity, availability, observer: reporterObserver(notifier) });
   const router = new Router();
   mountAvailability(router, { availability, reporter, host: identity.host });
   const actions = new ActionService({ configDir: rt.dir, logger: rt.logger, clock: systemClock });
   mountActions(router, actions, systemClock);
   const http = new HttpServer({ router, logger: rt.logger, clock: systemClock });
   http.setActionTokenVerifier((token) => actions.authenticate(token));
-  return {
+  return withNotifications({
     async apply(s) {
       availability.configure(s.availability);
       actions.configure(s.actions, s.revokedTokens, actionNodeOf(identity, s.node));
@@ -61,6 +63,6 @@ runDaemon(
       await http.stop();
       await reporter.stop();
     },
-  };
+  }, notifier);
 },
 );

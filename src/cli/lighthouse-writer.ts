@@ -2,8 +2,10 @@
  * lighthouse-writer CONFIG_DIR: watches discovery for every cluster in CONFIG_DIR/clusters and
  * keeps the local balancer (HAProxy) serving exactly those members. Composition root only.
  */
+import { hostname } from 'node:os';
 import { systemClock } from '../core/clock.js';
 import { Writer } from '../writer/writer.js';
+import { Notifier, withNotifications, writerObserver } from '../notify/index.js';
 import { runDaemon } from './common.js';
 import { WRITER_HELP } from './program.js';
 
@@ -13,6 +15,8 @@ runDaemon(
   WRITER_HELP,
   async (rt, snap) => {
     rt.logger.info({ dir: rt.dir, clusters: [...snap.clusters.keys()] }, 'writer starting');
-    return new Writer({ registry: rt.registry, logger: rt.logger, clock: systemClock, configDir: rt.dir });
+    const notifier = new Notifier({ daemon: 'writer', node: hostname(), logger: rt.logger, clock: systemClock });
+    const writer = new Writer({ registry: rt.registry, logger: rt.logger, clock: systemClock, configDir: rt.dir, observer: writerObserver(notifier, systemClock) });
+    return withNotifications(writer, notifier);
   },
 );

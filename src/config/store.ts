@@ -14,6 +14,8 @@ import { ConfigError, formatProblem, type ConfigProblem } from '../core/errors.j
 import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/registry.js';
 import type { BalancerPlugin } from '../core/plugin.js';
+import type { Secrets } from '../core/redact.js';
+import { notifySchema, type NotifyConfig } from '../notify/schema.js';
 import { ACTIONS_DIR, filesAffectedBy, isWatched, roleOf, WATCHED_SUBDIRS, type FileKind } from './files.js';
 import { check, issuesToProblems, parseYaml, type Issue } from './yaml.js';
 import {
@@ -31,6 +33,8 @@ export interface ConfigSnapshot {
   logging?: LoggingConfig;
   node: NodeConfig;
   plugins: string[];
+  /** notify.yaml, when there is one */
+  notify?: NotifyConfig;
   balancers: ReadonlyMap<string, unknown>;
   discovery: ReadonlyMap<string, unknown>;
   clusters: ReadonlyMap<string, ClusterConfig>;
@@ -67,6 +71,11 @@ export interface ConfigStoreOptions {
   logger: Logger;
   /** quiet time before a burst of file events is applied; default 50 ms */
   debounceMs?: number;
+  /** where resolved `${env:}` / `${file:}` values and secret keys are collected (masked in
+   * logs); config problems are redacted with it */
+  secrets?: Secrets;
+  /** the environment `${env:NAME}` reads; default process.env */
+  env?: NodeJS.ProcessEnv;
 }
 
 export declare interface ConfigStore {
@@ -79,6 +88,8 @@ export class ConfigStore extends EventEmitter {
   private readonly registry: Registry;
   private readonly log: Logger;
   private readonly debounceMs: number;
+  private readonly secrets?: Secrets;
+  private readonly env: NodeJS.ProcessEnv;
   /** last good entry per file (relative path) */
   private readonly good = new Map<string, Entry>();
   /** current problems per file */
@@ -98,6 +109,8 @@ export class ConfigStore extends EventEmitter {
     this.registry = opts.registry;
     this.log = opts.logger.child({ component: 'config' });
     this.debounceMs = opts.debounceMs ?? 50;
+    this.secrets = opts.secrets;
+    this.env = opts.env ?? process.env;
   }
 
   /** Read every file once. Problems are returned (and kept), never thrown. */
@@ -124,6 +137,7 @@ export class ConfigStore extends EventEmitter {
       logging: one('logging') as LoggingConfig | undefined,
       node: (one('node') as NodeConfig | undefined) ?? { peer_port: 1024 },
       plugins: ((one('plugins') as { plugins: string[] } | undefined)?.plugins) ?? [],
+      notify: one('notify') as NotifyConfig | undefined,
       balancers: by('balancer'),
       discovery: by('discovery'),
       clusters: by('cluster') as Map<string, ClusterConfig>,
@@ -228,8 +242,9 @@ export class ConfigStore extends EventEmitter {
       this.warn(rel, warnings);
       if (this.bad.delete(rel)) this.log.info({ file: rel }, 'config file valid again');
       if (prev && !isDeepStrictEqual(prev.data, data)) this.log.info({ file: rel }, 'config file changed');
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
+    } catch (caught) {
+      if (!(caught instanceof ConfigError)) throw caught;
+      const err = this.redacted(caught);
       const known = isDeepStrictEqual(this.bad.get(rel), err.problems);
       this.bad.set(rel, err.problems);
       if (known) return; // a re-read of the same broken file: already reported
@@ -249,10 +264,19 @@ export class ConfigStore extends EventEmitter {
   }
 
   private validate(rel: string, kind: FileKind, name: string, text: string): { data: unknown; warnings: ConfigProblem[] } {
-    const parsed = parseYaml(text, rel);
+    const parsed = parseYaml(text, rel, { env: this.env, secrets: this.secrets });
+    this.secrets?.collect(parsed.value); // inline secrets, so a problem quoting one masks it
     const r = this.validateValue(kind, name, parsed.value);
     if (r.issues.length) throw new ConfigError(issuesToProblems(parsed, r.issues));
-    return { data: r.data, warnings: issuesToProblems(parsed, r.warnings ?? []).map((p) => ({ ...p, severity: 'warning' as const })) };
+    this.secrets?.collect(r.data);
+    const warnings = issuesToProblems(parsed, r.warnings ?? []).map((p) => ({ ...p, severity: 'warning' as const }));
+    return { data: r.data, warnings: warnings.map((p) => ({ ...p, message: this.secrets?.redact(p.message) ?? p.message })) };
+  }
+
+  /** The same problems with every known secret masked (a message may quote a value). */
+  private redacted(err: ConfigError): ConfigError {
+    if (!this.secrets) return err;
+    return new ConfigError(err.problems.map((p) => ({ ...p, message: this.secrets!.redact(p.message) })));
   }
 
   /** metadata.yaml, then the scripts beside it (their problems are named by the script's file) */
@@ -274,6 +298,7 @@ export class ConfigStore extends EventEmitter {
       case 'http': return check(httpSchema, value);
       case 'action': return check(actionMetadataSchema, value);
       case 'revoked': return check(revokedSchema, value);
+      case 'notify': return check(notifySchema, value);
       case 'cluster': return validateCluster(value, name, this.registry);
       case 'service': return validateService(value, name, this.registry);
       case 'balancer':

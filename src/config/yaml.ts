@@ -8,6 +8,7 @@ import { isAbsolute, join } from 'node:path';
 import { LineCounter, parseDocument, isMap, isPair, isScalar, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../core/errors.js';
+import { resolveRefs, type RefContext } from './refs.js';
 
 export type Path = (string | number)[];
 
@@ -25,8 +26,10 @@ export interface Issue {
   key?: string;
 }
 
-/** Parse YAML text; syntax errors become a ConfigError with the parser's position. */
-export function parseYaml(text: string, file: string): ParsedYaml {
+/** Parse YAML text; syntax errors become a ConfigError with the parser's position. With `refs`,
+ * `${env:...}` / `${file:...}` references are resolved (refs.ts); one that cannot be is a
+ * ConfigError too. */
+export function parseYaml(text: string, file: string, refs?: RefContext): ParsedYaml {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length) {
@@ -38,6 +41,10 @@ export function parseYaml(text: string, file: string): ParsedYaml {
         message: e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, ''),
       })),
     );
+  }
+  if (refs) {
+    const problems = resolveRefs(doc, lines, file, refs);
+    if (problems.length) throw new ConfigError(problems);
   }
   const value = doc.toJS({ maxAliasCount: 100 }) ?? {};
   return { file, value, doc, lines };

@@ -23,6 +23,8 @@ export interface InstanceOptions {
   /** state to start from: a reconfigured instance inherits the old one's, a new one starts down */
   initialUp: boolean;
   onChange(up: boolean): void;
+  /** each probe round (of the first check) once the state is known: see observer.ts */
+  onObserve?(up: boolean, detail: string | undefined): void;
 }
 
 export interface CheckStatus {
@@ -34,13 +36,15 @@ export interface CheckStatus {
 export class ServiceInstance {
   readonly port: number;
   readonly service: ServiceConfig;
-  private readonly loops: { name: string; loop: CheckLoop; close?: () => void; last?: CheckResult }[] = [];
+  private readonly loops: { name: string; loop: CheckLoop; close?: () => void; last?: CheckResult; failedWith?: string }[] = [];
   private readonly damper: FlapDamper;
   private readonly log: Logger;
   private held?: { cancel(): void };
   /** why the instance is not registered, as last logged (null while up, or not said yet) */
   private why: string | null = null;
   private stopped = false;
+  /** a probe failed since start: a down state is then known, not just the start-up default */
+  private seenFailure = false;
   /** the state published (after damping) */
   up: boolean;
 
@@ -51,7 +55,7 @@ export class ServiceInstance {
     this.log = opts.logger.child({ service: opts.service.name, port: opts.port });
     this.damper = new FlapDamper(opts.service.flap.maxChanges, opts.service.flap.windowMs, opts.clock);
     const s = opts.service;
-    for (const c of s.checks) {
+    for (const [index, c] of s.checks.entries()) {
       const plugin = opts.registry.checks.get(c.name)!;
       const check = plugin.create(c.options, { host: s.host, port: opts.port }, { logger: this.log, clock: opts.clock });
       const entry: (typeof this.loops)[number] = { name: c.name, loop: undefined as unknown as CheckLoop, close: check.close?.bind(check) };
@@ -67,11 +71,18 @@ export class ServiceInstance {
         timers: opts.timers,
         onResult: (result, state) => {
           entry.last = result;
+          if (!result.ok) {
+            this.seenFailure = true;
+            // why it fails, once per reason (a check that never passed has no transition to log)
+            if (result.detail !== entry.failedWith) this.log.debug({ check: c.name, detail: result.detail }, `check ${c.name} failed`);
+          }
+          entry.failedWith = result.ok ? undefined : result.detail;
           if (state.changed) {
             this.log.info({ check: c.name, detail: result.detail }, `check ${c.name} ${state.passing ? 'passing' : 'failing'}`);
             this.evaluate();
           }
           if (!result.ok && !this.up) this.explain();
+          if (index === 0) this.observe();
         },
       });
       this.loops.push(entry);
@@ -93,6 +104,12 @@ export class ServiceInstance {
 
   checks(): CheckStatus[] {
     return this.loops.map((l) => ({ name: l.name, passing: l.loop.passing, last: l.last }));
+  }
+
+  private observe(): void {
+    if (this.stopped || !this.opts.onObserve || !(this.up || this.seenFailure || this.opts.initialUp)) return;
+    const failing = this.up ? undefined : this.loops.find((l) => l.last && !l.last.ok)?.last?.detail;
+    this.opts.onObserve(this.up, failing);
   }
 
   private evaluate(): void {

@@ -24,6 +24,7 @@ import type { NodeRecord } from '../core/node-record.js';
 export interface AvailabilityView {
   effectFor(service: string): 'up' | 'drain' | 'withdraw';
 }
+import type { InstanceObserver } from './observer.js';
 
 export interface ReporterOptions {
   registry: Registry;
@@ -35,6 +36,8 @@ export interface ReporterOptions {
   checkTimerResolutionMs?: number;
   /** the availability override; without one every healthy instance is published up */
   availability?: AvailabilityView;
+  /** told of every instance's state at each probe round (notifications) */
+  observer?: InstanceObserver;
 }
 
 /** A probe may start up to this much late (and never more than 5% of its interval late): next to
@@ -80,6 +83,7 @@ export class Reporter {
         if (inst.up) this.publish(svc, inst.port, true); // new metadata / weight
       } else {
         this.log.info({ service: inst.service.name, port: inst.port }, 'instance removed from config');
+        this.opts.observer?.removed(inst.service.name, inst.port);
         if (inst.up) this.publish(inst.service, inst.port, false);
       }
     }
@@ -131,6 +135,7 @@ export class Reporter {
       timers: this.timers,
       initialUp,
       onChange: (up) => void this.publish(svc, port, up),
+      onObserve: this.opts.observer && ((up, detail) => this.opts.observer!.observed({ service: svc.name, port, up, detail })),
     });
     this.instances.set(key(svc.name, port), inst);
     inst.start();

@@ -22,6 +22,7 @@ import type { ClusterConfig } from '../config/schema.js';
 import { DiscoveryPool } from '../discovery/pool.js';
 import { Coalescer } from './coalescer.js';
 import { ClusterGuard } from './cluster-guard.js';
+import type { WriterObserver } from './observer.js';
 
 export interface WriterOptions {
   registry: Registry;
@@ -31,6 +32,8 @@ export interface WriterOptions {
   /** at start, the first apply waits until every cluster has sent its first snapshot, at most
    * this long (ms); default STARTUP_WAIT_MS */
   startupWaitMs?: number;
+  /** told of cluster sizes and balancer applies (notifications) */
+  observer?: WriterObserver;
 }
 
 /**
@@ -113,7 +116,10 @@ export class Writer {
       if (c && c.discovery === w.discovery && !fresh.has(w.discovery)) continue;
       w.unwatch();
       this.watches.delete(name);
-      if (!c) this.nodes.delete(name);
+      if (!c) {
+        this.nodes.delete(name);
+        this.opts.observer?.removed(name);
+      }
     }
     for (const c of clusters.values()) if (!this.watches.has(c.name)) this.watch(c);
     if (this.startupBegan === null && !this.startupTimer) {
@@ -183,6 +189,7 @@ export class Writer {
       this.nodes.set(c.name, sorted);
       for (const m of this.models.values()) m.dirty.add(c.name);
       this.log.debug({ cluster: c.name, members: sorted.length }, 'cluster membership changed');
+      this.opts.observer?.members(c.name, sorted.length);
       this.coalescer.trigger();
     });
     this.watches.set(c.name, { discovery: c.discovery, unwatch });
@@ -284,8 +291,10 @@ export class Writer {
         // (the balancer logs what it did at info: one line per change is enough)
         if (r.reloaded || r.runtimeCommands) this.log.debug({ balancer: name, runtimeCommands: r.runtimeCommands, reloaded: r.reloaded }, 'balancer updated');
         for (const f of this.onApplied) f(name, desired);
+        this.opts.observer?.applied(name);
       } catch (err) {
         this.failed(name, e, err, 'balancer apply failed');
+        this.opts.observer?.applyFailed(name, err as Error);
       }
     }
   }

@@ -74,7 +74,10 @@ const within = (ms = 5000) => AbortSignal.timeout(ms);
 
 test('schema: defaults, expect forms, unknown keys rejected', () => {
   const c = httpSchema.parse({ uri: '/health' });
-  assert.deepEqual(c, { uri: '/health', method: 'GET', https: false, tls_verify: false, expect: [[200, 299]] });
+  assert.deepEqual(c, {
+    uri: '/health', method: 'GET', https: false, tls_verify: false, expect: [[200, 299]],
+    max_body: 1024 * 1024, token_header: 'Authorization', follow_redirects: false, max_redirects: 5,
+  });
   assert.deepEqual(httpSchema.parse({ uri: '/', expect: '200-399' }).expect, [[200, 399]]);
   assert.deepEqual(httpSchema.parse({ uri: '/', expect: '200, 301-302' }).expect, [[200, 200], [301, 302]]);
   assert.deepEqual(httpSchema.parse({ uri: '/', expect: [200, 204] }).expect, [[200, 200], [204, 204]]);
@@ -94,7 +97,7 @@ test('2xx passes, and probes reuse one keep-alive connection', async () => {
 
 test('an unexpected status fails with the status in the detail', async () => {
   const r = await make({ uri: '/down' }).run(within());
-  assert.deepEqual(r, { ok: false, detail: `http GET http://127.0.0.1:${port}/down: status 503` });
+  assert.deepEqual(r, { ok: false, detail: `http GET http://127.0.0.1:${port}/down: status 503 Service Unavailable` });
   assert.equal((await make({ uri: '/moved' }).run(within())).ok, false, '3xx is not 2xx');
   assert.equal((await make({ uri: '/moved', expect: '200-399' }).run(within())).ok, true);
   assert.equal((await make({ uri: '/down', expect: [503] }).run(within())).ok, true);
@@ -240,7 +243,7 @@ test('a fresh connection dropped without an answer fails (no retry)', async () =
   const srv = await rawServer(() => null);
   try {
     const r = await make({ uri: '/health' }, srv.port).run(within());
-    assert.deepEqual(r, { ok: false, detail: `http GET http://127.0.0.1:${srv.port}/health: connection closed without a response` });
+    assert.deepEqual(r, { ok: false, detail: `http GET http://127.0.0.1:${srv.port}/health: other side closed (UND_ERR_SOCKET)` });
     assert.equal(srv.conns(), 1);
   } finally {
     await srv.close();
@@ -257,7 +260,7 @@ test('HTTP/1.0 with a body up to the close; a non-HTTP server fails', async () =
     assert.equal(old.conns(), 2, 'a close-delimited body means a new connection each time');
     const bad = await make({ uri: '/health' }, ssh.port).run(within());
     assert.equal(bad.ok, false);
-    assert.match(bad.detail!, /not an HTTP\/1\.x response: "SSH-2\.0-OpenSSH_9\.2"/);
+    assert.match(bad.detail!, /Parse Error|Expected HTTP/);
   } finally {
     await old.close();
     await ssh.close();

@@ -4,7 +4,8 @@ import { getEventListeners } from 'node:events';
 import { FakeClock } from '../../../src/core/clock.js';
 import type { Check, CheckResult } from '../../../src/core/plugin.js';
 import type { HysteresisState } from '../../../src/checks/hysteresis.js';
-import { CheckLoop, startOffset, type CheckLoopOptions } from '../../../src/checks/scheduler.js';
+import { CheckLoop, type CheckLoopOptions } from '../../../src/checks/scheduler.js';
+import { PhaseGroups } from '../../../src/checks/phases.js';
 import { abortDetail } from '../../../src/checks/detail.js';
 import { CheckTimers } from '../../../src/checks/timers.js';
 
@@ -65,38 +66,39 @@ async function advance(clock: FakeClock, ms: number, step = 10) {
   }
 }
 
-test('start offsets are spread over the interval, stable per key', () => {
-  const offsets = Array.from({ length: 200 }, (_, i) => startOffset(`svc${i}:80:http`, 1000));
-  assert.ok(offsets.every((o) => o >= 0 && o < 1000), 'every offset within the interval');
-  assert.equal(startOffset('svc1:80:http', 1000), offsets[1], 'same key, same offset');
-  const buckets = new Set(offsets.map((o) => Math.floor(o / 100)));
-  assert.equal(buckets.size, 10, `200 keys should land in every tenth of the interval, got ${[...buckets]}`);
+test('phase groups: up to 50 checks of one interval share a phase; more open evenly spaced ones', () => {
+  const g = new PhaseGroups(50);
+  const first = Array.from({ length: 50 }, () => g.join(1000));
+  assert.deepEqual(new Set(first), new Set([0]), 'the first 50 share phase 0');
+  assert.equal(g.join(1000), 500, 'the 51st opens the middle of the largest gap');
+  for (let i = 0; i < 49; i++) g.join(1000);
+  assert.equal(g.join(1000), 250, 'then the middle of the next largest gap');
+  assert.equal(g.join(2000), 0, 'another interval has its own groups');
+  g.leave(1000, 500);
+  assert.equal(g.join(1000), 500, 'a place left in a group is taken again first');
 });
 
-test('the first probe fires at the key offset, later ones one interval apart within the jitter', async () => {
+test('loops of one interval probe in the same wake-up; later probes exactly one interval apart', async () => {
   const clock = new FakeClock();
-  const { check, at } = scripted([true], clock);
-  const { l } = loop(clock, check, { key: 'a' });
-  const offset = startOffset('a', 1000);
-  l.start();
-  await advance(clock, offset - 1, 1);
-  assert.equal(at.length, 0, 'nothing before the offset');
-  await advance(clock, 1, 1);
-  assert.deepEqual(at, [offset]);
+  const timers = new CheckTimers(clock, { resolutionMs: 50 });
+  const runs = Array.from({ length: 5 }, () => scripted([true], clock));
+  const loops = runs.map((r, i) => loop(clock, r.check, { key: `s${i}`, timers }).l);
+  clock.advance(123); // started at an arbitrary time: the first probe waits for the phase
+  for (const l of loops) l.start();
   await advance(clock, 20_000);
-  const gaps = at.slice(1).map((t, i) => t - at[i]);
-  assert.ok(gaps.length >= 18, `about 20 probes, got ${gaps.length}`);
-  assert.ok(gaps.every((g) => g >= 950 && g <= 1050), `gaps within +/-5%: ${gaps}`);
-  assert.ok(new Set(gaps).size > 1, 'per-tick jitter varies the gaps');
-  l.stop();
+  for (const l of loops) l.stop();
+  for (const r of runs) assert.deepEqual(r.at, runs[0].at, 'every loop probes at the same times');
+  assert.equal(runs[0].at[0], 1000, 'the first probe at the next phase (0 mod 1000)');
+  const gaps = runs[0].at.slice(1).map((t, i) => t - runs[0].at[i]);
+  assert.ok(gaps.every((g) => g === 1000), `gaps: ${gaps}`);
 });
 
 test('results go through rise/fall and onResult sees the transitions', async () => {
   const clock = new FakeClock();
   const { check } = scripted([true, true, true, false, false, false], clock);
-  const { l, seen } = loop(clock, check, { jitter: 0 });
+  const { l, seen } = loop(clock, check, {});
   l.start();
-  await advance(clock, 6000);
+  await advance(clock, 5500);
   l.stop();
   assert.deepEqual(
     seen.map((s) => [s.result.ok, s.state.passing, s.state.changed]),
@@ -115,16 +117,19 @@ test('results go through rise/fall and onResult sees the transitions', async () 
 test('probes never overlap: a slow probe delays the next one', async () => {
   const clock = new FakeClock();
   const check = new ManualCheck(clock);
-  const { l, seen } = loop(clock, check, { timeoutMs: 60_000, jitter: 0, key: 'k' });
+  const { l, seen } = loop(clock, check, { timeoutMs: 60_000, key: 'k' });
   l.start();
-  await advance(clock, 5000);
+  await advance(clock, 5500);
   assert.equal(check.calls.length, 1, 'still waiting for the first probe');
   check.settle(true);
   await flush();
   assert.equal(seen.length, 1);
-  // the first probe started more than an interval ago: the next one is due at once
+  // the next one was due long ago: it comes at the loop's next phase, keeping its group
   await advance(clock, 10);
+  assert.equal(check.calls.length, 1);
+  await advance(clock, 1000);
   assert.equal(check.calls.length, 2);
+  assert.equal(check.calls[1].at, 6000, 'in phase');
   l.stop();
 });
 
@@ -133,7 +138,7 @@ test('a probe is aborted at the timeout and fails with the timeout as detail', a
   const check = new ManualCheck(clock);
   const { l, seen } = loop(clock, check, { timeoutMs: 300, initialPassing: true, fall: 1 });
   l.start();
-  await advance(clock, startOffset('web:8080:http', 1000) + 300);
+  await advance(clock, 300);
   assert.equal(check.calls.length, 1);
   assert.equal(check.calls[0].signal.aborted, true);
   assert.deepEqual(seen[0].result, { ok: false, detail: 'timed out after 300 ms' });
@@ -146,7 +151,7 @@ test('a check that ignores its abort is given up on after a grace period', async
   const check = new ManualCheck(clock, false);
   const { l, seen } = loop(clock, check, { timeoutMs: 300 });
   l.start();
-  await advance(clock, startOffset('web:8080:http', 1000) + 300);
+  await advance(clock, 300);
   assert.equal(seen.length, 0, 'grace period not over yet');
   await advance(clock, 1000);
   assert.equal(seen.length, 1);
@@ -166,9 +171,9 @@ test('a check that throws or rejects only fails its probe', async () => {
       return Promise.reject(new Error('async boom'));
     },
   };
-  const { l, seen } = loop(clock, check, { jitter: 0 });
+  const { l, seen } = loop(clock, check, {});
   l.start();
-  await advance(clock, 2000);
+  await advance(clock, 1500);
   l.stop();
   assert.deepEqual(
     seen.map((s) => s.result),
@@ -184,7 +189,7 @@ test('stop aborts the probe in flight, drops its result and schedules nothing mo
   const check = new ManualCheck(clock);
   const { l, seen } = loop(clock, check);
   l.start();
-  await advance(clock, startOffset('web:8080:http', 1000) + 100);
+  await advance(clock, 100);
   assert.equal(check.calls.length, 1);
   l.stop();
   assert.equal(check.calls[0].signal.aborted, true);
@@ -196,9 +201,9 @@ test('stop aborts the probe in flight, drops its result and schedules nothing mo
 test('reconfigure: a new interval re-times the pending wait; rise/fall keep the state', async () => {
   const clock = new FakeClock();
   const { check, at } = scripted([true], clock);
-  const { l } = loop(clock, check, { jitter: 0, rise: 1 });
+  const { l } = loop(clock, check, { rise: 1 });
   l.start();
-  await advance(clock, 1000);
+  await advance(clock, 990);
   assert.equal(at.length, 1);
   assert.equal(l.passing, true);
   l.reconfigure({ intervalMs: 5000, rise: 3, fall: 3 });
@@ -216,7 +221,7 @@ test('onResult throwing does not stop the loop', async () => {
   const clock = new FakeClock();
   const { check, at } = scripted([true], clock);
   const l = new CheckLoop({
-    key: 'x', check, clock, intervalMs: 1000, timeoutMs: 100, rise: 1, fall: 1, jitter: 0,
+    key: 'x', check, clock, intervalMs: 1000, timeoutMs: 100, rise: 1, fall: 1,
     onResult: () => {
       throw new Error('handler bug');
     },
@@ -245,7 +250,7 @@ test('a signal is kept for as long as its check leaves at most one listener on i
   };
   const tidy = probe(false);
   const leaky = probe(true);
-  const loops = [loop(clock, tidy.check, { key: 'tidy', jitter: 0 }), loop(clock, leaky.check, { key: 'leaky', jitter: 0 })];
+  const loops = [loop(clock, tidy.check, { key: 'tidy' }), loop(clock, leaky.check, { key: 'leaky' })];
   for (const { l } of loops) l.start();
   await advance(clock, 100_500, 100);
   for (const { l } of loops) l.stop();
@@ -259,10 +264,9 @@ test('a signal is kept for as long as its check leaves at most one listener on i
 test('signals are reused while unaborted; after a timeout the next probe gets a fresh one', async () => {
   const clock = new FakeClock();
   const check = new ManualCheck(clock);
-  const { l, seen } = loop(clock, check, { key: 'k', jitter: 0, timeoutMs: 300 });
+  const { l, seen } = loop(clock, check, { key: 'k', timeoutMs: 300 });
   l.start();
-  const first = startOffset('k', 1000);
-  await advance(clock, first + 10);
+  await advance(clock, 10); // the first probe at phase 0
   check.settle(true);
   await advance(clock, 1000);
   check.settle(true);
@@ -285,19 +289,19 @@ test('loops sharing one timer queue: probes of one slot run together; stopping o
   const timers = new CheckTimers(clock, { resolutionMs: 5 });
   const a = scripted([true], clock);
   const b = scripted([true], clock);
-  const la = loop(clock, a.check, { key: 'a', jitter: 0, timers }).l;
-  const lb = loop(clock, b.check, { key: 'b', jitter: 0, timers }).l;
+  const la = loop(clock, a.check, { key: 'a', timers }).l;
+  const lb = loop(clock, b.check, { key: 'b', timers }).l;
   la.start();
   lb.start();
   await advance(clock, 3000, 1);
   for (const at of [...a.at, ...b.at]) assert.equal(at % 5, 0, `probe at ${at} is on a 5 ms slot`);
-  assert.ok(a.at[0] >= startOffset('a', 1000) && a.at[0] < startOffset('a', 1000) + 5, `a starts at its offset: ${a.at[0]}`);
-  assert.equal(a.at.length, 3);
+  assert.deepEqual(a.at, b.at, 'one phase group: probed together');
+  assert.deepEqual(a.at, [0, 1000, 2000, 3000]);
   la.stop();
   const [na, nb] = [a.at.length, b.at.length];
-  await advance(clock, 3000, 1);
+  await advance(clock, 2990, 1);
   assert.equal(a.at.length, na, 'the stopped loop probes no more');
-  assert.equal(b.at.length, nb + 3, 'the other loop goes on');
+  assert.equal(b.at.length, nb + 2, 'the other loop goes on');
   lb.stop();
 });
 
@@ -305,7 +309,7 @@ test('a loop on a coarse timer queue is late by at most 5% of its own interval a
   const clock = new FakeClock();
   const timers = new CheckTimers(clock, { resolutionMs: 50 });
   const fast = scripted([true], clock);
-  const lf = loop(clock, fast.check, { key: 'fast', jitter: 0, timers, intervalMs: 110, timeoutMs: 40 }).l;
+  const lf = loop(clock, fast.check, { key: 'fast', timers, intervalMs: 110, timeoutMs: 40 }).l;
   lf.start();
   await advance(clock, 1000, 1);
   lf.stop();
@@ -317,7 +321,7 @@ test('a loop on a coarse timer queue is late by at most 5% of its own interval a
   }
   // a deadline is held to its own 5%: a 40 ms timeout fires within 2 ms, not at the next 50 ms slot
   const slow = new ManualCheck(clock);
-  const ls = loop(clock, slow, { key: 'slow', jitter: 0, timers, intervalMs: 1000, timeoutMs: 40 }).l;
+  const ls = loop(clock, slow, { key: 'slow', timers, intervalMs: 1000, timeoutMs: 40 }).l;
   ls.start();
   for (let i = 0; i < 1100 && slow.calls.length === 0; i++) await advance(clock, 1, 1);
   assert.equal(slow.calls.length, 1, 'one probe started');
@@ -334,12 +338,12 @@ test('on a coarse timer queue the probe rate is the interval\'s: lateness does n
   const clock = new FakeClock();
   const timers = new CheckTimers(clock, { resolutionMs: 50 });
   const { check, at } = scripted([true], clock);
-  const l = loop(clock, check, { key: 'rate', timers }).l; // 1 s interval, default jitter
+  const l = loop(clock, check, { key: 'rate', timers }).l; // 1 s interval
   l.start();
   await advance(clock, 200_000, 50);
   l.stop();
   // measured from each start, every wait ended up to a 50 ms slot late: ~195 probes
   assert.ok(at.length >= 199 && at.length <= 201, `one probe a second over 200 s: ${at.length}`);
   const gaps = at.slice(1).map((t, i) => t - at[i]);
-  assert.ok(Math.min(...gaps) >= 900 && Math.max(...gaps) <= 1100, `gaps within the jitter and a slot: ${Math.min(...gaps)}..${Math.max(...gaps)}`);
+  assert.ok(Math.min(...gaps) >= 950 && Math.max(...gaps) <= 1050, `gaps within a slot: ${Math.min(...gaps)}..${Math.max(...gaps)}`);
 });

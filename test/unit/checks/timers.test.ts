@@ -118,3 +118,17 @@ test('clear drops every entry and the clock timer', () => {
   clock.advance(100);
   assert.deepEqual(log.map(([name, at]) => [name, at]), [['c', 110]]);
 });
+
+test('an entry its target gave up on is dropped before a clock timer is armed for it', () => {
+  const clock = new CountingClock();
+  const timers = new CheckTimers(clock, { resolutionMs: 5 });
+  let current = 0;
+  const fired: number[] = [];
+  const target: TimerTarget = { onTimer: (t) => void fired.push(t), waits: (t) => t === current };
+  current = timers.schedule(target, 100); // a deadline
+  current = 0; // the probe answered: the target waits for the deadline no more...
+  current = timers.schedule(target, 1000); // ...but for the next probe
+  clock.advance(2000);
+  assert.deepEqual(fired, [current]);
+  assert.equal(clock.wakeups, 1, 'no wake-up for the abandoned deadline');
+});
