@@ -30,7 +30,8 @@ let probe: ZkProbe;
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
 
 before(async () => {
-  zk = await startZooKeeper({ tickTime: 200 });
+  // tickTime 500: sessions of up to 10 s, so a loaded machine does not expire the test's own
+  zk = await startZooKeeper({ tickTime: 500 });
   probe = await zkProbe(zk.connectString);
 });
 after(async () => {
@@ -80,7 +81,7 @@ async function configDir(root: string, files: Record<string, string>): Promise<s
   cleanup.push(() => rm(dir, { recursive: true, force: true }));
   await mkdir(join(dir, 'discovery'));
   await mkdir(join(dir, 'services'));
-  await writeFile(join(dir, 'discovery/zookeeper.yaml'), `hosts: ["${zk.connectString}"]\npath: ${root}\nsession_timeout: 2000\n`);
+  await writeFile(join(dir, 'discovery/zookeeper.yaml'), `hosts: ["${zk.connectString}"]\npath: ${root}\nsession_timeout: 4000\n`);
   for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
   return dir;
 }
@@ -103,7 +104,7 @@ test('webhook: exactly one notification per confirmed transition, none for a sho
   await writeFile(join(dir, 'notify.yaml'), `retries_before_notify: 5\nstate_file: ${join(dir, 'state.json')}\nbackends:\n  - type: webhook\n    url: ${hook.url}\n`);
   let d = reporter(dir);
   const path = `/lh/n1/web/${HOST}:${b.port}`;
-  await waitFor(() => probe.get(path), 'registered');
+  await waitFor(() => probe.get(path), 'registered', 30_000);
 
   // a flap of one or two failed probes: shorter than the three confirmations
   const failed0 = b.probes.failed;
@@ -133,7 +134,7 @@ test('webhook: exactly one notification per confirmed transition, none for a sho
   assert.equal(await d.stop('SIGTERM'), 0);
   d = reporter(dir);
   const failed2 = b.probes.failed;
-  await waitFor(() => b.probes.failed >= failed2 + 6, 'checked again after the restart');
+  await waitFor(() => b.probes.failed >= failed2 + 6, 'checked again after the restart', 30_000);
   assert.equal(hook.got.length, 1, 'nothing re-sent after the restart');
 
   b.healthy = true;
@@ -172,7 +173,7 @@ test('email through SMTP, and a dead webhook slows no check (side by side with a
   await writeFile(join(dirB, 'notify.yaml'), notify(`  - type: webhook\n    url: ${live.url}\n`).replace('STATE', join(dirB, 'state.json')));
   const da = reporter(dirA);
   reporter(dirB);
-  await waitFor(async () => (await probe.get(`/lh/n2a/web/${HOST}:${a.port}`)) && (await probe.get(`/lh/n2b/web/${HOST}:${bb.port}`)), 'both registered', 30_000);
+  await waitFor(async () => (await probe.get(`/lh/n2a/web/${HOST}:${a.port}`)) && (await probe.get(`/lh/n2b/web/${HOST}:${bb.port}`)), 'both registered', 60_000);
 
   // flip both every few probes: each flip is a notification, which the dead webhook holds.
   // The first flip loads what sending needs (nodemailer): counted from the second one.
@@ -228,8 +229,8 @@ test('secrets from ${env:} and ${file:} are used and never appear in a log line 
   await writeFile(join(dir, 'notify.yaml'), `retries_before_notify: 1\nstate_file: ${join(dir, 'state.json')}\nbackends:\n  - type: webhook\n    url: ${hook.url}\n    headers: {Authorization: "Bearer \${env:HOOK_TOKEN}"}\n`);
   const env = { WEB_USER: user, SEARCH: search, HOOK_TOKEN: hookToken };
   const d = reporter(dir, env);
-  await waitFor(() => probe.get(`/lh/n3/web/${HOST}:${port}`), 'registered with the credentials');
-  await d.waitForLog((l) => l.check === 'http' && String(l.detail).includes('body does not match'), 'the needle check fails, with a detail');
+  await waitFor(() => probe.get(`/lh/n3/web/${HOST}:${port}`), 'registered with the credentials', 30_000);
+  await d.waitForLog((l) => l.check === 'http' && String(l.detail).includes('body does not match'), 'the needle check fails, with a detail', 30_000);
   // a notification goes out with the secret header
   s.close();
   s.closeAllConnections();
