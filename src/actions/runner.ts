@@ -57,14 +57,15 @@ export function runScript(spec: RunSpec, onLine: (stream: StreamName, line: stri
     let timedOut = false;
     let cancelled = false;
     let done = false;
+    const flushers = [lines(child.stdout!, 'stdout', onLine), lines(child.stderr!, 'stderr', onLine)];
     const finish = (r: RunResult) => {
       if (done) return;
       done = true;
+      for (const f of flushers) f();
       for (const t of timers) t.cancel();
       spec.signal?.removeEventListener('abort', onAbort);
       resolve(r);
     };
-    const flushers = [lines(child.stdout!, 'stdout', onLine), lines(child.stderr!, 'stderr', onLine)];
     const killGroup = (sig: NodeJS.Signals) => signalGroup(pid, sig);
     const end = () => {
       killGroup('SIGTERM');
@@ -91,10 +92,7 @@ export function runScript(spec: RunSpec, onLine: (stream: StreamName, line: stri
       }, spec.timeoutMs),
     );
     child.once('error', (err) => finish({ exitCode: null, signal: null, timedOut, cancelled, error: err.message, pid }));
-    child.once('close', (code, signal) => {
-      for (const f of flushers) f();
-      finish({ exitCode: code, signal, timedOut, cancelled, pid });
-    });
+    child.once('close', (code, signal) => finish({ exitCode: code, signal, timedOut, cancelled, pid }));
   });
 }
 

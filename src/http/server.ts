@@ -17,6 +17,7 @@ import { HttpError, type Caller, type Reply, type Router } from './router.js';
 import type { HttpSettings } from './schema.js';
 
 const MAX_BODY_BYTES = 64 * 1024;
+const MAX_STREAM_BUFFERED = 16 * 1024 * 1024;
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 30_000;
 
@@ -223,14 +224,20 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 }
 
 /** A streamed body: chunked, each piece written as it comes; the producer's signal aborts when
- * the connection closes before the end. */
+ * the connection closes before the end, or when the caller reads so slowly that more than
+ * MAX_STREAM_BUFFERED bytes wait for it (the connection is then dropped: memory stays bounded). */
 async function sendStream(res: ServerResponse, reply: Reply, produce: NonNullable<Reply['stream']>): Promise<void> {
   const gone = new AbortController();
   res.on('close', () => res.writableFinished || gone.abort());
   res.writeHead(reply.status, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...reply.headers });
   res.flushHeaders();
+  const write = (chunk: string) => {
+    if (!res.writable) return;
+    if (res.writableLength > MAX_STREAM_BUFFERED) return void res.destroy();
+    res.write(chunk);
+  };
   try {
-    await produce((chunk) => void (res.writable && res.write(chunk)), gone.signal);
+    await produce(write, gone.signal);
   } finally {
     res.end();
   }

@@ -3,6 +3,8 @@
  * collects its JSON log lines, and stops it by its own pid.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from './wait.js';
 
@@ -22,6 +24,21 @@ export interface Daemon {
   /** SIGTERM, wait for exit; returns the exit code */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   exited: Promise<number | null>;
+}
+
+/** dist/ is as new as src/ and templates/ (the rule of scripts/ensure-deps.sh, which `npm test`
+ * runs first): a test may then start the built programs, which start with a third of the CPU
+ * the sources under tsx take. */
+export function builtIsCurrent(): boolean {
+  let built: number;
+  try {
+    built = statSync(`${ROOT}/dist/.built`).mtimeMs;
+  } catch {
+    return false;
+  }
+  const newer = (dir: string): boolean =>
+    readdirSync(dir, { withFileTypes: true }).some((e) => (e.isDirectory() ? newer(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs > built));
+  return !newer(`${ROOT}/src`) && !newer(`${ROOT}/templates`);
 }
 
 /** `built`: run the compiled dist/ (what production runs; benchmarks) instead of the sources. */

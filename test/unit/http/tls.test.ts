@@ -117,3 +117,28 @@ test('an action route: no token 401 before the handler; a verified token reaches
   release();
   await waitFor(() => ok.chunks.join('').includes('"end"'), 'the rest');
 });
+
+test('a caller that stops reading is dropped once 16 MiB wait for it: the producer is told to stop', async () => {
+  let aborted = false;
+  let written = 0;
+  const router = new Router().add('POST', '/actions/:name', 'action', () => ({
+    status: 200,
+    stream: async (write, signal) => {
+      const chunk = `${'x'.repeat(1024 * 1024)}\n`;
+      while (!signal.aborted && written < 512) {
+        write(chunk);
+        written++;
+        await new Promise((r) => setImmediate(r));
+      }
+      aborted = signal.aborted;
+    },
+  }));
+  const { server, port } = await start(router);
+  server.setActionTokenVerifier(async () => ({ ok: true, claims: { sub: 'a', jti: 'id-01234567', iat: 0, exp: 9e9, actions: ['*'] } }));
+  const req = request({ host: '127.0.0.1', port, ca, servername: 'node01.test', method: 'POST', path: '/actions/x', headers: { authorization: 'Bearer t' } }, (res) => res.pause());
+  req.on('error', () => {});
+  req.end('{}');
+  await waitFor(() => aborted, 'the producer stopped', 30_000);
+  assert.ok(written < 512, `stopped after ${written} MiB`);
+  req.destroy();
+});
