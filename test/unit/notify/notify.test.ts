@@ -65,3 +65,37 @@ test('delivery queue: retries with backoff, gives up after max_attempts, drops t
   assert.ok(events.includes('failed c'), `events: ${events.join(', ')}`);
   await q.close();
 });
+
+test('writer side: a cluster that empties is looked at once a second until confirmed; a failed apply is notified at once', async () => {
+  const { writerObserver } = await import('../../../src/notify/hooks.js');
+  const clock = new FakeClock();
+  const confirm = new Confirmations();
+  const sent: string[] = [];
+  const notifier = {
+    observe(s: { key: string }, state: string, _detail?: string, required = 3) {
+      const c = confirm.observe(s.key, state, required);
+      if (c && c.from !== c.to) sent.push(`${s.key} ${c.from}->${c.to}`);
+    },
+    pending: (key: string) => confirm.pending(key),
+    forget: (key: string) => confirm.forget(key),
+  };
+  const w = writerObserver(notifier as never, clock);
+  for (let i = 0; i < 3; i++) w.members('web', 2); // the baseline: serving
+  w.members('web', 0);
+  assert.deepEqual(sent, []);
+  clock.advance(1000);
+  assert.deepEqual(sent, [], 'seen empty twice');
+  clock.advance(1000);
+  assert.deepEqual(sent, ['cluster:web serving->empty'], 'confirmed by the writer looking again, with no new event');
+  clock.advance(10_000);
+  assert.equal(sent.length, 1, 'once');
+  w.members('web', 1);
+  w.members('web', 0); // back for a moment only
+  clock.advance(5000);
+  assert.equal(sent.length, 1, 'a short return is no change');
+  w.applied('haproxy');
+  w.applyFailed('haproxy', new Error('haproxy -c rejected the config'));
+  assert.deepEqual(sent.slice(1), ['balancer:haproxy ok->failing']);
+  w.applied('haproxy');
+  assert.deepEqual(sent.slice(2), ['balancer:haproxy failing->ok']);
+});
