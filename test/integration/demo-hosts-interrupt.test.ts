@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { netnsUnavailable } from '../../scripts/lib/netns.js';
-import { assertNothingLeft, demo, ROOT } from '../helpers/demo-hosts.js';
+import { assertNothingLeft, demo, netNames, ROOT } from '../helpers/demo-hosts.js';
 import { waitFor } from '../helpers/wait.js';
 
 const unavailable = await netnsUnavailable();
@@ -15,6 +15,7 @@ if (unavailable) process.stdout.write(`# multi-host demo tests skipped: ${unavai
 const skip = unavailable ?? false;
 
 test('npm run demo -- --hosts: Ctrl-C while the nodes start ends everything', { skip, timeout: 180_000 }, async () => {
+  const before = netNames();
   const d = demo(['--hosts']);
   // the last node's writer has been started: every kind of process is running or starting
   await waitFor(() => {
@@ -24,5 +25,5 @@ test('npm run demo -- --hosts: Ctrl-C while the nodes start ends everything', { 
   d.child.kill('SIGINT');
   const code = await d.exit;
   assert.equal(code, 0, d.output());
-  assertNothingLeft(d.output());
+  assertNothingLeft(d.output(), before);
 });

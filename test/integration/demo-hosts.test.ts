@@ -7,13 +7,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { netnsUnavailable } from '../../scripts/lib/netns.js';
-import { assertNothingLeft, demo } from '../helpers/demo-hosts.js';
+import { assertNothingLeft, demo, netNames } from '../helpers/demo-hosts.js';
 
 const unavailable = await netnsUnavailable();
 if (unavailable) process.stdout.write(`# multi-host demo tests skipped: ${unavailable}\n`);
 const skip = unavailable ?? false;
 
 test('npm run demo -- --hosts --check: every example answers through the client; nothing is left behind', { skip, timeout: 180_000 }, async () => {
+  const before = netNames();
   const d = demo(['--hosts', '--check']);
   const code = await d.exit;
   const out = d.output();
@@ -24,5 +25,5 @@ test('npm run demo -- --hosts --check: every example answers through the client;
   }
   const pids = /^teardown: ended pids ([\d ]*);/m.exec(out)?.[1].split(' ').filter(Boolean) ?? [];
   assert.ok(pids.length >= 30, `the processes of 14 hosts were listed (${pids.length})`);
-  assertNothingLeft(out);
+  assertNothingLeft(out, before);
 });
