@@ -25,7 +25,7 @@ async function converged(what: string): Promise<void> {
     const [w, a] = [await traffic(ports.web, 20), await traffic(ports.api, 10)];
     last = `web [${[...w.hits.keys()].sort()}] ${w.failed} failed, api [${[...a.hits.keys()].sort()}] ${a.failed} failed`;
     return w.failed === 0 && a.failed === 0 && [...w.hits.keys()].sort().join() === 'w1,w2' && [...a.hits.keys()].join() === 'a1';
-  }, what, 30_000, () => `; last: ${last}\nwriter: ${s.writer?.logs.slice(-15).map((l) => JSON.stringify(l)).join('\n')}\nreporter: ${s.reporter?.logs.slice(-15).map((l) => JSON.stringify(l)).join('\n')}`);
+  }, what, 60_000, () => `; last: ${last}\nwriter: ${s.writer?.logs.slice(-15).map((l) => JSON.stringify(l)).join('\n')}\nreporter: ${s.reporter?.logs.slice(-15).map((l) => JSON.stringify(l)).join('\n')}`);
 }
 
 /** Requests on both cluster ports, without a pause, until `until` settles. */
@@ -48,7 +48,7 @@ async function trafficUntil(until: Promise<unknown>): Promise<Traffic> {
 
 /** the start-up wait ended without ZooKeeper (the writer applied the state it has), plus a while */
 const waitOver = async (w: Daemon) => {
-  await w.waitForLog((l) => /no snapshot yet from 2 clusters/.test(String(l.msg)), 'the start-up wait to end without ZooKeeper', 30_000);
+  await w.waitForLog((l) => /no snapshot yet from 2 clusters/.test(String(l.msg)), 'the start-up wait to end without ZooKeeper', 60_000);
   await new Promise((r) => setTimeout(r, 1500)); // the apply that follows, and a liveness round
 };
 
@@ -74,7 +74,7 @@ test('a reboot during a ZooKeeper outage: HAProxy starts from the config on disk
   try {
     const w = s.startWriter();
     // HAProxy comes up from the file on disk before the start-up wait ends
-    await waitFor(async () => (await traffic(ports.web, 2)).ok === 2, 'HAProxy serving again', 30_000);
+    await waitFor(async () => (await traffic(ports.web, 2)).ok === 2, 'HAProxy serving again', 60_000);
     const t = await trafficUntil(waitOver(w));
     assert.equal(t.failed, 0, `requests failed while ZooKeeper was away: ${[...new Set(t.errors)].join(', ')}`);
     assert.deepEqual([...t.hits.keys()].sort(), ['a1', 'w1', 'w2'], 'every member of both clusters served');

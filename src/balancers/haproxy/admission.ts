@@ -106,7 +106,7 @@ export class Admission {
         if (s) blame(ownersOf(state, s, lines[Number(at[1]) - 1]?.trim() ?? null), why);
         continue;
       }
-      for (const m of alert.matchAll(/(?:[Pp]roxy|backend|frontend|peers) '([^'/]+)'|'server ([^'/]+)\//g)) {
+      for (const m of alert.matchAll(/(?:proxy|backend|frontend|peers|server) '([^'/]+)[/']|'server ([^'/]+)\//gi)) {
         const name = m[1] ?? m[2];
         for (const kind of ['frontend', 'backend', 'peers']) blame(ownersOf(state, { kind, name, from: 0, to: 0, body: [] }, null), why);
       }
