@@ -6,6 +6,8 @@ export interface Backend {
   port: number;
   id: string;
   healthy: boolean;
+  /** the next this-many health probes fail whatever `healthy` says: an exact flap under any load */
+  failNext: number;
   /** health probes answered, by outcome */
   probes: { ok: number; failed: number };
   /** other requests served (traffic through HAProxy) */
@@ -14,12 +16,14 @@ export interface Backend {
 }
 
 export async function startBackend(id: string, port = 0): Promise<Backend> {
-  const b: Backend = { port: 0, id, healthy: true, probes: { ok: 0, failed: 0 }, served: 0, close: async () => {} };
+  const b: Backend = { port: 0, id, healthy: true, failNext: 0, probes: { ok: 0, failed: 0 }, served: 0, close: async () => {} };
   const server: Server = createServer((req, res) => {
     if (req.url === '/health') {
-      if (b.healthy) b.probes.ok++;
+      const healthy = b.healthy && b.failNext === 0;
+      if (b.failNext > 0) b.failNext--;
+      if (healthy) b.probes.ok++;
       else b.probes.failed++;
-      res.writeHead(b.healthy ? 200 : 503).end(b.healthy ? 'ok' : 'sick');
+      res.writeHead(healthy ? 200 : 503).end(healthy ? 'ok' : 'sick');
       return;
     }
     b.served++;
