@@ -179,26 +179,26 @@ test('email through SMTP, and a dead webhook slows no check (side by side with a
   const flip = async (healthy: boolean) => {
     a.healthy = bb.healthy = healthy;
     const [na, nb] = [a.probes.ok + a.probes.failed, bb.probes.ok + bb.probes.failed];
-    await waitFor(() => a.probes.ok + a.probes.failed >= na + 4 && bb.probes.ok + bb.probes.failed >= nb + 4, 'probes after a flip');
+    await waitFor(() => a.probes.ok + a.probes.failed >= na + 6 && bb.probes.ok + bb.probes.failed >= nb + 6, 'probes after a flip', 30_000);
   };
   await flip(false);
-  await waitFor(() => mails.length >= 1 && live.got.length >= 1, 'the first notifications');
+  await waitFor(() => mails.length >= 1 && live.got.length >= 1, 'the first notifications', 30_000);
   await flip(true);
   const start = { a: a.probes.ok + a.probes.failed, b: bb.probes.ok + bb.probes.failed };
   for (let i = 0; i < 6; i++) {
     a.healthy = bb.healthy = i % 2 === 1;
     const [na, nb] = [a.probes.ok + a.probes.failed, bb.probes.ok + bb.probes.failed];
-    await waitFor(() => a.probes.ok + a.probes.failed >= na + 4 && bb.probes.ok + bb.probes.failed >= nb + 4, 'probes after a flip');
+    await waitFor(() => a.probes.ok + a.probes.failed >= na + 6 && bb.probes.ok + bb.probes.failed >= nb + 6, 'probes after a flip', 30_000);
   }
   a.healthy = bb.healthy = true;
   const probesA = a.probes.ok + a.probes.failed - start.a;
   const probesB = bb.probes.ok + bb.probes.failed - start.b;
   assert.ok(probesA >= 0.8 * probesB, `checks behind a dead webhook kept pace: ${probesA} probes vs ${probesB}`);
-  await waitFor(() => live.got.length >= 6, 'the live webhook got the transitions');
+  await waitFor(() => live.got.length >= 6, 'the live webhook got the transitions', 30_000, () => JSON.stringify(live.got.map((g) => [g.body.from, g.body.to])));
 
   // (with retries_before_notify: 1 a probe that timed out while the daemon started may make
   // the first state down: look for a down notification, not at the first mail)
-  const mail = await waitFor(() => mails.find((m) => /is down \(was up\)/.test(m.text)), 'an email about a down');
+  const mail = await waitFor(() => mails.find((m) => /is down \(was up\)/.test(m.text)), 'an email about a down', 30_000);
   assert.deepEqual(mail.to, ['ops@example.test']);
   assert.equal(mail.from, 'lighthouse@node.test');
   assert.match(mail.text, /Subject: Lighthouse: web:\d+ is down/);

@@ -60,12 +60,14 @@ async function server(host: string): Promise<{ port: number; srv: Server; peers:
 test('on this machine: another process\'s connections count, this process\'s own do not', async () => {
   const { port, srv, peers } = await server('::');
   const mine: Socket[] = [];
-  const child = spawn(process.execPath, ['-e', `const s = require('net').connect(${port}, '127.0.0.1'); s.on('connect', () => console.log('connected')); process.stdin.on('end', () => process.exit(0)); process.stdin.resume();`], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let child: ReturnType<typeof spawn> | undefined;
   try {
     // ours: like the reporter's keep-alive http check, to the very port being drained
     for (let i = 0; i < 2; i++) mine.push(connect(port, '127.0.0.1'));
     await waitFor(() => peers.length === 2, 'own connections accepted');
     assert.equal((await countOpen(new Set([port]))).length, 0, 'own connections are not waited for');
+    // the other process connects only now, so that the two accepted above are ours
+    child = spawn(process.execPath, ['-e', `const s = require('net').connect(${port}, '127.0.0.1'); s.on('connect', () => console.log('connected')); process.stdin.on('end', () => process.exit(0)); process.stdin.resume();`], { stdio: ['pipe', 'pipe', 'inherit'] });
     await waitFor(() => peers.length === 3, "the other process's connection accepted");
     const open = await countOpen(new Set([port]));
     assert.equal(open.length, 1, `one connection of another process: ${JSON.stringify(open)}`);
@@ -73,7 +75,7 @@ test('on this machine: another process\'s connections count, this process\'s own
     child.stdin!.end();
     await waitFor(async () => (await countOpen(new Set([port]))).length === 0, 'drained once it closed');
   } finally {
-    child.kill();
+    child?.kill();
     for (const s of mine) s.destroy();
     for (const s of peers) s.destroy();
     srv.close();
