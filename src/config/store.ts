@@ -1,9 +1,9 @@
 /**
- * The config directory as one live snapshot. Every file is parsed and validated on its own
+ * The config directory, loaded and kept live. Every file is parsed and validated on its own
  * (file-validator.ts); a file that fails keeps its last good version in force and its problems
  * are reported with file:line:column and path. Changes are watched with chokidar, debounced
  * (editors fire 2-3 events per save, temp files come and go) and applied as a whole new
- * snapshot (snapshot.ts); snapshots equal to the previous one are not emitted.
+ * LoadedConfig (loaded-config.ts); one equal to the previous one is not emitted.
  */
 import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
@@ -17,9 +17,9 @@ import type { Secrets } from '../core/redact.js';
 import { filesAffectedBy, isWatched, listFiles, roleOf } from './files.js';
 import type { ClusterConfig } from './schema.js';
 import { FileValidator } from './file-validator.js';
-import { snapshotOf, type ConfigSnapshot, type Entry } from './snapshot.js';
+import { loadedConfigOf, type LoadedConfig, type Entry } from './loaded-config.js';
 
-export type { ConfigSnapshot, SnapshotFiles } from './snapshot.js';
+export type { LoadedConfig, ConfigFiles } from './loaded-config.js';
 
 const SETTLE_MS = 120;
 
@@ -37,7 +37,7 @@ export interface ConfigStoreOptions {
 }
 
 export declare interface ConfigStore {
-  on(event: 'change', fn: (snap: ConfigSnapshot) => void): this;
+  on(event: 'change', fn: (cfg: LoadedConfig) => void): this;
   on(event: 'problems', fn: (problems: ConfigProblem[]) => void): this;
 }
 
@@ -55,7 +55,7 @@ export class ConfigStore extends EventEmitter {
   private watcher?: FSWatcher;
   private pending = new Set<string>();
   private timer?: NodeJS.Timeout;
-  private last?: ConfigSnapshot;
+  private last?: LoadedConfig;
   private readonly settle = new Set<string>();
   private settleTimer?: NodeJS.Timeout;
 
@@ -68,10 +68,10 @@ export class ConfigStore extends EventEmitter {
   }
 
   /** Read every file once. Problems are returned (and kept), never thrown. */
-  async load(): Promise<{ snapshot: ConfigSnapshot; problems: ConfigProblem[]; warnings: ConfigProblem[] }> {
+  async load(): Promise<{ config: LoadedConfig; problems: ConfigProblem[]; warnings: ConfigProblem[] }> {
     for (const rel of await listFiles(this.dir)) await this.readOne(rel);
-    this.last = this.snapshot();
-    return { snapshot: this.last, problems: this.problems(), warnings: this.warnings() };
+    this.last = this.current();
+    return { config: this.last, problems: this.problems(), warnings: this.warnings() };
   }
 
   problems(): ConfigProblem[] {
@@ -83,11 +83,12 @@ export class ConfigStore extends EventEmitter {
     return [...this.warned.values()].flat();
   }
 
-  snapshot(): ConfigSnapshot {
-    return snapshotOf(this.good);
+  /** Every file's last good version, as one value. */
+  current(): LoadedConfig {
+    return loadedConfigOf(this.good);
   }
 
-  /** Start watching; 'change' is emitted with each new snapshot. */
+  /** Start watching; 'change' is emitted with each new LoadedConfig. */
   async watch(): Promise<void> {
     this.watcher = watch(this.dir, {
       ignoreInitial: true,
@@ -102,7 +103,7 @@ export class ConfigStore extends EventEmitter {
   }
 
   /** Re-read everything now (SIGHUP). */
-  async reload(): Promise<ConfigSnapshot> {
+  async reload(): Promise<LoadedConfig> {
     const now = new Set(await listFiles(this.dir));
     for (const rel of new Set([...now, ...this.good.keys(), ...this.bad.keys()])) await this.readOne(rel);
     return this.publish();
@@ -144,13 +145,13 @@ export class ConfigStore extends EventEmitter {
     }, SETTLE_MS);
   }
 
-  private publish(): ConfigSnapshot {
-    const snap = this.snapshot();
-    if (!this.last || !isDeepStrictEqual(snap, this.last)) {
-      this.last = snap;
-      this.emit('change', snap);
+  private publish(): LoadedConfig {
+    const cfg = this.current();
+    if (!this.last || !isDeepStrictEqual(cfg, this.last)) {
+      this.last = cfg;
+      this.emit('change', cfg);
     }
-    return snap;
+    return cfg;
   }
 
   /** Parse + validate one file; keep the last good version when it fails. */

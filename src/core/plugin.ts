@@ -50,7 +50,7 @@ export interface CheckPlugin<C = any> {
 
 // ---------------------------------------------------------------- discovery
 
-export type SnapshotListener = (nodes: ServiceNode[]) => void;
+export type MembersListener = (nodes: ServiceNode[]) => void;
 
 export interface Discovery {
   /** Connect (resolves once a first session exists or rejects after the connect timeout;
@@ -62,9 +62,9 @@ export interface Discovery {
    * across sessions: re-created on every new session until `unregister`. */
   register(service: string, node: ServiceNode): Promise<void>;
   unregister(service: string, node: ServiceNode): Promise<void>;
-  /** Writer side: whole snapshots of a cluster's members, on every change and on every new
+  /** Writer side: whole member lists of a cluster, on every change and on every new
    * session. Returns the function that stops watching. */
-  watch(cluster: string, listener: SnapshotListener): () => void;
+  watch(cluster: string, listener: MembersListener): () => void;
   /** True while the session is usable (writer fail-safe, status). */
   readonly connected: boolean;
   /** Optional, reporter side: publish this node's inventory record (actions find nodes by it),

@@ -68,7 +68,7 @@ export class StartupWait {
       this.timer = this.opts.clock.setTimeout(this.opts.wake, Math.max(1, Math.ceil(until - now)));
       return true;
     }
-    if (missing.length) this.opts.log.warn({ clusters: missing.slice(0, 10), count: missing.length }, `no snapshot yet from ${missing.length} clusters after ${Math.round(now - this.began)} ms: applying the others; these keep what the balancer serves for them until they are heard`);
+    if (missing.length) this.opts.log.warn({ clusters: missing.slice(0, 10), count: missing.length }, `no member list yet from ${missing.length} clusters after ${Math.round(now - this.began)} ms: applying the others; these keep what the balancer serves for them until they are heard`);
     this.cancel();
     return false;
   }

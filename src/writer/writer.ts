@@ -1,10 +1,10 @@
 /**
  * The writer: clusters/*.yaml + one discovery watch per cluster -> {cluster -> nodes} ->
- * one DesiredState per balancer -> balancer.apply(). Snapshots equal to the last are dropped,
+ * one DesiredState per balancer -> balancer.apply(). Member lists equal to the last are dropped,
  * bursts are coalesced, and a state equal to the last applied one is never re-applied.
  *
- * Fail-safe: a cluster enters the desired state only after its first snapshot, and discovery
- * never sends empty snapshots while disconnected, so a backend is never emptied because
+ * Fail-safe: a cluster enters the desired state only after its first member list, and discovery
+ * never sends empty member lists while disconnected, so a backend is never emptied because
  * ZooKeeper went away; the balancer keeps the last known members. Until then (ZooKeeper down
  * at a start or restart) it is passed as `pending`: the balancer keeps serving what it serves
  * for it (the running HAProxy, or the config on disk after a reboot). Balancers are started
@@ -21,7 +21,7 @@ import type { Registry } from '../core/registry.js';
 import type { Balancer, DesiredState } from '../core/plugin.js';
 import type { ServiceNode } from '../core/node.js';
 import { sameNodes, sortNodes } from '../core/node.js';
-import type { ConfigSnapshot } from '../config/store.js';
+import type { LoadedConfig } from '../config/store.js';
 import type { ClusterConfig } from '../config/schema.js';
 import { DiscoveryPool } from '../discovery/pool.js';
 import { Coalescer } from './coalescer.js';
@@ -37,7 +37,7 @@ export interface WriterOptions {
   logger: Logger;
   clock: Clock;
   configDir: string;
-  /** at start, the first apply waits until every cluster has sent its first snapshot, at most
+  /** at start, the first apply waits until every cluster has sent its first member list, at most
    * this long (ms); default STARTUP_WAIT_MS */
   startupWaitMs?: number;
   /** told of cluster sizes and balancer applies (notifications) */
@@ -65,7 +65,7 @@ export class Writer {
   private readonly pool: DiscoveryPool;
   private readonly balancers = new Map<string, BalancerEntry>();
   private readonly watches = new Map<string, Watch>();
-  /** latest members per cluster; absent until the cluster's first snapshot */
+  /** latest members per cluster; absent until the cluster's first member list */
   private readonly nodes = new Map<string, ServiceNode[]>();
   private clusters: ReadonlyMap<string, ClusterConfig> = new Map();
   private readonly states = new DesiredStates();
@@ -83,10 +83,10 @@ export class Writer {
     this.startup = new StartupWait({ clock: opts.clock, log: this.log, waitMs: opts.startupWaitMs, wake: () => this.coalescer.trigger() });
   }
 
-  async apply(snap: ConfigSnapshot): Promise<void> {
-    const fresh = new Set(await this.pool.apply(snap.discovery));
-    await this.applyBalancers(snap.balancers);
-    const clusters = (this.clusters = this.guard.admit(snap));
+  async apply(cfg: LoadedConfig): Promise<void> {
+    const fresh = new Set(await this.pool.apply(cfg.discovery));
+    await this.applyBalancers(cfg.balancers);
+    const clusters = (this.clusters = this.guard.admit(cfg));
     for (const [name, w] of [...this.watches]) {
       const c = clusters.get(name);
       if (c && c.discovery === w.discovery && !fresh.has(w.discovery)) continue;

@@ -1,13 +1,13 @@
 /**
  * An in-memory discovery plugin for writer tests and benchmarks: `watch` keeps each cluster's
- * listener in `listeners`, so the caller sends snapshots itself; `initial(cluster)`, when given
- * and not undefined, is sent at once as the cluster's first snapshot.
+ * listener in `listeners`, so the caller sends member lists itself; `initial(cluster)`, when given
+ * and not undefined, is sent at once as the cluster's first member list.
  */
 import { z } from 'zod';
 import type { ServiceNode } from '../../src/core/node.js';
-import type { DiscoveryPlugin, SnapshotListener } from '../../src/core/plugin.js';
+import type { DiscoveryPlugin, MembersListener } from '../../src/core/plugin.js';
 
-export function memoryDiscovery(name: string, listeners: Map<string, SnapshotListener>, initial?: (cluster: string) => ServiceNode[] | undefined): DiscoveryPlugin {
+export function memoryDiscovery(name: string, listeners: Map<string, MembersListener>, initial?: (cluster: string) => ServiceNode[] | undefined): DiscoveryPlugin {
   return {
     kind: 'discovery',
     name,

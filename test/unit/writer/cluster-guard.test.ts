@@ -10,9 +10,9 @@ import { z } from 'zod';
 import { FakeClock } from '../../../src/core/clock.js';
 import { createLogger } from '../../../src/core/logger.js';
 import { Registry } from '../../../src/core/registry.js';
-import type { BalancerPlugin, CrossIssue, DesiredState, SnapshotListener } from '../../../src/core/plugin.js';
+import type { BalancerPlugin, CrossIssue, DesiredState, MembersListener } from '../../../src/core/plugin.js';
 import type { ServiceNode } from '../../../src/core/node.js';
-import type { ConfigSnapshot } from '../../../src/config/store.js';
+import type { LoadedConfig } from '../../../src/config/store.js';
 import type { ClusterConfig } from '../../../src/config/schema.js';
 import { Writer } from '../../../src/writer/writer.js';
 import { memoryDiscovery } from '../../helpers/memory-discovery.js';
@@ -41,13 +41,13 @@ const portBalancer = (applied: DesiredState[]) =>
   }) satisfies BalancerPlugin<object, { port: number }>;
 
 function setup() {
-  const listeners = new Map<string, SnapshotListener>();
+  const listeners = new Map<string, MembersListener>();
   const applied: DesiredState[] = [];
   const logged: { level: number; msg: string }[] = [];
   const logger = createLogger({ level: 'info', destination: { write: (l: string) => void logged.push(JSON.parse(l)) } });
   const registry = new Registry([memoryDiscovery('mem', listeners, () => [node(1)]), portBalancer(applied)]);
   const writer = new Writer({ registry, logger, clock: new FakeClock(), configDir: '/nonexistent' });
-  const config = (clusters: Record<string, number>): ConfigSnapshot => ({
+  const config = (clusters: Record<string, number>): LoadedConfig => ({
     node: { peer_port: 1024 },
     plugins: [],
     balancers: new Map([['rec', {}]]),

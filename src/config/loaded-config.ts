@@ -10,7 +10,7 @@ import type { HttpConfig } from '../http/schema.js';
 import type { ActionDefinition } from '../actions/definition.js';
 import type { FileKind } from './files.js';
 
-export interface ConfigSnapshot {
+export interface LoadedConfig {
   logging?: LoggingConfig;
   node: NodeConfig;
   plugins: string[];
@@ -29,11 +29,11 @@ export interface ConfigSnapshot {
   /** actions/revoked.yaml: ids of action tokens that are refused */
   revokedTokens?: readonly string[];
   /** the file each entry came from (relative to the config dir), by kind and entry name;
-   * absent in snapshots built by hand (then `clusters/NAME.yaml` and the like are assumed) */
-  files?: SnapshotFiles;
+   * absent in configs built by hand (then `clusters/NAME.yaml` and the like are assumed) */
+  files?: ConfigFiles;
 }
 
-export interface SnapshotFiles {
+export interface ConfigFiles {
   balancers: ReadonlyMap<string, string>;
   discovery: ReadonlyMap<string, string>;
   clusters: ReadonlyMap<string, string>;
@@ -47,8 +47,8 @@ export interface Entry {
   data: unknown;
 }
 
-/** The snapshot of `entries` (last good entry by file, relative path). */
-export function snapshotOf(entries: ReadonlyMap<string, Entry>): ConfigSnapshot {
+/** The loaded config of `entries` (last good entry by file, relative path). */
+export function loadedConfigOf(entries: ReadonlyMap<string, Entry>): LoadedConfig {
   const by = (kind: FileKind) => new Map([...entries.values()].filter((e) => e.kind === kind).map((e) => [e.name, e.data]));
   const one = (kind: FileKind) => [...entries.values()].find((e) => e.kind === kind)?.data;
   const files = (kind: FileKind) => new Map([...entries].filter(([, e]) => e.kind === kind).map(([rel, e]) => [e.name, rel]));
