@@ -7,10 +7,10 @@
  *   phase, within one interval of the start.
  * - Never overlapping: the next probe is scheduled only after the current one settles, one
  *   interval after the current one was *due*; a slow probe delays the next, never doubles it.
- *   Measured from when it was due, not from when it started: the timer queue may start a
- *   probe up to 5% of the interval late (below), and measured from the start that lateness
- *   added up, ~2.5% fewer probes than the interval says (975 a second from 1,000 checks at
- *   `interval: 1`), and the loop would drift out of its group. A probe that settles after its
+ *   Counted from when it was due, not from when it started: the timer queue may start a
+ *   probe up to 5% of the interval late (below), and counted from the start that lateness
+ *   would add up, fewer probes than the interval says, and the loop would drift out of its
+ *   group. A probe that settles after its
  *   successor was due (a check that ignored its abort) skips to the group's next phase.
  * - Timeout: the probe's AbortSignal fires after `timeoutMs` (timers come from the injected
  *   Clock). A check that ignores its signal is given up on after a grace period, so one
@@ -199,16 +199,13 @@ export class CheckLoop implements TimerTarget {
   }
 
   /**
-   * One AbortController serves probe after probe until it is aborted: creating one per probe
-   * was the largest cost of the loop (measured: ~1.8% of a core at 1,000 probes/s). Checks
-   * must not leave a listener per probe on it; every 32 probes the signal's listeners are
-   * counted, and a check that left more than one gets a fresh controller, which bounds its leak
-   * (it still trips Node's listener-leak warning at 11). Renewing every 32 probes regardless,
-   * as before, cost more than it saved: a reporter's checks start together, so they renewed
-   * together, 1,000 at once every 32 s, each renewal an AbortSignal made and one dropped with
-   * a listener on it (measured: a 5 s window at 7.0-8.4 % of a core among 4.4-6.2 % ones; the
-   * 30 s run 5.2-6.2 % -> 4.5 %). Whether it was aborted is tracked here: the signal's getters
-   * cost more than the rest of this function.
+   * One AbortController serves probe after probe until it is aborted, because creating one per
+   * probe was the largest cost of the loop (bench/reporter-checks.ts). Every 32 probes the
+   * signal's listeners are counted, and a check that left more than one gets a fresh
+   * controller, which bounds its leak. The count, not a renewal every 32 probes: a reporter's
+   * checks start together, so renewals would come in bursts of all of them at once, which costs
+   * more than it saves. Whether it was aborted is tracked here because the signal's getters cost
+   * more than the rest of this function.
    */
   private signal(): AbortSignal {
     if (!this.aborted && ++this.probesOnController < LEAK_CHECK_EVERY) return this.signalInUse;

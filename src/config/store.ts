@@ -131,8 +131,8 @@ export class ConfigStore extends EventEmitter {
     this.pending.clear();
     for (const rel of files) await this.readOne(rel);
     this.publish();
-    // chokidar drops a 'change' that follows another within ~50 ms (measured: no trailing
-    // event), so the last write of a quick burst can go unreported: read once more after it.
+    // chokidar can drop a 'change' that follows another closely (no trailing event), so the
+    // last write of a quick burst could go unreported: read once more after it.
     for (const rel of files) this.settle.add(rel);
     clearTimeout(this.settleTimer);
     this.settleTimer = setTimeout(() => {

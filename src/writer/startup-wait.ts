@@ -3,8 +3,9 @@
  * member list, bounded.
  *
  * Why wait: applying as clusters trickle in means one structure per arrival, each a full
- * render, `haproxy -c` and (rate-limited) reload; with 1,000 clusters that is a dozen of them
- * and a lot of garbage. Waiting for all (ZooKeeper answers quickly) makes it one. Bounded, so a
+ * render, `haproxy -c` and (rate-limited) reload, which at a thousand clusters adds up to
+ * many of them (bench/writer-process-scale.ts). Waiting for all (ZooKeeper answers quickly)
+ * makes it one. Bounded, so a
  * discovery that does not answer never holds HAProxy back: past the wait the clusters known
  * are applied and the others join as they come.
  */
