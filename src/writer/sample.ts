@@ -14,7 +14,7 @@ export const SAMPLE_PEERS: readonly Peer[] = [
 ];
 
 /** three nodes from port `base` on: two on the first peer host, one on the second */
-export function sampleNodes(base: number): ServiceNode[] {
+function sampleNodes(base: number): ServiceNode[] {
   return [SAMPLE_PEERS[0], SAMPLE_PEERS[0], SAMPLE_PEERS[1]].map((peer, i) => {
     const ip = peer.ip;
     const port = base + i;
