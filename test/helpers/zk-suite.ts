@@ -8,17 +8,17 @@ export interface ZkSuite {
   readonly zk: ZkServer;
   /** replaceable: a test that expires the probe's session sets a new one */
   probe: ZkProbe;
-  readonly cleanup: (() => Promise<unknown>)[];
+  readonly cleanup: (() => unknown)[];
 }
 
 export function useZooKeeper(opts: ZkServerOptions = { tickTime: 200 }): ZkSuite {
-  const suite = { zk: undefined as unknown as ZkServer, probe: undefined as unknown as ZkProbe, cleanup: [] as (() => Promise<unknown>)[] };
+  const suite = { zk: undefined as unknown as ZkServer, probe: undefined as unknown as ZkProbe, cleanup: [] as (() => unknown)[] };
   before(async () => {
     suite.zk = await startZooKeeper(opts);
     suite.probe = await zkProbe(suite.zk.connectString);
   });
   after(async () => {
-    for (const f of suite.cleanup.reverse()) await f().catch(() => {});
+    for (const f of suite.cleanup.reverse()) await Promise.resolve().then(f).catch(() => {});
     suite.probe?.close();
     await suite.zk?.stop();
   });

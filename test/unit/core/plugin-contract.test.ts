@@ -13,11 +13,10 @@ import { silentLogger } from '../../../src/core/logger.js';
 import { Registry } from '../../../src/core/registry.js';
 import type { BalancerPlugin, Check, CheckResult, DesiredState, MembersListener } from '../../../src/core/plugin.js';
 import type { ServiceNode } from '../../../src/core/node.js';
-import type { LoadedConfig } from '../../../src/config/store.js';
 import { Writer } from '../../../src/writer/writer.js';
 import { CheckLoop } from '../../../src/checks/scheduler.js';
 import { abortDetail } from '../../../src/checks/detail.js';
-import { memoryDiscovery } from '../../helpers/memory-discovery.js';
+import { memoryDiscovery, memoryWriterConfig } from '../../helpers/memory-discovery.js';
 import { advance } from '../../helpers/fake-time.js';
 
 const node = (port: number): ServiceNode => ({ name: `127.0.0.1:${port}`, host: '127.0.0.1', ip: '127.0.0.1', port, peer: null, metadata: {} });
@@ -50,14 +49,7 @@ test('a balancer that ignores DesiredState.version and changedSince serves the r
   };
   const registry = new Registry([memoryDiscovery('mem', listeners), naive]);
   const writer = new Writer({ registry, logger: silentLogger(), clock: new FakeClock(), configDir: '/nonexistent' });
-  const configOf = (names: string[]): LoadedConfig => ({
-    node: { peer_port: 1024 },
-    plugins: [],
-    balancers: new Map([['naive', {}]]),
-    discovery: new Map([['mem', {}]]),
-    clusters: new Map(names.map((n) => [n, { name: n, discovery: 'mem', balancers: { naive: {} } }])),
-    services: new Map(),
-  });
+  const configOf = (names: string[]) => memoryWriterConfig('naive', Object.fromEntries(names.map((n) => [n, {}])));
   /** what discovery said last, per cluster in the config */
   const truth = new Map<string, number[]>();
   const send = (cluster: string, ports: number[]) => {

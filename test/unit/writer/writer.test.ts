@@ -10,9 +10,8 @@ import { pino } from 'pino';
 import { Registry } from '../../../src/core/registry.js';
 import type { BalancerPlugin, DesiredState, MembersListener } from '../../../src/core/plugin.js';
 import type { ServiceNode } from '../../../src/core/node.js';
-import type { LoadedConfig } from '../../../src/config/store.js';
 import { STARTUP_WAIT_MS, Writer } from '../../../src/writer/writer.js';
-import { memoryDiscovery } from '../../helpers/memory-discovery.js';
+import { memoryDiscovery, memoryWriterConfig } from '../../helpers/memory-discovery.js';
 
 const node = (port: number): ServiceNode => ({ name: `127.0.0.1:${port}`, host: '127.0.0.1', ip: '127.0.0.1', port, peer: null, metadata: {} });
 
@@ -38,14 +37,7 @@ function setup(clusters: string[], clock = new FakeClock()) {
     } satisfies BalancerPlugin,
   ]);
   const writer = new Writer({ registry, logger, clock, configDir: '/nonexistent' });
-  const config: LoadedConfig = {
-    node: { peer_port: 1024 },
-    plugins: [],
-    balancers: new Map([['rec', {}]]),
-    discovery: new Map([['mem', {}]]),
-    clusters: new Map(clusters.map((n) => [n, { name: n, discovery: 'mem', balancers: { rec: {} } }])),
-    services: new Map(),
-  };
+  const config = memoryWriterConfig('rec', Object.fromEntries(clusters.map((n) => [n, {}])));
   const names = (d: DesiredState | undefined) => d?.clusters.map((c) => c.name).join(',');
   return { writer, config, listeners, applied, clock, names, stopped, started, logs };
 }
