@@ -19,6 +19,7 @@ let B: AvailabilityNode;
 let nodes: ReturnType<typeof availabilityNodes>;
 
 before(async () => {
+  await suite.ready();
   nodes = availabilityNodes(suite.zk.connectString, suite.cleanup);
   A = await nodes.node('A', true);
   B = await nodes.node('B', false);

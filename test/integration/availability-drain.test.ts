@@ -58,6 +58,7 @@ function heldRequest(): Promise<string> {
 }
 
 before(async () => {
+  await suite.ready();
   nodes = availabilityNodes(suite.zk.connectString, suite.cleanup);
   // the held request outlives a few lighthousectl runs: a server timeout well above them
   hap = await haproxyEnv({ defaults: ['mode http', 'timeout connect 2s', 'timeout client 90s', 'timeout server 90s'] });
