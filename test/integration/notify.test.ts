@@ -9,13 +9,13 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { createServer as createTcpServer, type Socket } from 'node:net';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, mkdir, writeFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { useZooKeeper } from '../helpers/zk-suite.js';
+import { dir as tempDir } from '../helpers/cli.js';
 import { listenOnFreePort, startBackend, type Backend } from '../helpers/backends.js';
 import { startDaemon, type Daemon } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/wait.js';
@@ -64,13 +64,10 @@ async function backend(id: string): Promise<Backend> {
 }
 
 async function configDir(root: string, files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'lh-notify-'));
-  cleanup.push(() => rm(dir, { recursive: true, force: true }));
-  await mkdir(join(dir, 'discovery'));
-  await mkdir(join(dir, 'services'));
-  await writeFile(join(dir, 'discovery/zookeeper.yaml'), `hosts: ["${suite.zk.connectString}"]\npath: ${root}\nsession_timeout: 4000\n`);
-  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
-  return dir;
+  const d = tempDir({ 'discovery/zookeeper.yaml': `hosts: ["${suite.zk.connectString}"]\npath: ${root}\nsession_timeout: 4000\n`, ...files }, 'lh-notify-');
+  cleanup.push(() => rm(d, { recursive: true, force: true }));
+  await mkdir(join(d, 'services'), { recursive: true }); // for services written later
+  return d;
 }
 
 const service = (port: number, extra = '') => `port: ${port}\ndiscovery: zookeeper\nchecks:\n  interval: 0.1\n  http:\n    uri: /health\n${extra}`;
