@@ -268,8 +268,8 @@ export function writeCluster(dir: string, name: string, haproxy: Record<string, 
 export interface Probes {
   /** the haproxy balancer instance, when the writer creates it */
   balancer?(b: HaproxyBalancer): void;
-  /** a discovery snapshot reaches the writer (before the writer looks at it) */
-  snapshot?(cluster: string, nodes: ServiceNode[]): void;
+  /** a cluster's member list reaches the writer (before the writer looks at it) */
+  members?(cluster: string, nodes: ServiceNode[]): void;
   /** balancer.apply called */
   applyStart?(): void;
 }
@@ -294,7 +294,7 @@ export function instrumentedRegistry(probes: Probes): Registry {
       stop: () => d.stop(),
       register: (s, n) => d.register(s, n),
       unregister: (s, n) => d.unregister(s, n),
-      watch: (cluster, listener) => d.watch(cluster, (nodes) => (probes.snapshot?.(cluster, nodes), listener(nodes))),
+      watch: (cluster, listener) => d.watch(cluster, (nodes) => (probes.members?.(cluster, nodes), listener(nodes))),
       get connected() {
         return d.connected;
       },
@@ -303,15 +303,15 @@ export function instrumentedRegistry(probes: Probes): Registry {
   return registry;
 }
 
-/** A Writer for `dir`, built and fed its first config snapshot as lighthouse-writer does. */
+/** A Writer for `dir`, built and fed its first loaded config as lighthouse-writer does. */
 export async function inProcessWriter(dir: string, logger: Logger, probes: Probes = {}): Promise<{ writer: Writer; balancer(): HaproxyBalancer }> {
   let balancer: HaproxyBalancer | null = null;
   const registry = instrumentedRegistry({ ...probes, balancer: (b) => ((balancer = b), probes.balancer?.(b)) });
   const store = new ConfigStore({ dir, registry, logger });
-  const { snapshot, problems } = await store.load();
+  const { config: cfg, problems } = await store.load();
   if (problems.length) throw new Error(`bench config problems: ${JSON.stringify(problems)}`);
   const writer = new Writer({ registry, logger, clock: systemClock, configDir: dir });
-  await writer.apply(snapshot);
+  await writer.apply(cfg);
   return { writer, balancer: () => balancer ?? (() => { throw new Error('no haproxy balancer created'); })() };
 }
 

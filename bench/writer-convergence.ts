@@ -84,7 +84,7 @@ const ZK_PATH = '/lh';
 const CLUSTER = 'web';
 
 interface Applied {
-  /** onApplied; the latest snapshot delivered to the writer and apply() call before it */
+  /** onApplied; the latest member list delivered to the writer and apply() call before it */
   t: number;
   tSnap: number;
   tApply: number;
@@ -130,7 +130,7 @@ async function child(dir: string): Promise<void> {
   let tApply = 0;
   const ext = { tEvent: 0, tRead: 0, tReadDone: 0, tSocket: 0, tSocketDone: 0 };
   await stampExternals(ext);
-  const { writer, balancer } = await inProcessWriter(dir, nullLogger('info'), { snapshot: () => (tSnap = hrMs()), applyStart: () => (tApply = hrMs()) });
+  const { writer, balancer } = await inProcessWriter(dir, nullLogger('info'), { members: () => (tSnap = hrMs()), applyStart: () => (tApply = hrMs()) });
   writer.onApplied.add((_balancer, state) => {
     const t = hrMs(); // first: the stamp must not include our own bookkeeping
     const c = state.clusters.find((x) => x.name === CLUSTER);
@@ -230,7 +230,7 @@ async function parent(): Promise<void> {
     const allConverged: number[] = [];
     const ack: number[] = [];
     const byKind: Record<string, number[]> = { add: [], weight: [], remove: [] };
-    const phases = { snapshot: [] as number[], queue: [] as number[], apply: [] as number[], event: [] as number[], zkRead: [] as number[], socket: [] as number[], own: [] as number[] };
+    const phases = { members: [] as number[], queue: [] as number[], apply: [] as number[], event: [] as number[], zkRead: [] as number[], socket: [] as number[], own: [] as number[] };
     const reloads0 = await Promise.all(writers.map(async (w) => (await showProc(w.hap.masterSocket)).reloads));
     let verified = 0;
     const disagreements: string[] = [];
@@ -266,7 +266,7 @@ async function parent(): Promise<void> {
       await Promise.all(checks);
       const lat = applied.map((a) => a.t - t0);
       for (const a of applied) {
-        phases.snapshot.push(a.tSnap - tAck);
+        phases.members.push(a.tSnap - tAck);
         phases.queue.push(a.tApply - a.tSnap);
         phases.apply.push(a.t - a.tApply);
         phases.event.push(a.tEvent - tAck);
@@ -300,8 +300,8 @@ async function parent(): Promise<void> {
     console.log(`    per writer   ${fmtStats(stats(perWriter))}`);
     if (writers.length > 1) console.log(`    all ${writers.length} done  ${fmtStats(stats(allConverged))}`);
     console.log(`  where the time goes, per writer sample:`);
-    console.log(`    ZK ack -> snapshot in the writer (watch event, re-read)        ${fmtStats(stats(phases.snapshot))}`);
-    console.log(`    snapshot -> balancer.apply called (writer, coalescer)           ${fmtStats(stats(phases.queue))}`);
+    console.log(`    ZK ack -> member list in the writer (watch event, re-read)     ${fmtStats(stats(phases.members))}`);
+    console.log(`    member list -> balancer.apply called (writer, coalescer)        ${fmtStats(stats(phases.queue))}`);
     console.log(`    balancer.apply -> applied (render, runtime API round trip)     ${fmtStats(stats(phases.apply))}`);
     console.log(`  the same samples split by whose time it is:`);
     console.log(`    ZK ack -> watch event dispatched (< 0: the event came first)   ${fmtStats(stats(phases.event))}`);

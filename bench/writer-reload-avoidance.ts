@@ -101,7 +101,7 @@ runBench(async () => {
       const t = setTimeout(() => reject(new Error(`not applied within 20 s: ${what}\nwriter warnings/errors:\n${errors.slice(-5).join('\n')}`)), 20_000);
       wake = () => (clearTimeout(t), resolve());
     });
-  await applied('setup'); // subscribed before the first snapshot can arrive (the session connects first)
+  await applied('setup'); // subscribed before the first member list can arrive (the session connects first)
   await balancer().flush();
   const proc0 = await showProc(hap.masterSocket);
   const reloads0 = balancer().reloads;

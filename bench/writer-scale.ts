@@ -26,8 +26,8 @@ import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { systemClock } from '../src/core/clock.js';
 import type { ServiceNode } from '../src/core/node.js';
-import type { DesiredState, SnapshotListener } from '../src/core/plugin.js';
-import type { ConfigSnapshot } from '../src/config/store.js';
+import type { DesiredState, MembersListener } from '../src/core/plugin.js';
+import type { LoadedConfig } from '../src/config/store.js';
 import type { ClusterConfig } from '../src/config/schema.js';
 import { Writer } from '../src/writer/writer.js';
 import { buildModel, maskMembership } from '../src/balancers/haproxy/model.js';
@@ -128,11 +128,11 @@ runBench(async () => {
   };
 
   // ------------------------------------------------------------ (b) full writer, in-memory discovery
-  const listeners = new Map<string, SnapshotListener>();
+  const listeners = new Map<string, MembersListener>();
   let balancer: HaproxyBalancer | null = null;
   const registry = instrumentedRegistry({ balancer: (b) => (balancer = b) });
   registry.add(memoryDiscovery('fake', listeners, (cluster) => members.get(cluster)!));
-  const snapshot: ConfigSnapshot = {
+  const cfg: LoadedConfig = {
     node: { peer_port: 1024 },
     plugins: [],
     balancers: new Map([['haproxy', config]]),
@@ -148,7 +148,7 @@ runBench(async () => {
 
   const tw = performance.now();
   const first = applied();
-  await writer.apply(snapshot);
+  await writer.apply(cfg);
   await first;
   const tStart = performance.now() - tw;
   await balancer!.flush();

@@ -23,11 +23,11 @@ import { z } from 'zod';
 
 /** Names travel in URLs, tokens and command lines; `list` is lighthousectl's own subcommand. */
 export const ACTION_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-export const RESERVED_ACTION_NAMES = ['list'];
+const RESERVED_ACTION_NAMES = ['list'];
 /** a rank is a script's file name without `.sh` */
-export const RANK_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
-export const DEFAULT_SCRIPT = 'default';
-export const DEFAULT_TIMEOUT_S = 60;
+const RANK_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+const DEFAULT_SCRIPT = 'default';
+const DEFAULT_TIMEOUT_S = 60;
 
 const oneLine = z.string().min(1).max(200).regex(/^[^\x00-\x1f\x7f]*$/, 'expected one line of printable text');
 

@@ -20,7 +20,7 @@ import { HttpError, type Request, type Router } from '../http/router.js';
 import { isRefusal, type ActionService, type RunEvent } from './service.js';
 
 /** how long a run may stay silent before a tick is sent */
-export const TICK_MS = 15_000;
+const TICK_MS = 15_000;
 
 const runBody = z.strictObject({
   args: z

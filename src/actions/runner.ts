@@ -13,7 +13,7 @@ import { signalGroup } from '../core/process-group.js';
 
 /** longer lines are handed on in pieces of this many characters */
 export const MAX_LINE = 16 * 1024;
-export const KILL_GRACE_MS = 2000;
+const KILL_GRACE_MS = 2000;
 
 export type StreamName = 'stdout' | 'stderr';
 

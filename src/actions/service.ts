@@ -1,6 +1,6 @@
 /**
  * Actions on this node, as the HTTP routes use them: what is defined (from the config store's
- * snapshots), who may run what (tokens), and runs (one script each, at most `concurrency` at a
+ * loaded configs), who may run what (tokens), and runs (one script each, at most `concurrency` at a
  * time per action), each audited. Transport-free: the routes turn refusals into status codes
  * and a run's events into a stream.
  */
@@ -80,7 +80,7 @@ export class ActionService {
     this.audit = new Audit(opts.logger);
   }
 
-  /** Take a config snapshot's actions and revocations, and this node's identity. */
+  /** Take a loaded config's actions and revocations, and this node's identity. */
   configure(actions: ReadonlyMap<string, ActionDefinition> | undefined, revoked: readonly string[] | undefined, node: ActionNode): void {
     this.actions = actions ?? new Map();
     this.revoked = new Set(revoked ?? []);

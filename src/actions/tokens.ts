@@ -21,14 +21,14 @@ import { LighthouseError } from '../core/errors.js';
 import { ACTIONS_DIR } from '../config/files.js';
 import { TOKEN_ID } from './revoked.js';
 
-export const ALG = 'EdDSA';
-export const AUDIENCE = 'lighthouse-actions';
-export const ISSUER = 'lighthousectl';
+const ALG = 'EdDSA';
+const AUDIENCE = 'lighthouse-actions';
+const ISSUER = 'lighthousectl';
 export const ALL_ACTIONS = '*';
 /** a bearer longer than this is refused unread */
-export const MAX_TOKEN_LENGTH = 8192;
-export const KEY_FILE = 'token.key';
-export const PUB_FILE = 'token.pub';
+const MAX_TOKEN_LENGTH = 8192;
+const KEY_FILE = 'token.key';
+const PUB_FILE = 'token.pub';
 
 export interface TokenClaims {
   sub: string;

@@ -1,8 +1,8 @@
 /**
  * Phase groups: which checks of a reporter probe together.
  *
- * Waking a process costs more than the probe it wakes for (an epoll round, timer processing,
- * cold caches: on the project VM a bare wake-up costs about what a keep-alive HTTP probe does).
+ * Waking a process costs about what the probe it wakes for does (an epoll wait, timer
+ * processing, cold caches; bench/reporter-checks.ts).
  * A node with a few services checked every second therefore spends most of its CPU on
  * wake-ups if each check keeps a phase of its own. So checks with the same interval share a
  * phase, up to `batch` of them: five services checked every second are probed in one wake-up,

@@ -7,18 +7,18 @@
  *   phase, within one interval of the start.
  * - Never overlapping: the next probe is scheduled only after the current one settles, one
  *   interval after the current one was *due*; a slow probe delays the next, never doubles it.
- *   Measured from when it was due, not from when it started: the timer queue may start a
- *   probe up to 5% of the interval late (below), and measured from the start that lateness
- *   added up, ~2.5% fewer probes than the interval says (975 a second from 1,000 checks at
- *   `interval: 1`), and the loop would drift out of its group. A probe that settles after its
+ *   Counted from when it was due, not from when it started: the timer queue may start a
+ *   probe up to 5% of the interval late (below), and counted from the start that lateness
+ *   would add up, fewer probes than the interval says, and the loop would drift out of its
+ *   group. A probe that settles after its
  *   successor was due (a check that ignored its abort) skips to the group's next phase.
  * - Timeout: the probe's AbortSignal fires after `timeoutMs` (timers come from the injected
  *   Clock). A check that ignores its signal is given up on after a grace period, so one
  *   misbehaving plugin cannot stall its loop forever; its late result is ignored.
  *
- * - Signals are reused from probe to probe until one is aborted (see signal()): a check must
- *   not add an abort listener per probe without removing it, as the built-in ones do not; one
- *   that does gets a fresh signal every 32 probes.
+ * - Signals are reused from probe to probe until one is aborted (see signal()). Reuse is an
+ *   optimisation, not a contract a check must know of: one that adds an abort listener per
+ *   probe and never removes it gets a fresh signal every 32 probes, so its leak is bounded.
  * - Waits, deadlines and grace periods go through a CheckTimers queue (timers.ts), shared by
  *   every loop of a reporter: one clock timer for all of them instead of two Node timers per
  *   probe. A loop waits for at most one entry at a time; `token` says which. Each wait may end
@@ -26,7 +26,7 @@
  *
  * The loop does not own the Check: whoever created it calls `check.close()`.
  */
-import { getEventListeners } from 'node:events';
+import { getEventListeners, setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import type { Check, CheckResult } from '../core/plugin.js';
@@ -65,6 +65,15 @@ const ABORT_GRACE_MS = 1000;
 /** Every this many probes on one signal, its abort listeners are counted (see signal()). */
 const LEAK_CHECK_EVERY = 32;
 
+/** A controller whose signal may carry one listener per probe until the next count without
+ * Node's listener-leak warning: a check written for a fresh signal per probe is bounded, not
+ * a leak. */
+function freshController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(LEAK_CHECK_EVERY + 1, controller.signal);
+  return controller;
+}
+
 function assertTiming(t: CheckTiming): void {
   if (!(t.intervalMs > 0)) throw new RangeError(`check intervalMs must be > 0, got ${t.intervalMs}`);
   if (!(t.timeoutMs > 0)) throw new RangeError(`check timeoutMs must be > 0, got ${t.timeoutMs}`);
@@ -86,7 +95,7 @@ export class CheckLoop implements TimerTarget {
   /** token of the timer entry this loop waits for (0 = none) and what it is for */
   private token = 0;
   private waitFor = Wait.Next;
-  private controller = new AbortController();
+  private controller = freshController();
   private signalInUse: AbortSignal = this.controller.signal;
   /** whether `controller` was aborted (known here: only this loop aborts it) */
   private aborted = false;
@@ -190,22 +199,19 @@ export class CheckLoop implements TimerTarget {
   }
 
   /**
-   * One AbortController serves probe after probe until it is aborted: creating one per probe
-   * was the largest cost of the loop (measured: ~1.8% of a core at 1,000 probes/s). Checks
-   * must not leave a listener per probe on it; every 32 probes the signal's listeners are
-   * counted, and a check that left more than one gets a fresh controller, which bounds its leak
-   * (it still trips Node's listener-leak warning at 11). Renewing every 32 probes regardless,
-   * as before, cost more than it saved: a reporter's checks start together, so they renewed
-   * together, 1,000 at once every 32 s, each renewal an AbortSignal made and one dropped with
-   * a listener on it (measured: a 5 s window at 7.0-8.4 % of a core among 4.4-6.2 % ones; the
-   * 30 s run 5.2-6.2 % -> 4.5 %). Whether it was aborted is tracked here: the signal's getters
-   * cost more than the rest of this function.
+   * One AbortController serves probe after probe until it is aborted, because creating one per
+   * probe was the largest cost of the loop (bench/reporter-checks.ts). Every 32 probes the
+   * signal's listeners are counted, and a check that left more than one gets a fresh
+   * controller, which bounds its leak. The count, not a renewal every 32 probes: a reporter's
+   * checks start together, so renewals would come in bursts of all of them at once, which costs
+   * more than it saves. Whether it was aborted is tracked here because the signal's getters cost
+   * more than the rest of this function.
    */
   private signal(): AbortSignal {
     if (!this.aborted && ++this.probesOnController < LEAK_CHECK_EVERY) return this.signalInUse;
     this.probesOnController = 0;
     if (!this.aborted && getEventListeners(this.signalInUse, 'abort').length <= 1) return this.signalInUse;
-    this.controller = new AbortController();
+    this.controller = freshController();
     this.signalInUse = this.controller.signal;
     this.aborted = false;
     return this.signalInUse;

@@ -1,11 +1,11 @@
 /**
  * One timer queue shared by every CheckLoop of a reporter.
  *
- * Why not a Node timer per wait: at 1,000 checks/s each loop armed two timers per probe (the
- * wait for the next one and the deadline of the current one). Measured on the built reporter:
- * Node's timer lists (one list per distinct jittered delay, kept in a priority queue and a
- * dictionary keyed by the delay) were ~15% of the JS time and ~1 KB of garbage per probe, and a
- * timer firing at its own millisecond woke the process once per probe.
+ * Why not a Node timer per wait: each loop would arm two timers per probe (the wait for the
+ * next one and the deadline of the current one), and Node's timer lists (one list per distinct
+ * jittered delay, kept in a priority queue and a dictionary keyed by the delay) then were a
+ * large share of the reporter's CPU and garbage (bench/reporter-checks.ts), and a timer firing
+ * at its own millisecond woke the process once per probe.
  *
  * Here a loop puts (due time, itself) into one binary heap, and one clock timer is armed for
  * the earliest entry. Each entry's time is rounded up to a slot: a multiple of `resolutionMs`,
@@ -15,9 +15,8 @@
  * every entry fires at its exact time (unit tests).
  *
  * Fewer, fuller wake-ups are the cheapest thing a reporter can do for its CPU: each one costs
- * an epoll round, timer processing and cold caches. Measured at 1,000 HTTP checks/s
- * (bench/reporter-checks.ts, interleaved runs): 5 ms slots 7.8-9.7% of a core, 25 ms 6.0-6.1%,
- * 50 ms 5.4-6.3%.
+ * an epoll wait, timer processing and cold caches. Coarser slots cost less CPU; how much is
+ * measured by bench/reporter-checks.ts.
  *
  * Nothing is allocated per schedule: the heap lives in parallel arrays that are reused.
  * Cancelling is lazy: each schedule returns a token, the target remembers its latest one and

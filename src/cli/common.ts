@@ -13,7 +13,7 @@ import { loadPluginPackages } from '../core/plugins-loader.js';
 import { ConfigStore } from '../config/store.js';
 import { parseYaml, check } from '../config/yaml.js';
 import { loggingSchema, pluginsSchema } from '../config/schema.js';
-import type { ConfigSnapshot } from '../config/store.js';
+import type { LoadedConfig } from '../config/store.js';
 import { daemonHelp, program, type DaemonHelp } from './program.js';
 import { crossProblems, missingWarning, summary } from './startup.js';
 
@@ -61,10 +61,10 @@ export async function bootstrap(dirArg: string, program: string, given?: Logger)
     logger.info({ plugins: loaded.map((p) => `${p.kind}:${p.name}`) }, 'third-party plugins loaded');
   }
   const store = new ConfigStore({ dir, registry, logger, secrets });
-  store.on('change', (snap) => {
-    if (snap.logging?.level && snap.logging.level !== logger.level) {
-      logger.info(`log level now ${snap.logging.level}`);
-      logger.level = snap.logging.level;
+  store.on('change', (cfg) => {
+    if (cfg.logging?.level && cfg.logging.level !== logger.level) {
+      logger.info(`log level now ${cfg.logging.level}`);
+      logger.level = cfg.logging.level;
     }
   });
   return { dir, logger, registry, store, secrets };
@@ -141,14 +141,14 @@ export function usage(message: string): never {
 }
 
 export interface Daemon {
-  apply(snap: ConfigSnapshot): Promise<void>;
+  apply(cfg: LoadedConfig): Promise<void>;
   stop(): Promise<void>;
 }
 
 /** The shape both daemons share: parse CONFIG_DIR, bootstrap, check the whole config (a
- * problem in any file stops the start, exit 78, unless --keep-going), apply every config
- * snapshot in order, watch the dir, stop on SIGTERM / SIGINT, re-read on SIGHUP. */
-export function runDaemon(name: string, description: string, help: DaemonHelp, make: (rt: Runtime, snap: ConfigSnapshot) => Promise<Daemon>): void {
+ * problem in any file stops the start, exit 78, unless --keep-going), apply every loaded
+ * config in order, watch the dir, stop on SIGTERM / SIGINT, re-read on SIGHUP. */
+export function runDaemon(name: string, description: string, help: DaemonHelp, make: (rt: Runtime, cfg: LoadedConfig) => Promise<Daemon>): void {
   runMain(async () => {
     const cli = program(name, description)
       .argument('<config_dir>', 'Lighthouse config directory (e.g. /etc/lighthouse)')
@@ -157,8 +157,8 @@ export function runDaemon(name: string, description: string, help: DaemonHelp, m
       .parse();
     const rt = await bootstrap(cli.args[0] ?? usage('missing CONFIG_DIR'), name);
     guardRejections(rt.logger);
-    const { snapshot, problems } = await rt.store.load();
-    const cross = await crossProblems(rt.dir, snapshot, rt.registry);
+    const { config: cfg, problems } = await rt.store.load();
+    const cross = await crossProblems(rt.dir, cfg, rt.registry);
     const all = [...problems, ...cross];
     if (all.length && !cli.opts<{ keepGoing?: boolean }>().keepGoing) {
       rt.logger.flush?.();
@@ -168,7 +168,7 @@ export function runDaemon(name: string, description: string, help: DaemonHelp, m
     }
     // (clashes between clusters: the writer logs them with what it does about each cluster)
     for (const p of cross.filter((x) => !x.clusters.length)) rt.logger.error({ file: p.file, problem: formatProblem(p) }, `invalid config: ${formatProblem(p)} (--keep-going)`);
-    const lacking = missingWarning(rt.dir, snapshot, name, help.expects);
+    const lacking = missingWarning(rt.dir, cfg, name, help.expects);
     if (lacking) rt.logger.warn(lacking);
     // signals from here on: a stop while starting stops what has started
     let daemon: Daemon | null = null;
@@ -186,11 +186,11 @@ export function runDaemon(name: string, description: string, help: DaemonHelp, m
         await rt.store.reload();
       },
     });
-    daemon = await make(rt, snapshot);
-    const apply = (snap: ConfigSnapshot) =>
-      (applying = applying.then(() => daemon.apply(snap)).catch((err) => rt.logger.error({ err }, 'applying config failed')));
-    rt.store.on('change', (snap) => void apply(snap));
-    await apply(snapshot);
+    daemon = await make(rt, cfg);
+    const apply = (cfg: LoadedConfig) =>
+      (applying = applying.then(() => daemon.apply(cfg)).catch((err) => rt.logger.error({ err }, 'applying config failed')));
+    rt.store.on('change', (cfg) => void apply(cfg));
+    await apply(cfg);
     await rt.store.watch();
     running();
   });

@@ -85,10 +85,10 @@ async function target(o: Options): Promise<Target> {
   }
   if (o.tokenFile) usage('--token-file goes with --url (the local socket needs no token)');
   const store = new ConfigStore({ dir: o.configDir, registry: builtinRegistry(), logger: silentLogger() });
-  const { snapshot, problems } = await store.load();
+  const { config: cfg, problems } = await store.load();
   const bad = problems.filter((p) => /^http\.ya?ml$/.test(p.file));
   if (bad.length) throw new ConfigError(bad);
-  const socket = httpSettings(snapshot.http, 'reporter', store.dir).socket;
+  const socket = httpSettings(cfg.http, 'reporter', store.dir).socket;
   if (!socket) usage(`${o.configDir}/http.yaml has no socket (socket: false): use --url`);
   return { socket };
 }

@@ -26,14 +26,14 @@ runDaemon(
   'lighthouse-reporter',
   'Health-check the services this node provides (CONFIG_DIR/services) and publish each healthy instance to discovery (ZooKeeper) as an ephemeral znode, as the node\'s availability state says; serve that state over HTTP (http.yaml).',
   REPORTER_HELP,
-  async (rt, snap) => {
+  async (rt, cfg) => {
   // without a valid availability.yaml the state file and the states are unknown: publishing
   // anything could put a node in maintenance back in rotation
   const bad = rt.store.problems().filter(isFile('availability'));
   if (bad.length) throw new ConfigError(bad);
-  const identity = await resolveIdentity(snap.node);
+  const identity = await resolveIdentity(cfg.node);
   rt.logger.info({ host: identity.host, ip: identity.ip, dir: rt.dir }, 'reporter starting');
-  const availability = await Availability.open({ config: snap.availability, configDir: rt.dir, logger: rt.logger, clock: systemClock }).catch((err) => {
+  const availability = await Availability.open({ config: cfg.availability, configDir: rt.dir, logger: rt.logger, clock: systemClock }).catch((err) => {
     if (!(err instanceof LighthouseError && err.code === 'LH_ERR_STATE_FILE')) throw err;
     process.stderr.write(`${err.message}\n`);
     process.exit(EXIT.RUNTIME);

@@ -6,29 +6,29 @@
 import type { ConfigProblem } from '../core/errors.js';
 import type { Registry } from '../core/registry.js';
 import { crossCheck, type CrossProblem } from '../config/cross-check.js';
-import type { ConfigSnapshot, SnapshotFiles } from '../config/store.js';
+import type { LoadedConfig, ConfigFiles } from '../config/store.js';
 import { locateProblems } from '../config/yaml.js';
 
-/** Problems between the files of `snap`, each at its file:line:column. */
-export function crossProblems(dir: string, snap: ConfigSnapshot, registry: Registry): Promise<CrossProblem[]> {
-  return locateProblems(dir, crossCheck(snap, registry));
+/** Problems between the files of `cfg`, each at its file:line:column. */
+export function crossProblems(dir: string, cfg: LoadedConfig, registry: Registry): Promise<CrossProblem[]> {
+  return locateProblems(dir, crossCheck(cfg, registry));
 }
 
-/** Which of `expects` (e.g. `clusters/*.yaml`: a kind of file) `snap` has none of. */
-export function missing(snap: ConfigSnapshot, expects: readonly string[]): string[] {
-  return expects.filter((e) => snap[e.split('/')[0] as keyof SnapshotFiles].size === 0);
+/** Which of `expects` (e.g. `clusters/*.yaml`: a kind of file) `cfg` has none of. */
+export function missing(cfg: LoadedConfig, expects: readonly string[]): string[] {
+  return expects.filter((e) => cfg[e.split('/')[0] as keyof ConfigFiles].size === 0);
 }
 
 /** No balancer, discovery, cluster or service file at all. */
-export function isEmpty(snap: ConfigSnapshot): boolean {
-  return (['balancers', 'discovery', 'clusters', 'services'] as const).every((k) => snap[k].size === 0);
+export function isEmpty(cfg: LoadedConfig): boolean {
+  return (['balancers', 'discovery', 'clusters', 'services'] as const).every((k) => cfg[k].size === 0);
 }
 
 /** What a daemon says at start when its dir lacks what it needs; null when nothing is. */
-export function missingWarning(dir: string, snap: ConfigSnapshot, program: string, expects: readonly string[]): string | null {
-  const absent = missing(snap, expects);
+export function missingWarning(dir: string, cfg: LoadedConfig, program: string, expects: readonly string[]): string | null {
+  const absent = missing(cfg, expects);
   if (!absent.length) return null;
-  const what = isEmpty(snap) ? `no config files in ${dir}` : `no ${absent.join(', no ')} in ${dir}`;
+  const what = isEmpty(cfg) ? `no config files in ${dir}` : `no ${absent.join(', no ')} in ${dir}`;
   return `${what}: ${program} expects ${expects.join(', ')}; it does nothing without them until they are added (the dir is watched)`;
 }
 

@@ -12,7 +12,7 @@ import { EXIT, formatProblem, type ConfigProblem } from '../core/errors.js';
 import { silentLogger } from '../core/logger.js';
 import type { Registry } from '../core/registry.js';
 import { fileOf, sectionsOf, type CrossProblem } from '../config/cross-check.js';
-import type { ConfigSnapshot } from '../config/store.js';
+import type { LoadedConfig } from '../config/store.js';
 import { locateProblems } from '../config/yaml.js';
 import { sampleState } from '../writer/sample.js';
 import { bootstrap } from './common.js';
@@ -27,34 +27,34 @@ interface DryRuns {
 
 export async function validate(dirArg: string, out: (line: string) => void): Promise<number> {
   const { dir, store, registry } = await bootstrap(dirArg, 'lighthousectl', silentLogger());
-  const { snapshot, problems, warnings } = await store.load();
-  const cross = await crossProblems(dir, snapshot, registry);
-  const dry = await dryRuns(dir, snapshot, registry, cross);
+  const { config: cfg, problems, warnings } = await store.load();
+  const cross = await crossProblems(dir, cfg, registry);
+  const dry = await dryRuns(dir, cfg, registry, cross);
   const errors = [...problems, ...cross, ...dry.problems];
   for (const p of [...errors, ...warnings, ...dry.warnings]) out(formatProblem(p));
   for (const n of dry.notes) out(`note: ${n}`);
-  if (isEmpty(snapshot) && !errors.length) {
+  if (isEmpty(cfg) && !errors.length) {
     out(`warning: no config files in ${dir}: lighthouse-reporter expects ${REPORTER_HELP.expects.join(', ')}; lighthouse-writer expects ${WRITER_HELP.expects.join(', ')}`);
   }
   if (errors.length) {
     out(summary(errors));
     return EXIT.CONFIG;
   }
-  const counts = `${snapshot.services.size} service(s), ${snapshot.clusters.size} cluster(s), ${snapshot.discovery.size} discovery, ${snapshot.balancers.size} balancer(s)`;
+  const counts = `${cfg.services.size} service(s), ${cfg.clusters.size} cluster(s), ${cfg.discovery.size} discovery, ${cfg.balancers.size} balancer(s)`;
   const warned = warnings.length + dry.warnings.length;
   out(`ok: ${counts}${warned ? `, ${warned} warning(s)` : ''}`);
   return EXIT.OK;
 }
 
 /** Each balancer's dry run on the clusters the writer would let through. */
-async function dryRuns(dir: string, snap: ConfigSnapshot, registry: Registry, cross: readonly CrossProblem[]): Promise<DryRuns> {
+async function dryRuns(dir: string, cfg: LoadedConfig, registry: Registry, cross: readonly CrossProblem[]): Promise<DryRuns> {
   const r: DryRuns = { problems: [], warnings: [], notes: [] };
   const clashing = new Set(cross.flatMap((p) => p.clusters));
-  const kept: ConfigSnapshot = { ...snap, clusters: new Map([...snap.clusters].filter(([n]) => !clashing.has(n))) };
-  for (const [name, config] of snap.balancers) {
+  const kept: LoadedConfig = { ...cfg, clusters: new Map([...cfg.clusters].filter(([n]) => !clashing.has(n))) };
+  for (const [name, config] of cfg.balancers) {
     const plugin = registry.balancers.get(name);
     if (!plugin?.dryRun) continue;
-    const run = await plugin.dryRun(config, fileOf(snap, 'balancers', name), sampleState(kept, name), sectionsOf(kept, name), { logger: silentLogger(), clock: systemClock, configDir: dir });
+    const run = await plugin.dryRun(config, fileOf(cfg, 'balancers', name), sampleState(kept, name), sectionsOf(kept, name), { logger: silentLogger(), clock: systemClock, configDir: dir });
     for (const p of await locateProblems(dir, run.issues)) (p.severity === 'warning' ? r.warnings : r.problems).push(p);
     if (run.skipped) r.notes.push(`${name}: ${run.skipped}`);
   }

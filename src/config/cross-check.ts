@@ -2,7 +2,7 @@
  * Problems between files that each validated alone: a cluster or service naming a discovery no
  * file configures, and what each balancer plugin finds among its clusters (`crossCheck`: two
  * clusters on one port, names that collide once made valid for the balancer, ...). Pure: the
- * same snapshot gives the same problems, each naming the file it is reported against and, in
+ * same config gives the same problems, each naming the file it is reported against and, in
  * its message, the other file(s) involved.
  *
  * Used by `lighthousectl validate`, at daemon start (a problem fails the start unless
@@ -11,41 +11,41 @@
 import type { ConfigProblem } from '../core/errors.js';
 import type { ClusterSection, CrossIssue } from '../core/plugin.js';
 import type { Registry } from '../core/registry.js';
-import type { ConfigSnapshot, SnapshotFiles } from './store.js';
+import type { LoadedConfig, ConfigFiles } from './store.js';
 
 /** A cross-file problem; `clusters`: the clusters it keeps from rendering (see CrossIssue). */
 export type CrossProblem = ConfigProblem & { clusters: string[] };
 
 /** Where an entry came from: the store's record, else the file its name implies. */
-export function fileOf(snap: ConfigSnapshot, kind: keyof SnapshotFiles, name: string): string {
-  return snap.files?.[kind].get(name) ?? `${kind}/${name}.yaml`;
+export function fileOf(cfg: LoadedConfig, kind: keyof ConfigFiles, name: string): string {
+  return cfg.files?.[kind].get(name) ?? `${kind}/${name}.yaml`;
 }
 
-export function crossCheck(snap: ConfigSnapshot, registry: Registry): CrossProblem[] {
+export function crossCheck(cfg: LoadedConfig, registry: Registry): CrossProblem[] {
   const out: CrossProblem[] = [];
-  const configured = [...snap.discovery.keys()];
+  const configured = [...cfg.discovery.keys()];
   const unknown = (name: string) =>
     `discovery '${name}' is not configured: no valid discovery/${name}.yaml${configured.length ? ` (configured: ${configured.join(', ')})` : ''}`;
-  for (const c of snap.clusters.values()) {
-    if (!snap.discovery.has(c.discovery)) out.push({ file: fileOf(snap, 'clusters', c.name), path: ['discovery'], message: unknown(c.discovery), clusters: [] });
+  for (const c of cfg.clusters.values()) {
+    if (!cfg.discovery.has(c.discovery)) out.push({ file: fileOf(cfg, 'clusters', c.name), path: ['discovery'], message: unknown(c.discovery), clusters: [] });
   }
-  for (const s of snap.services.values()) {
-    if (!snap.discovery.has(s.discovery)) out.push({ file: fileOf(snap, 'services', s.name), path: ['discovery'], message: unknown(s.discovery), clusters: [] });
+  for (const s of cfg.services.values()) {
+    if (!cfg.discovery.has(s.discovery)) out.push({ file: fileOf(cfg, 'services', s.name), path: ['discovery'], message: unknown(s.discovery), clusters: [] });
   }
-  for (const [name, config] of snap.balancers) {
+  for (const [name, config] of cfg.balancers) {
     const check = registry.balancers.get(name)?.crossCheck;
     if (!check) continue;
-    out.push(...check(config, fileOf(snap, 'balancers', name), sectionsOf(snap, name)).map(toProblem));
+    out.push(...check(config, fileOf(cfg, 'balancers', name), sectionsOf(cfg, name)).map(toProblem));
   }
   return out;
 }
 
-/** Every cluster with a section for balancer `name`, in the snapshot's order. */
-export function sectionsOf(snap: ConfigSnapshot, name: string): ClusterSection[] {
+/** Every cluster with a section for balancer `name`, in the config's order. */
+export function sectionsOf(cfg: LoadedConfig, name: string): ClusterSection[] {
   const out: ClusterSection[] = [];
-  for (const c of snap.clusters.values()) {
+  for (const c of cfg.clusters.values()) {
     const section = c.balancers[name];
-    if (section !== undefined) out.push({ name: c.name, file: fileOf(snap, 'clusters', c.name), metaCluster: c.meta_cluster, section });
+    if (section !== undefined) out.push({ name: c.name, file: fileOf(cfg, 'clusters', c.name), metaCluster: c.meta_cluster, section });
   }
   return out;
 }

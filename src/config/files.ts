@@ -4,7 +4,9 @@
  * (`.web.yaml.swp`, `web.yaml~`, `.#web.yaml`, `4913`) never match. Actions live one level
  * deeper: `actions/NAME/metadata.yaml` beside its scripts, and `actions/revoked.yaml`.
  */
-import { basename, dirname, sep } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { basename, dirname, join, sep } from 'node:path';
+import { ConfigError } from '../core/errors.js';
 
 export type FileKind = 'logging' | 'plugins' | 'node' | 'notify' | 'availability' | 'http' | 'balancer' | 'discovery' | 'cluster' | 'service' | 'action' | 'revoked';
 
@@ -71,4 +73,29 @@ function isPlainName(s: string): boolean {
   return /^[^.~#][^~#]*$/.test(s) && s !== '4913';
 }
 
-export const WATCHED_SUBDIRS = [...Object.keys(SUBDIRS), ACTIONS_DIR];
+const WATCHED_SUBDIRS = [...Object.keys(SUBDIRS), ACTIONS_DIR];
+
+/** Every config file in the dir (relative paths, sorted): the root, the known subdirs and
+ * each action's directory. A missing, unreadable or non-directory `dir` is a ConfigError. */
+export async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const entries = await readdir(dir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') throw new ConfigError([{ file: dir, path: [], message: 'config directory does not exist' }]);
+    if (err.code === 'ENOTDIR') throw new ConfigError([{ file: dir, path: [], message: 'is a file, not a config directory (give the directory that holds clusters/, services/, ...)' }]);
+    if (err.code === 'EACCES') throw new ConfigError([{ file: dir, path: [], message: 'config directory cannot be read (permission denied)' }]);
+    throw err;
+  });
+  for (const e of entries) {
+    if (e.isFile() && roleOf(e.name)) out.push(e.name);
+    if (e.isDirectory() && WATCHED_SUBDIRS.includes(e.name)) {
+      for (const f of await readdir(join(dir, e.name), { withFileTypes: true })) {
+        const rel = join(e.name, f.name);
+        if (f.isFile() && roleOf(rel)) out.push(rel);
+        if (f.isDirectory() && e.name === ACTIONS_DIR) {
+          for (const g of await readdir(join(dir, rel), { withFileTypes: true })) if (g.isFile() && roleOf(join(rel, g.name))) out.push(join(rel, g.name));
+        }
+      }
+    }
+  }
+  return out.sort();
+}

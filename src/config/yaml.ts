@@ -51,7 +51,7 @@ export function parseYaml(text: string, file: string, refs?: RefContext): Parsed
 }
 
 /** Line and column of the deepest existing node on `path` (or of the unknown `key` in it). */
-export function positionOf(parsed: ParsedYaml, path: Path, key?: string): { line?: number; col?: number } {
+function positionOf(parsed: ParsedYaml, path: Path, key?: string): { line?: number; col?: number } {
   for (let depth = path.length; depth >= 0; depth--) {
     const node = depth === 0 ? parsed.doc.contents : parsed.doc.getIn(path.slice(0, depth), true);
     const range = (node as { range?: [number, number, number] } | undefined)?.range;
@@ -93,7 +93,7 @@ export async function locateProblems<P extends ConfigProblem>(dir: string, probl
 }
 
 /** zod issues -> our issues, prefixed with `base` (the schema validated a sub-tree). */
-export function zodIssues(error: z.ZodError, base: Path = []): Issue[] {
+function zodIssues(error: z.ZodError, base: Path = []): Issue[] {
   const out: Issue[] = [];
   for (const issue of error.issues) {
     const path = [...base, ...(issue.path as Path)];

@@ -9,7 +9,6 @@ export type ErrorCode =
   | 'LH_ERR_ZK_SESSION' // ZooKeeper session lost / could not be established
   | 'LH_ERR_ZK_OP' // a ZooKeeper operation failed
   | 'LH_ERR_ZNODE' // a znode's data does not parse
-  | 'LH_ERR_CHECK' // a health check could not run (not: the service is unhealthy)
   | 'LH_ERR_HAPROXY_CONFIG' // HAProxy rejected a rendered config
   | 'LH_ERR_HAPROXY_SOCKET' // the HAProxy runtime / master socket failed
   | 'LH_ERR_HAPROXY_PROCESS' // HAProxy could not be started / reloaded

@@ -29,12 +29,16 @@ export interface CheckResult {
 }
 
 export interface Check {
-  /** One probe. Must honour `signal` (aborted at the check's timeout) and never throw:
-   * an exception counts as a failure. The loop reuses one AbortSignal across probes until it
-   * fires (a new AbortController per probe costs ~1.8% of a core at 1,000 checks/s), so a check
-   * that listens for 'abort' must not leave one listener per probe on it (remove it when the
-   * probe settles, or keep a single one per signal as the http check does): one that leaves
-   * more gets a fresh signal every 32 probes. */
+  /** One probe. Must: settle when `signal` fires (it is aborted at the check's timeout; a
+   * probe that does not is given up on after a grace period) and never throw (an exception
+   * counts as a failure).
+   *
+   * Optional hint: the same signal may come back for the next probes until it fires (one
+   * AbortController per probe costs the loop more than the probe, see
+   * bench/reporter-checks.ts). A check that keeps one 'abort' listener per signal, or removes
+   * its listener when the probe settles, costs nothing more; one written as if every probe had
+   * a fresh signal (a listener per probe, never removed) still works: it gets a fresh signal
+   * every few dozen probes (test/unit/core/plugin-contract.test.ts). */
   run(signal: AbortSignal): Promise<CheckResult>;
   close?(): void;
 }
@@ -50,7 +54,7 @@ export interface CheckPlugin<C = any> {
 
 // ---------------------------------------------------------------- discovery
 
-export type SnapshotListener = (nodes: ServiceNode[]) => void;
+export type MembersListener = (nodes: ServiceNode[]) => void;
 
 export interface Discovery {
   /** Connect (resolves once a first session exists or rejects after the connect timeout;
@@ -62,9 +66,9 @@ export interface Discovery {
    * across sessions: re-created on every new session until `unregister`. */
   register(service: string, node: ServiceNode): Promise<void>;
   unregister(service: string, node: ServiceNode): Promise<void>;
-  /** Writer side: whole snapshots of a cluster's members, on every change and on every new
+  /** Writer side: whole member lists of a cluster, on every change and on every new
    * session. Returns the function that stops watching. */
-  watch(cluster: string, listener: SnapshotListener): () => void;
+  watch(cluster: string, listener: MembersListener): () => void;
   /** True while the session is usable (writer fail-safe, status). */
   readonly connected: boolean;
   /** Optional, reporter side: publish this node's inventory record (actions find nodes by it),
@@ -95,12 +99,14 @@ export interface ClusterModel {
 
 export interface DesiredState {
   clusters: ClusterModel[];
-  /** optional: this state's number, unique per writer (the next one is larger) */
+  /** Optional hint, may be ignored: this state's number, unique per writer (the next one is
+   * larger). */
   version?: number;
-  /** optional: a hint for balancers with many clusters. This state equals state `version` but
-   * at the positions `at` of `clusters` (same length, same clusters in the same order).
-   * A balancer that last saw that state may look at those positions only; any other may
-   * ignore it. */
+  /** Optional hint for balancers with many clusters, may be ignored: this state equals state
+   * `version` but at the positions `at` of `clusters` (same length, same clusters in the same
+   * order). A balancer that last saw that state may look at those positions only. `clusters`
+   * is always the whole state, so a balancer that reads only `clusters` is right
+   * (test/unit/core/plugin-contract.test.ts). */
   changedSince?: { version: number; at: readonly number[] };
   /** optional: the clusters configured for this balancer that discovery has not answered for
    * yet in this process (ZooKeeper down at a start or restart), `nodes` empty: their members
@@ -118,7 +124,9 @@ export interface ApplyResult {
 
 export interface Balancer {
   start(): Promise<void>;
-  /** Make the balancer serve `desired`. Called with whole states, already de-duplicated. */
+  /** Make the balancer serve `desired`. Called with whole states, already de-duplicated, one
+   * call at a time; a state handed over is never changed afterwards, so the balancer may keep
+   * it (or parts of it) to compare with the next. */
   apply(desired: DesiredState): Promise<ApplyResult>;
   stop(): Promise<void>;
 }

@@ -16,8 +16,6 @@ import type * as Undici from 'undici';
 export type { Dispatcher } from 'undici';
 export type Client = Undici.Client;
 export type Agent = Undici.Agent;
-export type ClientOptions = Undici.Client.Options;
-export type AgentOptions = Undici.Agent.Options;
 export type Interceptor = Undici.Dispatcher.DispatcherComposeInterceptor;
 
 const load = createRequire(import.meta.url);

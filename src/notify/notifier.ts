@@ -1,7 +1,7 @@
 /**
  * The notifier of one daemon: observations in, confirmed transitions out to every configured
  * backend's queue. Configured from notify.yaml through the config store (`configure` with each
- * snapshot: backends are rebuilt only when their config changes). Without notify.yaml nothing
+ * loaded config: backends are rebuilt only when their config changes). Without notify.yaml nothing
  * is counted, queued or loaded.
  *
  * Metrics read it without touching this code: `stats()` gives counters per backend, and the

@@ -1,6 +1,6 @@
 /**
  * The reporter: services/*.yaml -> one ServiceInstance per (service, port) -> availability
- * override -> publish healthy instances through their discovery plugin. Config snapshots are
+ * override -> publish healthy instances through their discovery plugin. Loaded configs are
  * applied by diffing: an unchanged instance keeps running untouched (a live edit adding a port
  * disturbs nothing else); a changed one is rebuilt and inherits its predecessor's up/down state.
  * Every publication goes through `publish`, which applies the availability effect (up, drain,
@@ -13,7 +13,7 @@ import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/registry.js';
 import { DiscoveryPool } from '../discovery/pool.js';
 import { nodeName, type ServiceNode } from '../core/node.js';
-import type { ConfigSnapshot } from '../config/store.js';
+import type { LoadedConfig } from '../config/store.js';
 import type { ServiceConfig } from '../config/schema.js';
 import { CheckTimers } from '../checks/timers.js';
 import { ServiceInstance } from './instance.js';
@@ -61,15 +61,15 @@ export class Reporter {
     this.timers = new CheckTimers(opts.clock, { resolutionMs: opts.checkTimerResolutionMs ?? CHECK_TIMER_RESOLUTION_MS });
   }
 
-  /** Apply a config snapshot: discovery connections first, then instances. */
-  async apply(snap: ConfigSnapshot): Promise<void> {
+  /** Apply a loaded config: discovery connections first, then instances. */
+  async apply(cfg: LoadedConfig): Promise<void> {
     // instances that are up re-register through a new or replaced connection
-    for (const name of await this.pool.apply(snap.discovery)) {
+    for (const name of await this.pool.apply(cfg.discovery)) {
       for (const inst of this.instances.values()) if (inst.up && inst.service.discovery === name) this.publish(inst.service, inst.port, true);
       this.publishRecord(name);
     }
     const wanted = new Map<string, ServiceConfig>();
-    for (const svc of snap.services.values()) for (const port of svc.ports) wanted.set(key(svc.name, port), svc);
+    for (const svc of cfg.services.values()) for (const port of svc.ports) wanted.set(key(svc.name, port), svc);
 
     for (const [k, inst] of [...this.instances]) {
       const svc = wanted.get(k);
@@ -87,7 +87,7 @@ export class Reporter {
         if (inst.up) this.publish(inst.service, inst.port, false);
       }
     }
-    for (const svc of snap.services.values()) for (const port of svc.ports) if (!this.instances.has(key(svc.name, port))) this.spawn(svc, port, false);
+    for (const svc of cfg.services.values()) for (const port of svc.ports) if (!this.instances.has(key(svc.name, port))) this.spawn(svc, port, false);
   }
 
   /** Publish every healthy instance as the availability state says now (after a change of

@@ -12,7 +12,7 @@ import { formatProblem } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/registry.js';
 import type { ClusterConfig } from '../config/schema.js';
-import type { ConfigSnapshot } from '../config/store.js';
+import type { LoadedConfig } from '../config/store.js';
 import { crossCheck, type CrossProblem } from '../config/cross-check.js';
 
 export class ClusterGuard {
@@ -26,11 +26,11 @@ export class ClusterGuard {
     private readonly log: Logger,
   ) {}
 
-  /** `snap.clusters` without what clashes (the same map when nothing does). */
-  admit(snap: ConfigSnapshot): ReadonlyMap<string, ClusterConfig> {
-    const clashes = (clusters: ReadonlyMap<string, ClusterConfig>) => crossCheck({ ...snap, clusters }, this.registry).filter((p) => p.clusters.length > 0);
-    const written = clashes(snap.clusters);
-    let admitted = snap.clusters;
+  /** `cfg.clusters` without what clashes (the same map when nothing does). */
+  admit(cfg: LoadedConfig): ReadonlyMap<string, ClusterConfig> {
+    const clashes = (clusters: ReadonlyMap<string, ClusterConfig>) => crossCheck({ ...cfg, clusters }, this.registry).filter((p) => p.clusters.length > 0);
+    const written = clashes(cfg.clusters);
+    let admitted = cfg.clusters;
     // give way one round at a time: a cluster back at its last good version is no newcomer
     // any more, and may still clash with another that changed
     for (let found = written; found.length; found = clashes(admitted)) {
@@ -44,7 +44,7 @@ export class ClusterGuard {
       }
       admitted = next;
     }
-    this.report(written, snap.clusters, admitted);
+    this.report(written, cfg.clusters, admitted);
     this.accepted = admitted;
     return admitted;
   }

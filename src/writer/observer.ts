@@ -1,6 +1,6 @@
 /**
  * What the writer tells an observer (notifications, later status and metrics): how many
- * members each cluster has after every snapshot, a cluster leaving the config, and each
+ * members each cluster has after every member list, a cluster leaving the config, and each
  * balancer apply (a reload among them) that succeeded or failed.
  */
 export interface WriterObserver {

@@ -6,7 +6,7 @@
  */
 import type { Peer, ServiceNode } from '../core/node.js';
 import type { DesiredState } from '../core/plugin.js';
-import type { ConfigSnapshot } from '../config/store.js';
+import type { LoadedConfig } from '../config/store.js';
 
 export const SAMPLE_PEERS: readonly Peer[] = [
   { name: 'app01.example.com', ip: '127.0.0.1', port: 11024 },
@@ -14,7 +14,7 @@ export const SAMPLE_PEERS: readonly Peer[] = [
 ];
 
 /** three nodes from port `base` on: two on the first peer host, one on the second */
-export function sampleNodes(base: number): ServiceNode[] {
+function sampleNodes(base: number): ServiceNode[] {
   return [SAMPLE_PEERS[0], SAMPLE_PEERS[0], SAMPLE_PEERS[1]].map((peer, i) => {
     const ip = peer.ip;
     const port = base + i;
@@ -22,10 +22,10 @@ export function sampleNodes(base: number): ServiceNode[] {
   });
 }
 
-/** Every cluster of `snap` with a section for balancer `balancer`, with sample members. */
-export function sampleState(snap: ConfigSnapshot, balancer: string): DesiredState {
+/** Every cluster of `cfg` with a section for balancer `balancer`, with sample members. */
+export function sampleState(cfg: LoadedConfig, balancer: string): DesiredState {
   return {
-    clusters: [...snap.clusters.values()]
+    clusters: [...cfg.clusters.values()]
       .filter((c) => c.balancers[balancer] !== undefined)
       .map((c, i) => ({ name: c.name, discovery: c.discovery, metaCluster: c.meta_cluster, balancer: c.balancers[balancer], nodes: sampleNodes(20000 + i * 10) })),
   };

@@ -137,8 +137,7 @@ export function useActionNodes(): ActionNodes {
   }
 
   before(async () => {
-    // node 20 runs top-level before hooks side by side: useZooKeeper's may still be starting
-    await waitFor(() => suite.zk && suite.probe, 'ZooKeeper started', 120_000);
+    await suite.ready();
     // the key pair and alice's token as lighthousectl token init / generate make them (their
     // command lines are tested in actions-auth.test.ts)
     await initKeys(ctx.admin);

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { freePort } from './backends.js';
+import { freePort, listenOnFreePort } from './backends.js';
 import { startDaemon, type Daemon } from './daemon.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -35,8 +35,7 @@ export async function holdBackend(id: string): Promise<HoldBackend> {
     res.end(id);
   });
   server.keepAliveTimeout = 60_000;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  b.port = (server.address() as { port: number }).port;
+  b.port = await listenOnFreePort(server);
   b.close = () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r())));
   return b;
 }
@@ -52,7 +51,7 @@ export interface AvailabilityNode {
 }
 
 /** Builds nodes on one ZooKeeper (znodes under /lh); `cleanup` gathers the undo steps. */
-export function availabilityNodes(zkConnect: string, cleanup: (() => Promise<unknown>)[]) {
+export function availabilityNodes(zkConnect: string, cleanup: (() => unknown)[]) {
   const tempDir = async (prefix: string) => {
     const d = await mkdtemp(join(tmpdir(), prefix));
     cleanup.push(() => rm(d, { recursive: true, force: true }));

@@ -39,4 +39,4 @@ export async function startBackend(id: string, port = 0): Promise<Backend> {
   return b;
 }
 
-export { freePort } from '../../scripts/lib/ports.js';
+export { freePort, listenOnFreePort } from '../../scripts/lib/ports.js';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { haproxyBalancer, type HaproxyBalancer } from '../../src/balancers/haproxy/index.js';
-import { ConfigStore, type ConfigSnapshot } from '../../src/config/store.js';
+import { ConfigStore, type LoadedConfig } from '../../src/config/store.js';
 import { builtinRegistry } from '../../src/plugins.js';
 import { systemClock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/logger.js';
@@ -17,10 +17,10 @@ export const EXAMPLES_DIR = resolve(fileURLToPath(import.meta.url), '../../../co
 export const PEERS = SAMPLE_PEERS;
 
 /** One example dir loaded through the config store (no problem, no warning) and rendered. */
-export async function renderExample(name: string): Promise<{ snap: ConfigSnapshot; text: string }> {
+export async function renderExample(name: string): Promise<{ snap: LoadedConfig; text: string }> {
   const dir = join(EXAMPLES_DIR, name);
   const store = new ConfigStore({ dir, registry: builtinRegistry(), logger: silentLogger() });
-  const { snapshot: snap, problems, warnings } = await store.load();
+  const { config: snap, problems, warnings } = await store.load();
   await store.close();
   assert.deepEqual(problems, [], `${name}: problems`);
   assert.deepEqual(warnings, [], `${name}: warnings`);

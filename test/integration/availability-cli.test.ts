@@ -3,37 +3,27 @@
  * TCP without one), named errors for bad states and bad availability.yaml / http.yaml, and an
  * HTTP port that is taken. A real ZooKeeper and reporters, lighthousectl as operators run it.
  */
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer as netServer } from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startZooKeeper, type ZkServer } from '../helpers/zookeeper.js';
-import { zkProbe, type ZkProbe } from '../helpers/zk-probe.js';
+import { useZooKeeper } from '../helpers/zk-suite.js';
 import { startDaemon } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/wait.js';
 import { availabilityNodes, holdBackend, runCtl as run, stateOf, TOKEN, type AvailabilityNode } from '../helpers/availability.js';
 
-let zk: ZkServer;
-let probe: ZkProbe;
+const suite = useZooKeeper();
 let A: AvailabilityNode;
 let B: AvailabilityNode;
 let nodes: ReturnType<typeof availabilityNodes>;
-const cleanup: (() => Promise<unknown>)[] = [];
 
 before(async () => {
-  zk = await startZooKeeper({ tickTime: 200 });
-  probe = await zkProbe(zk.connectString);
-  nodes = availabilityNodes(zk.connectString, cleanup);
+  await suite.ready();
+  nodes = availabilityNodes(suite.zk.connectString, suite.cleanup);
   A = await nodes.node('A', true);
   B = await nodes.node('B', false);
-  await waitFor(() => probe.get(A.znode), 'A published', 60_000);
-});
-
-after(async () => {
-  for (const f of cleanup.reverse()) await f().catch(() => {});
-  probe?.close();
-  await zk?.stop();
+  await waitFor(() => suite.probe.get(A.znode), 'A published', 60_000);
 });
 
 test('a remote change without the right token gets 401 and changes nothing; with it, it is recorded as the token\'s', async () => {
@@ -44,7 +34,7 @@ test('a remote change without the right token gets 401 and changes nothing; with
   const noToken = await run('offline', '--url', url);
   assert.deepEqual([noToken.code, /failed \(HTTP 401\)/.test(noToken.err)], [1, true], noToken.err);
   assert.equal((await stateOf(A)).node.state, 'enabled');
-  assert.ok(await probe.get(A.znode), 'still published');
+  assert.ok(await suite.probe.get(A.znode), 'still published');
   const noRemote = await fetch(`http://127.0.0.1:${B.httpPort}/state`, { method: 'PUT', headers: { authorization: `Bearer ${TOKEN.split(' ')[1]}` }, body: '{"state": "offline"}' });
   assert.equal(noRemote.status, 403, 'B has no token_file: no remote changes at all');
 
@@ -87,13 +77,13 @@ test('bad states, bad availability.yaml and bad http.yaml are named errors', asy
 
 test('a taken HTTP port never stops the reporter from publishing; it binds once the port is free', async () => {
   const b = await holdBackend('C');
-  cleanup.push(() => b.close());
+  suite.cleanup.push(() => b.close());
   const { dir, httpPort } = await nodes.reporterDir(b, false);
   const holder = netServer();
   await new Promise<void>((r) => holder.listen(httpPort, '127.0.0.1', r));
   const host = 'node-c.lighthouse.test';
   const d = nodes.startReporter({ host, dir });
-  await waitFor(() => probe.get(`/lh/web/${host}:${b.port}`), 'C published while its port is taken', 60_000);
+  await waitFor(() => suite.probe.get(`/lh/web/${host}:${b.port}`), 'C published while its port is taken', 60_000);
   await d.waitForLog((l) => /cannot listen on 127\.0\.0\.1:\d+ \(EADDRINUSE\)/.test(String(l.msg)), 'the port problem logged', 30_000);
   await new Promise((r) => holder.close(r));
   await waitFor(async () => (await fetch(`http://127.0.0.1:${httpPort}/`).catch(() => null))?.status === 200, 'serving once the port is free', 20_000);

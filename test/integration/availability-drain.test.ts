@@ -5,14 +5,13 @@
  * znodes seen by an independent ZooKeeper session, exit codes and output.
  * (Remote changes, errors and the HTTP port: availability-cli.test.ts.)
  */
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { startZooKeeper, type ZkServer } from '../helpers/zookeeper.js';
-import { zkProbe, type ZkProbe } from '../helpers/zk-probe.js';
+import { useZooKeeper } from '../helpers/zk-suite.js';
 import { freePort } from '../helpers/backends.js';
 import { startDaemon, type Daemon } from '../helpers/daemon.js';
 import { haproxyEnv, traffic, type HaproxyEnv } from '../helpers/haproxy.js';
@@ -21,15 +20,13 @@ import { availabilityNodes, ctl, runCtl as run, stateOf, type AvailabilityNode, 
 import { masterCommand } from '../../src/balancers/haproxy/process.js';
 import { adminMode, parseServersState } from '../../src/balancers/haproxy/runtime-parse.js';
 
-let zk: ZkServer;
-let probe: ZkProbe;
+const suite = useZooKeeper();
 let hap: HaproxyEnv;
 let writer: Daemon;
 let webPort: number;
 let A: AvailabilityNode;
 let B: AvailabilityNode;
 let nodes: ReturnType<typeof availabilityNodes>;
-const cleanup: (() => Promise<unknown>)[] = [];
 
 async function serverState(b: HoldBackend): Promise<string> {
   const rows = parseServersState(await masterCommand(hap.socketFile, 'show servers state web', 2000)).rows;
@@ -61,30 +58,23 @@ function heldRequest(): Promise<string> {
 }
 
 before(async () => {
-  zk = await startZooKeeper({ tickTime: 200 });
-  probe = await zkProbe(zk.connectString);
-  nodes = availabilityNodes(zk.connectString, cleanup);
+  await suite.ready();
+  nodes = availabilityNodes(suite.zk.connectString, suite.cleanup);
   // the held request outlives a few lighthousectl runs: a server timeout well above them
   hap = await haproxyEnv({ defaults: ['mode http', 'timeout connect 2s', 'timeout client 90s', 'timeout server 90s'] });
+  suite.cleanup.push(() => hap.cleanup());
   webPort = await freePort();
   const dir = await nodes.tempDir('lh-avail-writer-');
   for (const d of ['balancers', 'discovery', 'clusters']) await mkdir(join(dir, d));
   await writeFile(join(dir, 'balancers/haproxy.yaml'), stringify(hap.raw));
-  await writeFile(join(dir, 'discovery/zookeeper.yaml'), `hosts: ["${zk.connectString}"]\npath: /lh\nsession_timeout: 2000\n`);
+  await writeFile(join(dir, 'discovery/zookeeper.yaml'), `hosts: ["${suite.zk.connectString}"]\npath: /lh\nsession_timeout: 2000\n`);
   // idle pooled connections to a drained server close after pool-purge-delay: the setting
   // docs/AVAILABILITY.md recommends for wait-drained
   await writeFile(join(dir, 'clusters/web.yaml'), stringify({ discovery: 'zookeeper', haproxy: { port: webPort, backend: ['mode http'], server_options: 'pool-purge-delay 500ms' } }));
   writer = startDaemon('lighthouse-writer', [dir]);
+  suite.cleanup.push(() => writer.stop('SIGKILL'));
   A = await nodes.node('A', true);
   B = await nodes.node('B', false);
-});
-
-after(async () => {
-  await writer?.stop('SIGKILL');
-  await hap?.cleanup();
-  for (const f of cleanup.reverse()) await f().catch(() => {});
-  probe?.close();
-  await zk?.stop();
 });
 
 test('both nodes serve; GET / answers Plight\'s code and message', async () => {
@@ -108,7 +98,7 @@ test('disable drains A: a request in flight on A completes, new ones go to B onl
   const off = await run('disable', '-c', A.dir, '--reason', 'kernel upgrade');
   assert.equal(off.code, 0, off.err);
   assert.match(off.out, /^node node-a\.lighthouse\.test: disabled \(404 node is unavailable; effect drain\), since \S+ by local:\S+: kernel upgrade$/m);
-  assert.match((await probe.get(A.znode))!.data.toString(), /, "state": "drain"}$/);
+  assert.match((await suite.probe.get(A.znode))!.data.toString(), /, "state": "drain"}$/);
   await waitFor(async () => (await serverState(A.backend)) === 'drain', 'HAProxy has A in drain', 30_000);
   assert.equal(await serverState(B.backend), 'up');
   const t = await traffic(webPort, 30);
@@ -131,14 +121,14 @@ test('the state survives a restart of the reporter, and A is never published up 
   let watching = true;
   const watcher = (async () => {
     while (watching) {
-      const z = await probe.get(A.znode).catch(() => null);
+      const z = await suite.probe.get(A.znode).catch(() => null);
       seen.add(z ? z.data.toString() : 'absent');
     }
   })();
   const servedBefore = A.backend.served;
   assert.equal(await A.reporter.stop('SIGTERM'), 0);
   A.reporter = nodes.startReporter(A);
-  const z = await waitFor(() => probe.get(A.znode), 'A published again', 20_000);
+  const z = await waitFor(() => suite.probe.get(A.znode), 'A published again', 20_000);
   watching = false;
   await watcher;
   assert.match(z.data.toString(), /"state": "drain"}$/);
@@ -153,14 +143,14 @@ test('the state survives a restart of the reporter, and A is never published up 
 test('offline removes A from HAProxy; enable brings it back', async () => {
   const off = await run('offline', '-c', A.dir);
   assert.equal(off.code, 0, off.err);
-  await waitFor(async () => (await probe.get(A.znode)) === null, 'A withdrawn from ZooKeeper', 30_000);
+  await waitFor(async () => (await suite.probe.get(A.znode)) === null, 'A withdrawn from ZooKeeper', 30_000);
   await waitFor(async () => /^maint|^absent/.test(await serverState(A.backend)), 'A out of HAProxy', 30_000);
   await servedBy(['B'], 'B only');
   assert.equal((await fetch(`http://127.0.0.1:${A.httpPort}/`)).status, 503);
 
   const on = await run('enable', '-c', A.dir);
   assert.equal(on.code, 0, on.err);
-  assert.doesNotMatch((await probe.get(A.znode))!.data.toString(), /state/, 'published up: no state key, the Python wire format');
+  assert.doesNotMatch((await suite.probe.get(A.znode))!.data.toString(), /state/, 'published up: no state key, the Python wire format');
   await servedBy(['A', 'B'], 'A back');
   const list = await run('list-states', '-c', A.dir);
   assert.equal(list.out, '* enabled   200  up        node is available\n  disabled  404  drain     node is unavailable\n  offline   503  withdraw  node is offline\n');

@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
+import { listenOnFreePort } from '../helpers/backends.js';
 import { httpCheck, httpSchema } from '../../src/checks/http.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { systemClock } from '../../src/core/clock.js';
@@ -27,7 +27,7 @@ let mtls = 0;
 
 function listen(s: http.Server): Promise<number> {
   servers.push(s);
-  return new Promise((r) => s.listen(0, '127.0.0.1', () => r((s.address() as AddressInfo).port)));
+  return listenOnFreePort(s);
 }
 
 const handler: http.RequestListener = (req, res) => {

@@ -4,20 +4,19 @@
  * loopback. Also: secrets from ${env:} / ${file:} never appear in a log line or in
  * `lighthousectl validate` output.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { createServer as createTcpServer, type Socket } from 'node:net';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, mkdir, writeFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
-import { startZooKeeper, type ZkServer } from '../helpers/zookeeper.js';
-import { zkProbe, type ZkProbe } from '../helpers/zk-probe.js';
-import { startBackend, type Backend } from '../helpers/backends.js';
+import { useZooKeeper } from '../helpers/zk-suite.js';
+import { dir as tempDir } from '../helpers/cli.js';
+import { listenOnFreePort, startBackend, type Backend } from '../helpers/backends.js';
 import { startDaemon, type Daemon } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -25,20 +24,9 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const HOST = 'app07.lighthouse.test';
 const ENV = { LIGHTHOUSE_ADVERTISE_HOST: HOST, LIGHTHOUSE_ADVERTISE_IP: '127.0.0.1' };
 
-let zk: ZkServer;
-let probe: ZkProbe;
-const cleanup: (() => Promise<unknown> | unknown)[] = [];
-
-before(async () => {
-  // tickTime 500: sessions of up to 10 s, so a loaded machine does not expire the test's own
-  zk = await startZooKeeper({ tickTime: 500 });
-  probe = await zkProbe(zk.connectString);
-});
-after(async () => {
-  for (const f of cleanup.reverse()) await Promise.resolve().then(f).catch(() => {});
-  probe?.close();
-  await zk?.stop();
-});
+// tickTime 500: sessions of up to 10 s, so a loaded machine does not expire the test's own
+const suite = useZooKeeper({ tickTime: 500 });
+const { cleanup } = suite;
 
 interface Receiver {
   url: string;
@@ -55,8 +43,7 @@ async function receiver(): Promise<Receiver> {
       res.end('ok');
     });
   });
-  await new Promise<void>((ok) => s.listen(0, '127.0.0.1', ok));
-  r.url = `http://127.0.0.1:${(s.address() as AddressInfo).port}/hook`;
+  r.url = `http://127.0.0.1:${await listenOnFreePort(s)}/hook`;
   cleanup.push(() => (s.closeAllConnections(), new Promise((ok) => s.close(ok))));
   return r;
 }
@@ -65,9 +52,9 @@ async function receiver(): Promise<Receiver> {
 async function deadWebhook(): Promise<string> {
   const held: Socket[] = [];
   const s = createTcpServer((sock) => void held.push(sock));
-  await new Promise<void>((ok) => s.listen(0, '127.0.0.1', ok));
+  const port = await listenOnFreePort(s);
   cleanup.push(() => (held.forEach((x) => x.destroy()), new Promise((ok) => s.close(ok))));
-  return `http://127.0.0.1:${(s.address() as AddressInfo).port}/hook`;
+  return `http://127.0.0.1:${port}/hook`;
 }
 
 async function backend(id: string): Promise<Backend> {
@@ -77,13 +64,10 @@ async function backend(id: string): Promise<Backend> {
 }
 
 async function configDir(root: string, files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'lh-notify-'));
-  cleanup.push(() => rm(dir, { recursive: true, force: true }));
-  await mkdir(join(dir, 'discovery'));
-  await mkdir(join(dir, 'services'));
-  await writeFile(join(dir, 'discovery/zookeeper.yaml'), `hosts: ["${zk.connectString}"]\npath: ${root}\nsession_timeout: 4000\n`);
-  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
-  return dir;
+  const d = tempDir({ 'discovery/zookeeper.yaml': `hosts: ["${suite.zk.connectString}"]\npath: ${root}\nsession_timeout: 4000\n`, ...files }, 'lh-notify-');
+  cleanup.push(() => rm(d, { recursive: true, force: true }));
+  await mkdir(join(d, 'services'), { recursive: true }); // for services written later
+  return d;
 }
 
 const service = (port: number, extra = '') => `port: ${port}\ndiscovery: zookeeper\nchecks:\n  interval: 0.1\n  http:\n    uri: /health\n${extra}`;
@@ -104,7 +88,7 @@ test('webhook: exactly one notification per confirmed transition, none for a sho
   await writeFile(join(dir, 'notify.yaml'), `retries_before_notify: 5\nstate_file: ${join(dir, 'state.json')}\nbackends:\n  - type: webhook\n    url: ${hook.url}\n`);
   let d = reporter(dir);
   const path = `/lh/n1/web/${HOST}:${b.port}`;
-  await waitFor(() => probe.get(path), 'registered', 30_000);
+  await waitFor(() => suite.probe.get(path), 'registered', 30_000);
 
   // a flap of two failed probes: shorter than the confirmations
   const failed0 = b.probes.failed;
@@ -172,7 +156,7 @@ test('email through SMTP, and a dead webhook slows no check (side by side with a
   await writeFile(join(dirB, 'notify.yaml'), notify(`  - type: webhook\n    url: ${live.url}\n`).replace('STATE', join(dirB, 'state.json')));
   const da = reporter(dirA);
   reporter(dirB);
-  await waitFor(async () => (await probe.get(`/lh/n2a/web/${HOST}:${a.port}`)) && (await probe.get(`/lh/n2b/web/${HOST}:${bb.port}`)), 'both registered', 60_000);
+  await waitFor(async () => (await suite.probe.get(`/lh/n2a/web/${HOST}:${a.port}`)) && (await suite.probe.get(`/lh/n2b/web/${HOST}:${bb.port}`)), 'both registered', 60_000);
 
   // flip both every few probes: each flip is a notification, which the dead webhook holds.
   // The first flip loads what sending needs (nodemailer): counted from the second one.
@@ -217,8 +201,7 @@ test('secrets from ${env:} and ${file:} are used and never appear in a log line 
     const ok = req.headers.authorization === `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
     res.writeHead(ok ? 200 : 401).end('all fine here');
   });
-  await new Promise<void>((ok) => s.listen(0, '127.0.0.1', ok));
-  const port = (s.address() as AddressInfo).port;
+  const port = await listenOnFreePort(s);
   cleanup.push(() => (s.closeAllConnections(), new Promise((ok) => s.close(ok))));
   const hook = await receiver();
   const dir = await configDir('/lh/n3', {});
@@ -230,7 +213,7 @@ test('secrets from ${env:} and ${file:} are used and never appear in a log line 
   await writeFile(join(dir, 'notify.yaml'), `retries_before_notify: 1\nstate_file: ${join(dir, 'state.json')}\nbackends:\n  - type: webhook\n    url: ${hook.url}\n    headers: {Authorization: "Bearer \${env:HOOK_TOKEN}"}\n`);
   const env = { WEB_USER: user, SEARCH: search, HOOK_TOKEN: hookToken };
   const d = reporter(dir, env);
-  await waitFor(() => probe.get(`/lh/n3/web/${HOST}:${port}`), 'registered with the credentials', 30_000);
+  await waitFor(() => suite.probe.get(`/lh/n3/web/${HOST}:${port}`), 'registered with the credentials', 30_000);
   await d.waitForLog((l) => l.check === 'http' && String(l.detail).includes('body does not match'), 'the needle check fails, with a detail', 30_000);
   // a notification goes out with the secret header
   s.close();

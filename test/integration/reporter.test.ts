@@ -4,9 +4,9 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, writeFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { dir as tempDir } from '../helpers/cli.js';
 import { useZooKeeper } from '../helpers/zk-suite.js';
 import { startBackend, type Backend } from '../helpers/backends.js';
 import { startDaemon, type Daemon } from '../helpers/daemon.js';
@@ -21,17 +21,16 @@ const ENV = { LIGHTHOUSE_ADVERTISE_HOST: HOST, LIGHTHOUSE_ADVERTISE_IP: '127.0.0
 const suite = useZooKeeper();
 const { cleanup } = suite;
 
-async function configDir(root: string, services: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'lh-reporter-'));
-  cleanup.push(() => rm(dir, { recursive: true, force: true }));
-  await mkdir(join(dir, 'discovery'));
-  await mkdir(join(dir, 'services'));
-  await writeFile(join(dir, 'discovery/zookeeper.yaml'), `hosts: ["${suite.zk.connectString}"]\npath: ${root}\nsession_timeout: 2000\n`);
-  // no HTTP server (every interface, /run) and a state file of its own: not what these tests are about
-  await writeFile(join(dir, 'http.yaml'), 'port: false\nsocket: false\n');
-  await writeFile(join(dir, 'availability.yaml'), 'state_file: availability.json\n');
-  for (const [name, text] of Object.entries(services)) await writeFile(join(dir, 'services', `${name}.yaml`), text);
-  return dir;
+function configDir(root: string, services: Record<string, string>): string {
+  const d = tempDir({
+    'discovery/zookeeper.yaml': `hosts: ["${suite.zk.connectString}"]\npath: ${root}\nsession_timeout: 2000\n`,
+    // no HTTP server (every interface, /run) and a state file of its own: not what these tests are about
+    'http.yaml': 'port: false\nsocket: false\n',
+    'availability.yaml': 'state_file: availability.json\n',
+    ...Object.fromEntries(Object.entries(services).map(([name, text]) => [`services/${name}.yaml`, text])),
+  }, 'lh-reporter-');
+  cleanup.push(() => rm(d, { recursive: true, force: true }));
+  return d;
 }
 
 const service = (ports: number[], rise = 1, fall = 1, interval = 0.1, extra = '') =>

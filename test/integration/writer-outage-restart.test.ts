@@ -48,7 +48,7 @@ async function trafficUntil(until: Promise<unknown>): Promise<Traffic> {
 
 /** the start-up wait ended without ZooKeeper (the writer applied the state it has), plus a while */
 const waitOver = async (w: Daemon) => {
-  await w.waitForLog((l) => /no snapshot yet from 2 clusters/.test(String(l.msg)), 'the start-up wait to end without ZooKeeper', 60_000);
+  await w.waitForLog((l) => /no member list yet from 2 clusters/.test(String(l.msg)), 'the start-up wait to end without ZooKeeper', 60_000);
   await new Promise((r) => setTimeout(r, 1500)); // the apply that follows, and a liveness round
 };
 

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { Logger } from 'pino';
 import { LighthouseError } from '../../core/errors.js';
 import type { ServiceNode } from '../../core/node.js';
-import type { Discovery, DiscoveryPlugin, PluginDeps, SnapshotListener } from '../../core/plugin.js';
+import type { Discovery, DiscoveryPlugin, PluginDeps, MembersListener } from '../../core/plugin.js';
 import { encodeNode } from './codec.js';
 import type { NodeRecord } from '../../core/node-record.js';
 import { DEFAULT_NODES_PATH, encodeNodeRecord, nodeZnode } from './inventory.js';
@@ -159,7 +159,7 @@ export class ZookeeperDiscovery implements Discovery {
     return this.publisher.unregister(this.znodeOf(service, node));
   }
 
-  watch(cluster: string, listener: SnapshotListener): () => void {
+  watch(cluster: string, listener: MembersListener): () => void {
     const w = new ClusterWatch(this.session, `${this.config.path}/${segment(cluster, 'cluster')}`, listener, this.log.child({ cluster }), this.deps.clock, this.config.watch);
     this.watches.add(w);
     return () => {

@@ -27,7 +27,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../core/clock.js';
 import { isDeepStrictEqual } from 'node:util';
 import { markSorted, sameNodes, sortNodes, type ServiceNode } from '../../core/node.js';
-import type { SnapshotListener } from '../../core/plugin.js';
+import type { MembersListener } from '../../core/plugin.js';
 import { LighthouseError } from '../../core/errors.js';
 import { decodeNode } from './codec.js';
 import { ZK_ERR, zkCode, type ZkSession } from './session.js';
@@ -150,7 +150,7 @@ export class ClusterWatch {
   constructor(
     private readonly session: ZkSession,
     private readonly path: string,
-    private readonly listener: SnapshotListener,
+    private readonly listener: MembersListener,
     private readonly log: Logger,
     private readonly clock: Clock,
     /** 'classic': one-shot watches even when the server has persistent ones */

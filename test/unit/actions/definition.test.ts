@@ -1,7 +1,7 @@
 /**
  * Action definitions through the config store: metadata.yaml validated with positions, scripts
  * listed with their execute bit, revoked.yaml, node.yaml ranks and metadata; live changes in an
- * action's directory (a script added, chmod-ed) reach the snapshot; the variant for a node.
+ * action's directory (a script added, chmod-ed) reach the config; the variant for a node.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Registry } from '../../../src/core/registry.js';
 import { silentLogger } from '../../../src/core/logger.js';
 import { formatProblem } from '../../../src/core/errors.js';
-import { ConfigStore, type ConfigSnapshot } from '../../../src/config/store.js';
+import { ConfigStore, type LoadedConfig } from '../../../src/config/store.js';
 import { roleOf } from '../../../src/config/files.js';
 import { scriptFor } from '../../../src/actions/definition.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -47,19 +47,19 @@ test('an action loads with defaults, its scripts and their execute bit; the firs
   });
   try {
     const s = store(dir);
-    const { snapshot, problems, warnings } = await s.load();
+    const { config, problems, warnings } = await s.load();
     assert.deepEqual(problems, []);
     assert.deepEqual(warnings.map(formatProblem), ['actions/restart/metal.sh warning: not executable (chmod +x metal.sh): it will not run']);
-    const a = snapshot.actions!.get('restart')!;
+    const a = config.actions!.get('restart')!;
     assert.equal(a.summary, 'Restart the app');
     assert.equal(a.confirm, true);
     assert.equal(a.timeoutMs, 60_000);
     assert.equal(a.concurrency, 1);
     assert.deepEqual(Object.keys(a.scripts), ['aws', 'default', 'metal']);
     assert.equal(a.scripts.metal.executable, false);
-    assert.deepEqual(snapshot.revokedTokens, ['0123456789abcdef', 'fedcba9876543210']);
-    assert.deepEqual(snapshot.node.ranks, ['gpu', 'aws']);
-    assert.deepEqual(snapshot.node.metadata, { ec2_id: 'i-1', port: 80 });
+    assert.deepEqual(config.revokedTokens, ['0123456789abcdef', 'fedcba9876543210']);
+    assert.deepEqual(config.node.ranks, ['gpu', 'aws']);
+    assert.deepEqual(config.node.metadata, { ec2_id: 'i-1', port: 80 });
     assert.equal(scriptFor(a, ['gpu', 'aws']).variant, 'aws');
     assert.equal(scriptFor(a, ['metal', 'aws']).variant, 'metal', 'a variant that will not run is still the one chosen (and refused), not skipped');
     assert.equal(scriptFor(a, []).variant, 'default');
@@ -81,7 +81,7 @@ test('named errors: bad metadata.yaml at its line, no default.sh, a bad action n
     'node.yaml': 'metadata: {k: "a\\0b"}\n',
   });
   try {
-    const { problems, snapshot } = await store(dir).load();
+    const { problems, config } = await store(dir).load();
     const text = problems.map(formatProblem).sort();
     assert.equal(text.length, 5, text.join('\n'));
     assert.match(text[0], /^actions\/a\/metadata\.yaml:2:10 timeout: /);
@@ -89,19 +89,19 @@ test('named errors: bad metadata.yaml at its line, no default.sh, a bad action n
     assert.match(text[2], /^actions\/list\/metadata\.yaml 'list' cannot be an action name/);
     assert.match(text[3], /^actions\/revoked\.yaml:1:\d+ revoked\.0: expected a token id/);
     assert.match(text[4], /^node\.yaml:1:\d+ metadata\.k: a NUL character/);
-    assert.equal(snapshot.actions!.size, 0);
+    assert.equal(config.actions!.size, 0);
   } finally {
     await rm(dir, { recursive: true });
   }
 });
 
-test('live: a script added, one chmod-ed, metadata edited: the snapshot follows; a broken edit keeps the last good one', async () => {
+test('live: a script added, one chmod-ed, metadata edited: the config follows; a broken edit keeps the last good one', async () => {
   const dir = await dirWith({ 'actions/up/metadata.yaml': 'summary: Up\n', 'actions/up/default.sh': ['#!/bin/sh\n', 0o644] });
   const s = store(dir);
   try {
-    const { snapshot } = await s.load();
-    assert.equal(snapshot.actions!.get('up')!.scripts.default.executable, false);
-    let last: ConfigSnapshot = snapshot;
+    const { config } = await s.load();
+    assert.equal(config.actions!.get('up')!.scripts.default.executable, false);
+    let last: LoadedConfig = config;
     s.on('change', (snap) => (last = snap));
     await s.watch();
     await chmod(join(dir, 'actions/up/default.sh'), 0o755);

@@ -27,10 +27,10 @@ async function service(dir: string, node = { name: 'node01', ranks: ['aws'], met
   const sink = new Writable({ write: (c, _e, cb) => (lines.push(...String(c).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)), cb()) });
   const logger = createLogger({ level: 'silent', destination: sink });
   const store = new ConfigStore({ dir, registry: builtinRegistry(), logger: silentLogger() });
-  const { snapshot, problems } = await store.load();
+  const { config, problems } = await store.load();
   assert.deepEqual(problems, []);
   const svc = new ActionService({ configDir: dir, logger, clock: systemClock, env: {} });
-  svc.configure(snapshot.actions, snapshot.revokedTokens, node);
+  svc.configure(config.actions, config.revokedTokens, node);
   return { svc, audit: () => lines.filter((l) => l.component === 'audit') };
 }
 

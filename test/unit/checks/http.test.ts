@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
+import { freePort, listenOnFreePort } from '../../helpers/backends.js';
 import { httpCheck, httpSchema } from '../../../src/checks/http.js';
 import { silentLogger } from '../../../src/core/logger.js';
 import { systemClock } from '../../../src/core/clock.js';
@@ -41,18 +41,12 @@ let tlsServer: https.Server | null = null;
 let tlsPort = 0;
 
 before(async () => {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  port = (server.address() as AddressInfo).port;
-  // a port nobody listens on: bind, note it, close
-  const tmp = net.createServer();
-  await new Promise<void>((r) => tmp.listen(0, '127.0.0.1', r));
-  closedPort = (tmp.address() as AddressInfo).port;
-  await new Promise((r) => tmp.close(r));
+  port = await listenOnFreePort(server);
+  closedPort = await freePort(); // a port nobody listens on
   tlsDir = mkdtempSync(join(tmpdir(), 'lh-http-check-'));
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-days', '1', '-keyout', join(tlsDir, 'key.pem'), '-out', join(tlsDir, 'cert.pem')], { stdio: 'ignore' });
   tlsServer = https.createServer({ key: readFileSync(join(tlsDir, 'key.pem')), cert: readFileSync(join(tlsDir, 'cert.pem')) }, handler);
-  await new Promise<void>((r) => tlsServer!.listen(0, '127.0.0.1', r));
-  tlsPort = (tlsServer.address() as AddressInfo).port;
+  tlsPort = await listenOnFreePort(tlsServer);
 });
 
 const checks: Check[] = [];
@@ -209,12 +203,12 @@ async function rawServer(reply: (n: number) => string | null, endAfterReply = fa
       else sock.write(r);
     });
   });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = await listenOnFreePort(srv);
   const close = () => {
     for (const sock of open) sock.destroy();
     return new Promise((r) => srv.close(r));
   };
-  return { port: (srv.address() as AddressInfo).port, conns: () => conns, close };
+  return { port, conns: () => conns, close };
 }
 
 test('a chunked body is read to its end and the connection reused', async () => {

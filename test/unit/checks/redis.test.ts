@@ -2,12 +2,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { AddressInfo } from 'node:net';
 import { redisCheck, redisSchema } from '../../../src/checks/redis.js';
 import { silentLogger } from '../../../src/core/logger.js';
 import { systemClock } from '../../../src/core/clock.js';
 import { waitFor } from '../../helpers/wait.js';
-import { freePort } from '../../helpers/backends.js';
+import { freePort, listenOnFreePort } from '../../helpers/backends.js';
 
 const deps = { logger: silentLogger(), clock: systemClock };
 
@@ -40,8 +39,7 @@ before(async () => {
   await waitFor(() => rawPing(redisPort), 'redis-server to answer PING', 15_000, () => `\nredis-server output:\n${redisLog}`);
   // a server speaking RESP but demanding AUTH, as a protected Redis does
   fake = net.createServer((sock) => sock.on('data', () => sock.write('-NOAUTH Authentication required.\r\n')));
-  await new Promise<void>((r) => fake!.listen(0, '127.0.0.1', r));
-  fakePort = (fake.address() as AddressInfo).port;
+  fakePort = await listenOnFreePort(fake);
 });
 
 after(async () => {

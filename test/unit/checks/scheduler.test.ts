@@ -8,9 +8,7 @@ import { CheckLoop, type CheckLoopOptions } from '../../../src/checks/scheduler.
 import { PhaseGroups } from '../../../src/checks/phases.js';
 import { abortDetail } from '../../../src/checks/detail.js';
 import { CheckTimers } from '../../../src/checks/timers.js';
-
-/** Let promise callbacks run after the fake clock fired timers (not a sleep: no time passes). */
-const flush = () => new Promise<void>((r) => setImmediate(r));
+import { advance, flush } from '../../helpers/fake-time.js';
 
 /** A check whose probes the test settles by hand; it honours its signal like a real one. */
 class ManualCheck implements Check {
@@ -59,13 +57,6 @@ function loop(clock: FakeClock, check: Check, extra: Partial<CheckLoopOptions> =
 }
 
 /** Advance in small steps, flushing promise callbacks between them. */
-async function advance(clock: FakeClock, ms: number, step = 10) {
-  for (let t = 0; t < ms; t += step) {
-    clock.advance(Math.min(step, ms - t));
-    await flush();
-  }
-}
-
 test('phase groups: up to 50 checks of one interval share a phase; more open evenly spaced ones', () => {
   const g = new PhaseGroups(50);
   const first = Array.from({ length: 50 }, () => g.join(1000));

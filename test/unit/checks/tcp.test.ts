@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { freePort, listenOnFreePort } from '../../helpers/backends.js';
 import { tcpCheck, tcpSchema } from '../../../src/checks/tcp.js';
 import { silentLogger } from '../../../src/core/logger.js';
 import { systemClock } from '../../../src/core/clock.js';
@@ -31,12 +31,8 @@ let port = 0;
 let closedPort = 0;
 
 before(async () => {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  port = (server.address() as AddressInfo).port;
-  const tmp = net.createServer();
-  await new Promise<void>((r) => tmp.listen(0, '127.0.0.1', r));
-  closedPort = (tmp.address() as AddressInfo).port;
-  await new Promise((r) => tmp.close(r));
+  port = await listenOnFreePort(server);
+  closedPort = await freePort(); // a port nobody listens on
 });
 
 after(async () => {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { crossCheck, type CrossProblem } from '../../../src/config/cross-check.js';
-import { ConfigStore, type ConfigSnapshot } from '../../../src/config/store.js';
+import { ConfigStore, type LoadedConfig } from '../../../src/config/store.js';
 import type { ClusterConfig, ServiceConfig } from '../../../src/config/schema.js';
 import { builtinRegistry } from '../../../src/plugins.js';
 import { Registry } from '../../../src/core/registry.js';
@@ -24,8 +24,8 @@ interface ClusterSpec {
   haproxy?: Record<string, unknown>;
 }
 
-/** A snapshot as the store builds it: clusters keyed by name, `files` saying where each is. */
-function snap(opts: { haproxy?: Record<string, unknown>; clusters?: Record<string, ClusterSpec>; services?: Record<string, string> }): ConfigSnapshot {
+/** A config as the store builds it: clusters keyed by name, `files` saying where each is. */
+function snap(opts: { haproxy?: Record<string, unknown>; clusters?: Record<string, ClusterSpec>; services?: Record<string, string> }): LoadedConfig {
   const clusters = new Map<string, ClusterConfig>();
   const clusterFiles = new Map<string, string>();
   for (const [file, c] of Object.entries(opts.clusters ?? {})) {
@@ -50,7 +50,7 @@ function snap(opts: { haproxy?: Record<string, unknown>; clusters?: Record<strin
   };
 }
 
-const check = (s: ConfigSnapshot) => crossCheck(s, builtinRegistry());
+const check = (s: LoadedConfig) => crossCheck(s, builtinRegistry());
 const lines = (ps: CrossProblem[]) => ps.map((p) => `${p.file} ${p.path.join('.')}: ${p.message}`);
 
 test('a cluster or service naming a discovery no file configures: its file and the key', () => {
@@ -142,9 +142,9 @@ test('the example config dirs have no cross-file problem', async () => {
   for (const name of readdirSync(EXAMPLES_DIR, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name)) {
     const registry = builtinRegistry();
     const store = new ConfigStore({ dir: join(EXAMPLES_DIR, name), registry, logger: silentLogger() });
-    const { snapshot } = await store.load();
+    const { config } = await store.load();
     await store.close();
-    assert.deepEqual(lines(crossCheck(snapshot, registry)), [], name);
+    assert.deepEqual(lines(crossCheck(config, registry)), [], name);
   }
 });
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { Registry } from '../../../src/core/registry.js';
 import { silentLogger } from '../../../src/core/logger.js';
-import { ConfigStore, type ConfigSnapshot } from '../../../src/config/store.js';
+import { ConfigStore, type LoadedConfig } from '../../../src/config/store.js';
 import { roleOf } from '../../../src/config/files.js';
 import { formatProblem } from '../../../src/core/errors.js';
 import type { CheckPlugin, DiscoveryPlugin } from '../../../src/core/plugin.js';
@@ -52,9 +52,9 @@ test('file roles follow the Lighthouse layout; temp files never match', () => {
 test('loads a valid dir with defaults filled', async () => {
   const dir = await dirWith({ 'services/web.yaml': svc(8080), 'discovery/zookeeper.yaml': 'hosts: ["127.0.0.1:2181"]\npath: /lighthouse\n' });
   try {
-    const { snapshot, problems } = await store(dir).load();
+    const { config, problems } = await store(dir).load();
     assert.deepEqual(problems, []);
-    const web = snapshot.services.get('web')!;
+    const web = config.services.get('web')!;
     assert.deepEqual(web.ports, [8080]);
     assert.equal(web.host, '127.0.0.1');
     assert.equal(web.intervalMs, 2000);
@@ -73,9 +73,9 @@ test('problems name file, line, column and path', async () => {
     'discovery/etcd.yaml': 'hosts: []\n',
   });
   try {
-    const { problems, snapshot } = await store(dir).load();
+    const { problems, config } = await store(dir).load();
     const lines = problems.map(formatProblem);
-    assert.equal(snapshot.services.size, 0);
+    assert.equal(config.services.size, 0);
     assert.ok(lines.some((l) => /^services\/a\.yaml:1:7 port: .*65535/.test(l)), lines.join('\n'));
     assert.ok(lines.includes("services/b.yaml:3:1 bogus: unknown key 'bogus'"), lines.join('\n'));
     assert.ok(lines.some((l) => l.startsWith("services/c.yaml:5:3 checks.htp: unknown check 'htp'")), lines.join('\n'));
@@ -89,9 +89,9 @@ test('problems name file, line, column and path', async () => {
 test('a Python Lighthouse dictConfig logging.yaml is accepted', async () => {
   const dir = await dirWith({ 'logging.yaml': 'version: 1\ndisable_existing_loggers: False\nhandlers:\n  cli:\n    class: lighthouse.log.cli.CLIHandler\nroot:\n  handlers: [cli]\n  level: "DEBUG"\n' });
   try {
-    const { snapshot, problems } = await store(dir).load();
+    const { config, problems } = await store(dir).load();
     assert.deepEqual(problems, []);
-    assert.equal(snapshot.logging?.level, 'debug');
+    assert.equal(config.logging?.level, 'debug');
   } finally {
     await rm(dir, { recursive: true });
   }
@@ -100,7 +100,7 @@ test('a Python Lighthouse dictConfig logging.yaml is accepted', async () => {
 test('watch: add, change, remove apply live; a broken edit keeps the last good version', async () => {
   const dir = await dirWith({ 'services/web.yaml': svc(8080) });
   const s = store(dir);
-  const snaps: ConfigSnapshot[] = [];
+  const snaps: LoadedConfig[] = [];
   const problems: string[] = [];
   s.on('change', (snap) => snaps.push(snap));
   s.on('problems', (ps) => problems.push(...ps.map(formatProblem)));
@@ -112,7 +112,7 @@ test('watch: add, change, remove apply live; a broken edit keeps the last good v
 
     await writeFile(join(dir, 'services/web.yaml'), svc('"not a port"'));
     await waitFor(() => problems.find((p) => p.startsWith('services/web.yaml:1:7 port:')), 'problem reported');
-    assert.deepEqual(s.snapshot().services.get('web')?.ports, [8080], 'last good version stays');
+    assert.deepEqual(s.current().services.get('web')?.ports, [8080], 'last good version stays');
 
     await writeFile(join(dir, 'services/web.yaml'), svc(8081));
     await waitFor(() => snaps.at(-1)?.services.get('web')?.ports[0] === 8081, 'fixed file applied');
@@ -139,9 +139,9 @@ test('haproxy directive lines: refused ones reject the file at the line, ignored
   });
   const s = new ConfigStore({ dir, registry: builtinRegistry(), logger: createLogger({ destination, level: 'info' }), debounceMs: 20 });
   try {
-    const { snapshot, problems, warnings } = await s.load();
+    const { config, problems, warnings } = await s.load();
     assert.deepEqual(problems.map(formatProblem), ["clusters/bad.yaml:6:7 haproxy.backend.1: 'daemon' is not valid in a backend section (valid in: global)"]);
-    assert.deepEqual([...snapshot.clusters.keys()], ['sprockets']);
+    assert.deepEqual([...config.clusters.keys()], ['sprockets']);
     assert.deepEqual(warnings.map(formatProblem), [
       "clusters/sprockets.yaml:7:7 haproxy.backend.1: warning: 'maxconn' has no effect in a backend section, HAProxy ignores it there (valid in: defaults, frontend, listen); use 'fullconn', or 'maxconn' on the server lines",
     ]);

@@ -116,7 +116,7 @@ test('availability.yaml and http.yaml problems name file:line:column and path', 
     await writeFile(join(dir, 'availability.yaml'), 'states:\n  disabled: {code: 200}\n  maintenance: {code: 503}\n  Bad: {code: 500, message: x, effect: up}\ndefault_state: nope\n');
     await writeFile(join(dir, 'http.yaml'), 'port: 70000\nbind_address: "not an address"\nsocket_mode: "0999"\nreporter: {tokenfile: x}\n');
     const store = new ConfigStore({ dir, registry: builtinRegistry(), logger: silentLogger() });
-    const { problems, snapshot } = await store.load();
+    const { problems, config } = await store.load();
     const lines = problems.map(formatProblem);
     for (const want of [
       /^availability\.yaml:3:16 states\.maintenance: 'message' is required for a state that is not one of the defaults/,
@@ -128,12 +128,12 @@ test('availability.yaml and http.yaml problems name file:line:column and path', 
       /^http\.yaml:3:14 socket_mode: expected an octal file mode/,
       /^http\.yaml:4:12 reporter\.tokenfile: unknown key 'tokenfile'/,
     ]) assert.ok(lines.some((l) => want.test(l)), `${want} in:\n${lines.join('\n')}`);
-    assert.equal(snapshot.availability, undefined, 'a bad file is not in force');
+    assert.equal(config.availability, undefined, 'a bad file is not in force');
     // a good version: defaults merged, overrides applied
     await writeFile(join(dir, 'availability.yaml'), 'states:\n  disabled: {code: 200}\n');
     await writeFile(join(dir, 'http.yaml'), 'port: 8080\nsocket_mode: 0640\nwriter: {port: 8081}\n');
     const ok = await new ConfigStore({ dir, registry: builtinRegistry(), logger: silentLogger() }).load();
     assert.deepEqual(ok.problems, []);
-    assert.deepEqual(ok.snapshot.availability!.states.get('disabled'), { name: 'disabled', code: 200, message: 'node is unavailable', effect: 'drain' });
-    assert.deepEqual(ok.snapshot.http, { port: 8080, socket_mode: 0o640, writer: { port: 8081 } });
+    assert.deepEqual(ok.config.availability!.states.get('disabled'), { name: 'disabled', code: 200, message: 'node is unavailable', effect: 'drain' });
+    assert.deepEqual(ok.config.http, { port: 8080, socket_mode: 0o640, writer: { port: 8081 } });
   }));

@@ -11,7 +11,7 @@ import { silentLogger } from '../../../src/core/logger.js';
 import { Registry } from '../../../src/core/registry.js';
 import type { CheckPlugin, DiscoveryPlugin } from '../../../src/core/plugin.js';
 import type { ServiceNode } from '../../../src/core/node.js';
-import type { ConfigSnapshot } from '../../../src/config/store.js';
+import type { LoadedConfig } from '../../../src/config/store.js';
 import type { ServiceConfig } from '../../../src/config/schema.js';
 import { Reporter } from '../../../src/reporter/reporter.js';
 
@@ -48,22 +48,22 @@ function setup(effect: { now: 'up' | 'drain' | 'withdraw' }) {
     name: 'web', ports: [8080], host: '127.0.0.1', discovery: 'rec', intervalMs: 1000,
     checks: [{ name: 'fake', rise: 1, fall: 1, timeoutMs: 500, options: {} }], metadata: {}, flap: { maxChanges: 100, windowMs: 60_000 },
   };
-  const snapshot: ConfigSnapshot = { node: { peer_port: 1024 }, plugins: [], balancers: new Map(), discovery: new Map([['rec', {}]]), clusters: new Map(), services: new Map([['web', web]]) };
+  const config: LoadedConfig = { node: { peer_port: 1024 }, plugins: [], balancers: new Map(), discovery: new Map([['rec', {}]]), clusters: new Map(), services: new Map([['web', web]]) };
   const run = async (ms: number) => {
     for (let t = 0; t < ms; t += 100) {
       clock.advance(100);
       await flush();
     }
   };
-  return { reporter, snapshot, calls, health, run };
+  return { reporter, config, calls, health, run };
 }
 
 const summary = (calls: { op: string; node: ServiceNode }[]) => calls.map((c) => `${c.op}${c.node.state ? `:${c.node.state}` : ''}`);
 
 test('a node that starts disabled publishes its healthy instance as draining, never up first', async () => {
   const effect = { now: 'drain' as const };
-  const { reporter, snapshot, calls, run } = setup(effect);
-  await reporter.apply(snapshot);
+  const { reporter, config, calls, run } = setup(effect);
+  await reporter.apply(config);
   await run(3000);
   assert.deepEqual(summary(calls), ['register:drain']);
   await reporter.stop();
@@ -71,8 +71,8 @@ test('a node that starts disabled publishes its healthy instance as draining, ne
 
 test('changes of state: withdraw deletes, up publishes without a state, drain adds it', async () => {
   const effect: { now: 'up' | 'drain' | 'withdraw' } = { now: 'withdraw' };
-  const { reporter, snapshot, calls, run } = setup(effect);
-  await reporter.apply(snapshot);
+  const { reporter, config, calls, run } = setup(effect);
+  await reporter.apply(config);
   await run(3000);
   assert.deepEqual(summary(calls), ['unregister'], 'an offline node creates no znode (the unregister is a no-op)');
   effect.now = 'up';
@@ -88,9 +88,9 @@ test('changes of state: withdraw deletes, up publishes without a state, drain ad
 
 test('health still rules: a failing instance is not published by a change of state', async () => {
   const effect: { now: 'up' | 'drain' | 'withdraw' } = { now: 'up' };
-  const { reporter, snapshot, calls, health, run } = setup(effect);
+  const { reporter, config, calls, health, run } = setup(effect);
   health.ok = false;
-  await reporter.apply(snapshot);
+  await reporter.apply(config);
   await run(3000);
   effect.now = 'drain';
   await reporter.reassess();

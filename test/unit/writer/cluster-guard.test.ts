@@ -10,12 +10,10 @@ import { z } from 'zod';
 import { FakeClock } from '../../../src/core/clock.js';
 import { createLogger } from '../../../src/core/logger.js';
 import { Registry } from '../../../src/core/registry.js';
-import type { BalancerPlugin, CrossIssue, DesiredState, SnapshotListener } from '../../../src/core/plugin.js';
+import type { BalancerPlugin, CrossIssue, DesiredState, MembersListener } from '../../../src/core/plugin.js';
 import type { ServiceNode } from '../../../src/core/node.js';
-import type { ConfigSnapshot } from '../../../src/config/store.js';
-import type { ClusterConfig } from '../../../src/config/schema.js';
 import { Writer } from '../../../src/writer/writer.js';
-import { memoryDiscovery } from '../../helpers/memory-discovery.js';
+import { memoryDiscovery, memoryWriterConfig } from '../../helpers/memory-discovery.js';
 
 const node = (port: number): ServiceNode => ({ name: `127.0.0.1:${port}`, host: '127.0.0.1', ip: '127.0.0.1', port, peer: null, metadata: {} });
 
@@ -41,20 +39,13 @@ const portBalancer = (applied: DesiredState[]) =>
   }) satisfies BalancerPlugin<object, { port: number }>;
 
 function setup() {
-  const listeners = new Map<string, SnapshotListener>();
+  const listeners = new Map<string, MembersListener>();
   const applied: DesiredState[] = [];
   const logged: { level: number; msg: string }[] = [];
   const logger = createLogger({ level: 'info', destination: { write: (l: string) => void logged.push(JSON.parse(l)) } });
   const registry = new Registry([memoryDiscovery('mem', listeners, () => [node(1)]), portBalancer(applied)]);
   const writer = new Writer({ registry, logger, clock: new FakeClock(), configDir: '/nonexistent' });
-  const config = (clusters: Record<string, number>): ConfigSnapshot => ({
-    node: { peer_port: 1024 },
-    plugins: [],
-    balancers: new Map([['rec', {}]]),
-    discovery: new Map([['mem', {}]]),
-    clusters: new Map(Object.entries(clusters).map(([n, port]): [string, ClusterConfig] => [n, { name: n, discovery: 'mem', balancers: { rec: { port } } }])),
-    services: new Map(),
-  });
+  const config = (clusters: Record<string, number>) => memoryWriterConfig('rec', Object.fromEntries(Object.entries(clusters).map(([n, port]) => [n, { port }])));
   /** what the balancer serves now: cluster -> port */
   const serving = () => Object.fromEntries(applied.at(-1)!.clusters.map((c) => [c.name, (c.balancer as { port: number }).port]));
   const errors = () => logged.filter((l) => l.level === 50).map((l) => l.msg);

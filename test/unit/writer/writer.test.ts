@@ -8,16 +8,15 @@ import { z } from 'zod';
 import { FakeClock } from '../../../src/core/clock.js';
 import { pino } from 'pino';
 import { Registry } from '../../../src/core/registry.js';
-import type { BalancerPlugin, DesiredState, SnapshotListener } from '../../../src/core/plugin.js';
+import type { BalancerPlugin, DesiredState, MembersListener } from '../../../src/core/plugin.js';
 import type { ServiceNode } from '../../../src/core/node.js';
-import type { ConfigSnapshot } from '../../../src/config/store.js';
 import { STARTUP_WAIT_MS, Writer } from '../../../src/writer/writer.js';
-import { memoryDiscovery } from '../../helpers/memory-discovery.js';
+import { memoryDiscovery, memoryWriterConfig } from '../../helpers/memory-discovery.js';
 
 const node = (port: number): ServiceNode => ({ name: `127.0.0.1:${port}`, host: '127.0.0.1', ip: '127.0.0.1', port, peer: null, metadata: {} });
 
 function setup(clusters: string[], clock = new FakeClock()) {
-  const listeners = new Map<string, SnapshotListener>();
+  const listeners = new Map<string, MembersListener>();
   const applied: DesiredState[] = [];
   const stopped: string[] = [];
   const started: string[] = [];
@@ -38,21 +37,14 @@ function setup(clusters: string[], clock = new FakeClock()) {
     } satisfies BalancerPlugin,
   ]);
   const writer = new Writer({ registry, logger, clock, configDir: '/nonexistent' });
-  const snapshot: ConfigSnapshot = {
-    node: { peer_port: 1024 },
-    plugins: [],
-    balancers: new Map([['rec', {}]]),
-    discovery: new Map([['mem', {}]]),
-    clusters: new Map(clusters.map((n) => [n, { name: n, discovery: 'mem', balancers: { rec: {} } }])),
-    services: new Map(),
-  };
+  const config = memoryWriterConfig('rec', Object.fromEntries(clusters.map((n) => [n, {}])));
   const names = (d: DesiredState | undefined) => d?.clusters.map((c) => c.name).join(',');
-  return { writer, snapshot, listeners, applied, clock, names, stopped, started, logs };
+  return { writer, config, listeners, applied, clock, names, stopped, started, logs };
 }
 
-test('at start, the first apply waits for every cluster\'s first snapshot: one apply, not one per cluster', async () => {
-  const { writer, snapshot, listeners, applied, names } = setup(['a', 'b', 'c']);
-  await writer.apply(snapshot);
+test('at start, the first apply waits for every cluster\'s first member list: one apply, not one per cluster', async () => {
+  const { writer, config, listeners, applied, names } = setup(['a', 'b', 'c']);
+  await writer.apply(config);
   listeners.get('a')!([node(1)]);
   await writer.settled();
   listeners.get('b')!([node(2)]);
@@ -68,8 +60,8 @@ test('at start, the first apply waits for every cluster\'s first snapshot: one a
 });
 
 test('the wait is bounded: a cluster never heard from does not hold the others back', async () => {
-  const { writer, snapshot, listeners, applied, clock, names } = setup(['a', 'b']);
-  await writer.apply(snapshot);
+  const { writer, config, listeners, applied, clock, names } = setup(['a', 'b']);
+  await writer.apply(config);
   listeners.get('a')!([node(1)]);
   await writer.settled();
   assert.equal(applied.length, 0);
@@ -83,8 +75,8 @@ test('the wait is bounded: a cluster never heard from does not hold the others b
 });
 
 test('the desired state follows member changes incrementally: untouched clusters keep their objects, a late cluster joins, a config change rebuilds', async () => {
-  const { writer, snapshot, listeners, applied, clock, names } = setup(['a', 'b', 'c']);
-  await writer.apply(snapshot);
+  const { writer, config, listeners, applied, clock, names } = setup(['a', 'b', 'c']);
+  await writer.apply(config);
   listeners.get('a')!([node(1)]);
   listeners.get('b')!([node(2)]);
   clock.advance(STARTUP_WAIT_MS); // c never answers: a and b are applied
@@ -106,13 +98,13 @@ test('the desired state follows member changes incrementally: untouched clusters
   await writer.settled();
   assert.equal(applied.at(-1), second);
 
-  listeners.get('c')!([node(4)]); // a cluster's first snapshot: it joins, in config order
+  listeners.get('c')!([node(4)]); // a cluster's first member list: it joins, in config order
   await writer.settled();
   assert.equal(names(applied.at(-1)), 'a,b,c');
   assert.equal(applied.at(-1)!.changedSince, undefined, 'a cluster joined: no hint (positions moved)');
   assert.equal(applied.at(-1)!.clusters[0], first.clusters[0]);
 
-  const next = { ...snapshot, clusters: new Map([...snapshot.clusters].filter(([n]) => n !== 'a')) };
+  const next = { ...config, clusters: new Map([...config.clusters].filter(([n]) => n !== 'a')) };
   await writer.apply(next); // a gone from the config
   await writer.settled();
   assert.equal(names(applied.at(-1)), 'b,c');
@@ -129,10 +121,10 @@ class EarlyClock extends FakeClock {
   }
 }
 
-test('the start-up wait ends even when its timer fires early (no snapshot ever comes)', async () => {
+test('the start-up wait ends even when its timer fires early (no member list ever comes)', async () => {
   const clock = new EarlyClock();
-  const { writer, snapshot, applied, names } = setup(['a', 'b'], clock);
-  await writer.apply(snapshot);
+  const { writer, config, applied, names } = setup(['a', 'b'], clock);
+  await writer.apply(config);
   await writer.settled();
   clock.advance(STARTUP_WAIT_MS - 0.5); // the timer fires, just before the deadline
   await writer.settled();
@@ -146,12 +138,12 @@ test('the start-up wait ends even when its timer fires early (no snapshot ever c
 });
 
 test('a balancer whose config file is deleted keeps its last good config, says so, and keeps applying membership', async () => {
-  const { writer, snapshot, listeners, applied, stopped, logs } = setup(['a']);
-  await writer.apply(snapshot);
+  const { writer, config, listeners, applied, stopped, logs } = setup(['a']);
+  await writer.apply(config);
   listeners.get('a')!([node(1)]);
   await writer.settled();
   assert.equal(applied.length, 1);
-  await writer.apply({ ...snapshot, balancers: new Map() }); // balancers/rec.yaml removed
+  await writer.apply({ ...config, balancers: new Map() }); // balancers/rec.yaml removed
   await writer.settled();
   assert.deepEqual(stopped, [], 'not stopped');
   const said = logs.filter((l) => l.level === 50 && l.msg.includes('balancers/rec.yaml'));
@@ -160,15 +152,15 @@ test('a balancer whose config file is deleted keeps its last good config, says s
   listeners.get('a')!([node(1), node(2)]);
   await writer.settled();
   assert.deepEqual(applied.at(-1)!.clusters[0].nodes.map((n) => n.port), [1, 2], 'membership still applied');
-  await writer.apply({ ...snapshot, balancers: new Map() }); // another config change: not said again
+  await writer.apply({ ...config, balancers: new Map() }); // another config change: not said again
   await writer.settled();
   assert.equal(logs.filter((l) => l.msg.includes('balancers/rec.yaml')).length, 1);
   await writer.stop();
 });
 
 test('clusters not heard yet are passed as pending (kept by the balancer), never as empty; the balancer starts before the wait', async () => {
-  const { writer, snapshot, listeners, applied, clock, names, started } = setup(['a', 'b', 'c']);
-  await writer.apply(snapshot);
+  const { writer, config, listeners, applied, clock, names, started } = setup(['a', 'b', 'c']);
+  await writer.apply(config);
   await writer.settled();
   assert.deepEqual(started, ['rec'], 'started at once: HAProxy serves the config on disk during the wait');
   assert.equal(applied.length, 0);

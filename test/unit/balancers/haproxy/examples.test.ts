@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigStore, type ConfigSnapshot } from '../../../../src/config/store.js';
+import { ConfigStore, type LoadedConfig } from '../../../../src/config/store.js';
 import { builtinRegistry } from '../../../../src/plugins.js';
 import { silentLogger } from '../../../../src/core/logger.js';
 import { EXAMPLES_DIR, PEERS, renderExample } from '../../../helpers/examples.js';
@@ -29,7 +29,7 @@ function haproxyCheck(file: string, peer?: string): Promise<{ code: number; outp
 }
 
 interface Rendered {
-  snap: ConfigSnapshot;
+  snap: LoadedConfig;
   text: string;
   file: string;
 }
@@ -161,7 +161,7 @@ describe('config-examples/', () => {
 
   it('the older root-level haproxy.yaml and a balancer file without pid_file both load', async () => {
     const store = new ConfigStore({ dir: join(ROOT, 'webapp'), registry: builtinRegistry(), logger: silentLogger() });
-    const { snapshot } = await store.load();
+    const { config: snapshot } = await store.load();
     await store.close();
     const config = snapshot.balancers.get('haproxy') as { pid_file: string; config_file: string };
     assert.equal(config.config_file, 'haproxy.cfg');
