@@ -14,9 +14,8 @@ import { waitFor } from '../helpers/wait.js';
 import { createLogger } from '../../src/core/logger.js';
 import { systemClock } from '../../src/core/clock.js';
 import type { ServiceNode } from '../../src/core/node.js';
-import { encodeNode } from '../../src/discovery/zookeeper/codec.js';
+import { encodeNode } from '../../src/discovery/zookeeper/znode-format.js';
 import { zookeeperDiscovery, type ZookeeperDiscovery } from '../../src/discovery/zookeeper/index.js';
-import { createZkClient, CreateMode, errCode, getDataFast, ZK_ERR, type ZkException, type ZkStat } from '../../src/discovery/zookeeper/zk-client.js';
 
 const suite = useZooKeeper();
 const { cleanup } = suite;
@@ -443,45 +442,6 @@ describe('the connection', () => {
     await pub.unregister('web', node(9000));
     await w.until('app01.example.com:9001');
     assert.equal(proxy.refused, 1, 'not tried again');
-  });
-});
-
-describe('reads', () => {
-  test("getDataFast answers as the library's getData: data, stat and errors, under a chroot, interleaved with other requests", async () => {
-    const open = async (connect: string) => {
-      const c = createZkClient(connect, 4000, 100);
-      cleanup.push(async () => c.close());
-      await new Promise<void>((resolve) => (c.once('connected', () => resolve()), c.connect()));
-      return c;
-    };
-    const c = await open(suite.zk.connectString);
-    const STAT = ['czxid', 'mzxid', 'ctime', 'mtime', 'version', 'cversion', 'aversion', 'ephemeralOwner', 'dataLength', 'numChildren', 'pzxid'] as const;
-    /** the answer: error code, data, and the stat's fields (the library's stat is a jute record) */
-    const call = (f: (cb: (e: ZkException | null, ...r: unknown[]) => void) => void) =>
-      new Promise<{ err: number | undefined; r: unknown[] }>((resolve) =>
-        f((e, ...r) => resolve({ err: errCode(e), r: r.map((x) => (x && typeof x === 'object' && 'mzxid' in x ? Object.fromEntries(STAT.map((k) => [k, (x as ZkStat)[k]])) : x)) })),
-      );
-    const mk = (path: string, data?: Buffer) => call((cb) => c.create(path, data, CreateMode.PERSISTENT, cb));
-    await mk('/reads');
-    await mk('/reads/full', Buffer.from('{"host":"a","port":1}'));
-    await mk('/reads/empty', Buffer.alloc(0));
-    await mk('/reads/none');
-    await call((cb) => c.setData('/reads/full', Buffer.from('{"host":"a","port":2}'), -1, cb)); // version 1
-    const chrooted = await open(`${suite.zk.connectString}/reads`);
-    for (const [client, path] of [[c, '/reads/full'], [c, '/reads/empty'], [c, '/reads/none'], [c, '/reads/missing'], [chrooted, '/full'], [chrooted, '/missing']] as const) {
-      // both kinds in flight at once, in both orders: replies are matched to requests in order
-      const [lib, fast, lib2] = await Promise.all([
-        call((cb) => client.getData(path, undefined, cb)),
-        call((cb) => getDataFast(client, path, cb)),
-        call((cb) => client.getData(path, undefined, cb)),
-      ]);
-      assert.deepEqual(fast, lib, `${path}: same answer as the library's`);
-      assert.deepEqual(lib2, lib, `${path}: the library's read after it is undisturbed`);
-    }
-    const full = await call((cb) => getDataFast(c, '/reads/full', cb));
-    assert.equal(String(full.r[0]), '{"host":"a","port":2}', 'the data');
-    assert.equal((full.r[1] as ZkStat).version, 1, 'the stat');
-    assert.equal((await call((cb) => getDataFast(c, '/reads/missing', cb))).err, ZK_ERR.NO_NODE, 'NO_NODE');
   });
 });
 
