@@ -1,15 +1,22 @@
 /**
- * One ZooKeeper session at a time, replaced when it is lost.
+ * One ZooKeeper session at a time, replaced when the server says it expired.
  *
- * node-zookeeper-client only learns that a session expired when it reconnects, and it has no read
- * timeout: partitioned (or after a SIGSTOP) it waits forever. So we keep our own clock from the
- * last contact (liveness.ts): ping (exists('/')) when idle, drop a silent connection, and declare
- * the session lost after the full timeout: close the dead client, start a new one.
- * Connection loss within a session is not a loss: watches survive (the client re-sends them).
+ * node-zookeeper-client has no read timeout: partitioned (or with the server stopped) it waits
+ * forever. So we keep our own clock from the last contact (liveness.ts): ping (exists('/')) when
+ * idle, drop a silent connection. Silent for the whole session timeout, the session is only
+ * *probably* gone: a server that was slow or stopped may still hold it (it counts from the last
+ * request it received, and an overloaded server revives a session it reads late pings of). So,
+ * as ZooKeeper's Java client does, we keep reconnecting with the same session id and password
+ * until a server answers: with the session (it lived: nothing of ours was ever deleted), or
+ * "expired" (then, and only then, a new session). Starting a new session on our own verdict
+ * would leave the old one to expire later, deleting our ephemerals under the new session's
+ * watchers. Connection loss within a session is not a loss: watches survive (the client
+ * re-sends them).
  *
  * Events: 'session' (a new session is established, id in hex), 'connected' (the same session is
- * usable again after a connection loss), 'disconnected', 'expired' (the session is gone: ours or
- * the server's verdict). Operations are promises; those pending on a lost client reject with
+ * usable again after a connection loss), 'disconnected', 'expired' (the server expired the
+ * session, or refused our credentials). Operations are promises; those pending when the
+ * connection goes silent for the session timeout, or when the session is lost, reject with
  * LH_ERR_ZK_SESSION so nothing waits forever.
  */
 import type { Logger } from 'pino';
@@ -46,7 +53,7 @@ export class ZkSession extends ZkOperations {
   private isConnected = false;
   private closed = false;
   private readonly liveness: Liveness;
-  /** a new client's handshake deadline (watchConnect) */
+  /** the handshake deadline while not connected (watchConnect) */
   private connectTimer: { cancel(): void } | null = null;
   /** operations waiting for an answer: each fails with `why` (and its own name) if the session goes */
   private readonly pending = new Set<(why: string) => void>();
@@ -69,9 +76,7 @@ export class ZkSession extends ZkOperations {
         this.log.warn({ session: this.sessionId }, `no answer from zookeeper for ${Math.round(heard)} ms; reconnecting`);
         if (this.client) dropConnection(this.client);
       },
-      silent: (heard, t) => {
-        if (!this.closed && this.id) this.lose(`no contact for ${Math.round(heard)} ms (timeout ${t} ms)`);
-      },
+      silent: (heard, t) => this.silent(heard, t),
     });
   }
 
@@ -193,21 +198,22 @@ export class ZkSession extends ZkOperations {
   }
 
   /**
-   * Until a new client's first connection: the library has no connect timeout either, so a
-   * server that accepts the TCP connection and never answers the handshake (a ZooKeeper
-   * restarting on its port) would hold it forever, and no session timer runs before
-   * there is a session. Every session timeout without a handshake, the connection is dropped
-   * and the client tries again (the next server, after spinDelay).
+   * Until the client connects (its first connection, or a reconnect after silence): the library
+   * has no handshake timeout either, so a server that accepts the TCP connection and never
+   * answers the handshake (a ZooKeeper restarting on its port, or stopped: the kernel accepts
+   * for it) would hold it forever. Every session timeout without a handshake, the connection is
+   * dropped and the client tries again (the next server, after spinDelay).
    */
   private watchConnect(client: ZkClient, gen: number): void {
+    const wait = Math.max(1000, this.timeout);
     this.connectTimer?.cancel();
     this.connectTimer = this.opts.clock.setTimeout(() => {
       this.connectTimer = null;
-      if (gen !== this.gen || this.closed || this.id) return;
-      this.log.debug({ hosts: this.opts.hosts }, `no ZooKeeper handshake within ${this.opts.sessionTimeout} ms: trying again`);
+      if (gen !== this.gen || this.closed || this.isConnected) return;
+      this.log.debug({ hosts: this.opts.hosts }, `no ZooKeeper handshake within ${wait} ms: trying again`);
       dropConnection(client);
       this.watchConnect(client, gen);
-    }, Math.max(1000, this.opts.sessionTimeout));
+    }, wait);
   }
 
   private onConnected(client: ZkClient): void {
@@ -233,6 +239,24 @@ export class ZkSession extends ZkOperations {
     this.isConnected = false;
     this.log.warn({ session: this.sessionId }, 'zookeeper connection lost; keeping the session while it can live');
     this.emit('disconnected');
+  }
+
+  /**
+   * Nothing heard for the whole session timeout: fail what waits (its answers may never come),
+   * drop the connection and reconnect with the same session, until a server says whether it
+   * lives ('connected') or expired ('expired': lose).
+   */
+  private silent(heard: number, t: number): void {
+    const client = this.client;
+    if (this.closed || !this.id || !client) return;
+    this.log.warn({ session: this.sessionId }, `no contact with zookeeper for ${Math.round(heard)} ms (timeout ${t} ms): reconnecting to the same session until a server says whether it expired`);
+    this.failPending(`no contact for ${Math.round(heard)} ms`);
+    if (this.isConnected) {
+      this.isConnected = false;
+      this.emit('disconnected');
+    }
+    dropConnection(client);
+    this.watchConnect(client, this.gen);
   }
 
   /** The session is gone: fail what waits on it, drop the client, start over. */
