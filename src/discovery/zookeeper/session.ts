@@ -29,7 +29,7 @@ import { RecursiveWatches, type RecursiveHandler } from './recursive-watches.js'
 import { CreateMode, ZK_ERR, abandon, createZkClient, discard, dropConnection, errCode, type ZkClient, type ZkStat } from './zk-client.js';
 
 export interface ZkSessionOptions {
-  hosts: string[];
+  hosts: readonly string[];
   /** requested session timeout (ms); the server clamps it to 2..20 x tickTime */
   sessionTimeout: number;
   /** how long start() waits for a first session (ms) */

@@ -26,12 +26,11 @@
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../../core/clock.js';
-import { isDeepStrictEqual } from 'node:util';
-import { markSorted, sameNodes, sortNodes, type ServiceNode } from '../../core/node.js';
 import type { SnapshotListener } from '../../core/plugin.js';
 import { LighthouseError } from '../../core/errors.js';
 import { decodeNode } from './znode-format.js';
-import { Members, firstOfEachName, type Member } from './members.js';
+import { ClusterSnapshots } from './cluster-snapshots.js';
+import { Members, type Member } from './members.js';
 import type { ReadQueue } from './read-queue.js';
 import { ZK_ERR, zkCode, type ZkSession } from './session.js';
 import { ZkEventType, type RawEvent, type ZkEvent, type ZkStat } from './zk-client.js';
@@ -57,12 +56,6 @@ export class ClusterWatch {
   private epoch = 0; // bumped by a full re-read: answers to older reads are dropped
   private dirty = false;
   private stopped = false;
-  /** the last snapshot sent */
-  private last: readonly ServiceNode[] | null = null;
-  /** the member order the last full pass (send) went through, when it set every `pos` and
-   * every znode was named as its node: while it is the order, one member's new data is one
-   * slot of the last snapshot */
-  private passed: readonly string[] | null = null;
   /** the current epoch's reads rely on the persistent watch (no per-read watches) */
   private persistent = false;
   /** the current epoch has read the member list (before that, events only add to it: a
@@ -88,18 +81,19 @@ export class ClusterWatch {
 
   private readonly session: ZkSession;
   private readonly path: string;
-  private readonly listener: SnapshotListener;
+  private readonly snapshots: ClusterSnapshots;
   private readonly log: Logger;
   private readonly clock: Clock;
   private readonly reads: ReadQueue;
   private readonly mode: 'auto' | 'classic';
 
   constructor(opts: ClusterWatchOptions) {
-    ({ session: this.session, path: this.path, listener: this.listener, log: this.log, clock: this.clock, reads: this.reads } = opts);
+    ({ session: this.session, path: this.path, log: this.log, clock: this.clock, reads: this.reads } = opts);
+    this.snapshots = new ClusterSnapshots(opts.listener);
     this.mode = opts.mode ?? 'auto';
     const session = this.session;
     // the Discovery contract: a snapshot on every new session, even an unchanged one
-    const onSession = () => ((this.last = null), this.reread());
+    const onSession = () => (this.snapshots.forget(), this.reread());
     // a persistent watch is gone with the connection; one-shot ones are re-sent by the client
     const onConnected = () => (this.dirty || this.persistent) && this.reread();
     session.on('session', onSession);
@@ -272,44 +266,8 @@ export class ClusterWatch {
     this.retryTimer = this.clock.setTimeout(() => this.dirty && this.session.connected && this.reread(), RETRY_MS);
   }
 
-  /**
-   * Send the snapshot unless a read is still in flight or it equals the last one sent. Runs on
-   * every answer. One member's new data while the members are those of the last full pass is
-   * one slot of the last snapshot, found by the member's `pos`. Otherwise one pass over the
-   * members: a member named HOST:PORT as Lighthouse names it has a node of that name, the names
-   * are unique and already in order, so the pass is the snapshot; only znodes named otherwise
-   * (nerve's sequential names) need the de-duplication and the sort, and no slot path after.
-   * The slot path keeps a one-node change in a large cluster from costing a pass over every
-   * member (bench/writer-process-scale.ts --clusters 2 --nodes 5000).
-   */
+  /** Send the snapshot once the member list is read (see ClusterSnapshots.send). */
   private send(changed?: Member): void {
-    if (!this.listed) return;
-    const last = this.last;
-    const order = this.members.names();
-    // one member's data, the members as the last pass saw them: its slot (a member that came,
-    // went, or has no node is a change of order or of slots: the full pass)
-    if (changed && last && order === this.passed && changed.pos >= 0 && changed.node?.name === last[changed.pos].name) {
-      const was = last[changed.pos];
-      if (was === changed.node || isDeepStrictEqual(was, changed.node)) return;
-      const next = last.slice();
-      next[changed.pos] = changed.node;
-      markSorted(next);
-      this.last = next;
-      this.listener(next);
-      return;
-    }
-    const nodes: ServiceNode[] = [];
-    let renamed = false;
-    for (const n of order) {
-      const m = this.members.get(n)!;
-      if (m.mzxid < 0) return;
-      m.pos = m.node ? nodes.length : -1;
-      if (m.node) nodes.push(m.node), (renamed ||= m.node.name !== n);
-    }
-    this.passed = renamed ? null : order;
-    const sorted = renamed ? sortNodes(firstOfEachName(nodes)) : markSorted(nodes);
-    if (last && sameNodes(last, sorted)) return;
-    this.last = sorted;
-    this.listener(sorted);
+    if (this.listed) this.snapshots.send(this.members, changed);
   }
 }
