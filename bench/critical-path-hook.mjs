@@ -11,12 +11,12 @@ import { appendFileSync } from 'node:fs';
 
 const out = process.env.LH_BENCH_CRITICAL_FILE;
 if (out && process.argv[1]?.includes('lighthouse-writer')) {
-  const { ZkSession } = await import(new URL('../dist/discovery/zookeeper/session.js', import.meta.url));
+  const { RecursiveWatches } = await import(new URL('../dist/discovery/zookeeper/recursive-watches.js', import.meta.url));
   const { RuntimeApi } = await import(new URL('../dist/balancers/haproxy/runtime-api.js', import.meta.url));
   let t0 = null;
   let at = 0;
-  const dispatch = ZkSession.prototype.dispatch;
-  ZkSession.prototype.dispatch = function (event) {
+  const dispatch = RecursiveWatches.prototype.dispatch;
+  RecursiveWatches.prototype.dispatch = function (event) {
     const now = performance.now();
     if (t0 === null || now - at > 500) (t0 = process.cpuUsage()), (at = now); // the first event of a change
     return dispatch.call(this, event);

@@ -5,7 +5,7 @@
  *   Every process is stopped by its own pid (HAProxy by the pid in its pid file).
  * - `benchZk`: the bench's own ZooKeeper session (raw client, no mkdirp round trip before a
  *   timed create), single ops and multi-op transactions.
- * - `benchNode` / znode paths: instances in the Python Lighthouse format (codec.ts encodeNode).
+ * - `benchNode` / znode paths: instances in the Python Lighthouse format (znode-format.ts encodeNode).
  * - `writeConfigDir`, `inProcessWriter`: a writer config directory and a Writer built as the CLI
  *   builds it, whose HaproxyBalancer is captured (through the registry, no src change).
  * - figures: `hrMs` (CLOCK_MONOTONIC, comparable across processes), `stats`, `fmt`.
@@ -24,7 +24,7 @@ import type { BalancerPlugin, DiscoveryPlugin } from '../src/core/plugin.js';
 import type { Registry } from '../src/core/registry.js';
 import { ConfigStore } from '../src/config/store.js';
 import { Writer } from '../src/writer/writer.js';
-import { encodeNode } from '../src/discovery/zookeeper/codec.js';
+import { encodeNode } from '../src/discovery/zookeeper/znode-format.js';
 import { createZkClient, CreateMode, ZK_ERR } from '../src/discovery/zookeeper/zk-client.js';
 import type { HaproxyBalancer } from '../src/balancers/haproxy/balancer.js';
 import { masterCommand, parseShowProc, type ProcInfo } from '../src/balancers/haproxy/process.js';

@@ -29,6 +29,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { haproxyEnv, freePort } from '../test/helpers/haproxy.js';
+import { preferredPort } from '../scripts/lib/ports.js';
 import { startZooKeeper } from '../test/helpers/zookeeper.js';
 import { adminMode, type ServerStateRow } from '../src/balancers/haproxy/runtime-parse.js';
 import { adminCommand, benchIp, benchNode, benchZk, cleanup, fmtStats, hrMs, runBench, serverRows, shebangFlags, sleep, stats, tempDir, writeConfigDir, znodeData, znodePath, type ZkOp } from './lib.js';
@@ -96,7 +97,16 @@ runBench(async () => {
   const hap = await haproxyEnv({ restart_interval: 2, liveness_interval: 1 });
   cleanup.add(() => hap.cleanup());
   const clusters: Record<string, Record<string, unknown>> = {};
-  for (const n of names) clusters[n] = { port: await freePort(), backend: ['mode http', 'balance roundrobin'] };
+  // one port per cluster, below the kernel's ephemeral range: an ephemeral port free now may be
+  // a client socket of another process by the time HAProxy binds it, a load later (and free
+  // ports asked for one at a time may repeat: the writer refuses two clusters on one port)
+  const ports = new Set<number>();
+  for (const [i, n] of names.entries()) {
+    let port = await preferredPort(20_000 + i);
+    while (ports.has(port)) port = await freePort();
+    ports.add(port);
+    clusters[n] = { port, backend: ['mode http', 'balance roundrobin'] };
+  }
   const dir = await writeConfigDir({ haproxy: hap.raw, zkConnect: zk.connectString, zkPath: ZK_PATH, clusters, level: 'warn' });
 
   const tStart = performance.now();

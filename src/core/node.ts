@@ -1,7 +1,7 @@
 /**
  * The node model shared by discovery, the writer and balancers: one instance of a service
- * (a host:port) as discovered. The wire format that produces it lives in
- * src/discovery/zookeeper/codec.ts.
+ * (a host:port) as discovered. The znode format that produces it lives in
+ * src/discovery/zookeeper/znode-format.ts.
  */
 import { isDeepStrictEqual } from 'node:util';
 

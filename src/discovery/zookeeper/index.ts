@@ -1,19 +1,20 @@
 /**
  * The ZooKeeper discovery plugin: CONFIG_DIR/discovery/zookeeper.yaml. Reporters publish
  * PATH/SERVICE/HOST:PORT (publisher.ts), writers watch PATH/CLUSTER (watcher.ts), over one
- * session (session.ts); the data format is in codec.ts.
+ * session (session.ts); the znode data format is in znode-format.ts.
  */
 import { z } from 'zod';
 import type { Logger } from 'pino';
 import { LighthouseError } from '../../core/errors.js';
 import type { ServiceNode } from '../../core/node.js';
 import type { Discovery, DiscoveryPlugin, PluginDeps, MembersListener } from '../../core/plugin.js';
-import { encodeNode } from './codec.js';
+import { encodeNode } from './znode-format.js';
 import type { NodeRecord } from '../../core/node-record.js';
 import { DEFAULT_NODES_PATH, encodeNodeRecord, nodeZnode } from './inventory.js';
 import { Publisher } from './publisher.js';
 import { ZkSession } from './session.js';
 import { parseAcl, type ZkAcl } from './zk-client.js';
+import { ReadQueue } from './read-queue.js';
 import { ClusterWatch } from './watcher.js';
 
 const hostPort = z
@@ -108,6 +109,8 @@ export class ZookeeperDiscovery implements Discovery {
   private readonly inventory: Publisher;
   private inventoryPath: string | null = null;
   private readonly watches = new Set<ClusterWatch>();
+  /** the members' reads of every watch, in one window (read-queue.ts) */
+  private readonly reads = new ReadQueue();
   private readonly log: Logger;
 
   constructor(
@@ -160,7 +163,8 @@ export class ZookeeperDiscovery implements Discovery {
   }
 
   watch(cluster: string, listener: MembersListener): () => void {
-    const w = new ClusterWatch(this.session, `${this.config.path}/${segment(cluster, 'cluster')}`, listener, this.log.child({ cluster }), this.deps.clock, this.config.watch);
+    const path = `${this.config.path}/${segment(cluster, 'cluster')}`;
+    const w = new ClusterWatch({ session: this.session, path, listener, log: this.log.child({ cluster }), clock: this.deps.clock, reads: this.reads, mode: this.config.watch });
     this.watches.add(w);
     return () => {
       w.stop();

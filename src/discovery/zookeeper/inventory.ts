@@ -12,7 +12,7 @@
  */
 import type { NodeRecord } from '../../core/node-record.js';
 import { parseNodeRecord } from '../../core/node-record.js';
-import { decodeNode } from './codec.js';
+import { decodeNode } from './znode-format.js';
 import { ZK_ERR, zkCode, type ZkSession } from './session.js';
 
 export const DEFAULT_NODES_PATH = '/lighthouse/nodes';

@@ -1,31 +1,35 @@
 /**
- * One ZooKeeper session at a time, replaced when it is lost.
+ * One ZooKeeper session at a time, replaced when the server says it expired.
  *
- * node-zookeeper-client only learns that a session expired when it reconnects, and it has no read
- * timeout: partitioned (or after a SIGSTOP) it waits forever. So we keep our own clock from the
- * last contact (connect, or any answer from the server) and, like the Java client:
- *  - ping (exists('/')) when idle for a third of the negotiated timeout,
- *  - drop the connection after two thirds without an answer (the client reconnects, possibly to
- *    another server, and keeps the session),
- *  - declare the session lost after the full timeout: close the dead client, start a new one.
- * Connection loss within a session is not a loss: watches survive (the client re-sends them).
+ * node-zookeeper-client has no read timeout: partitioned (or with the server stopped) it waits
+ * forever. So we keep our own clock from the last contact (liveness.ts): ping (exists('/')) when
+ * idle, drop a silent connection. Silent for the whole session timeout, the session is only
+ * *probably* gone: a server that was slow or stopped may still hold it (it counts from the last
+ * request it received, and an overloaded server revives a session it reads late pings of). So,
+ * as ZooKeeper's Java client does, we keep reconnecting with the same session id and password
+ * until a server answers: with the session (it lived: nothing of ours was ever deleted), or
+ * "expired" (then, and only then, a new session). Starting a new session on our own verdict
+ * would leave the old one to expire later, deleting our ephemerals under the new session's
+ * watchers. Connection loss within a session is not a loss: watches survive (the client
+ * re-sends them).
  *
  * Events: 'session' (a new session is established, id in hex), 'connected' (the same session is
- * usable again after a connection loss), 'disconnected', 'expired' (the session is gone: ours or
- * the server's verdict). Operations are promises; those pending on a lost client reject with
+ * usable again after a connection loss), 'disconnected', 'expired' (the server expired the
+ * session, or refused our credentials). Operations are promises; those pending when the
+ * connection goes silent for the session timeout, or when the session is lost, reject with
  * LH_ERR_ZK_SESSION so nothing waits forever.
  */
-import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Clock } from '../../core/clock.js';
 import { LighthouseError } from '../../core/errors.js';
-import {
-  ADD_WATCH_MODE, CreateMode, OPEN_ACL, ZK_ERR, abandon, addWatch, createZkClient, discard, dropConnection, errCode, getDataFast, onNotification,
-  type RawEvent, type ZkAcl, type ZkClient, type ZkException, type ZkStat, type ZkTransaction, type ZkWatcher,
-} from './zk-client.js';
+import { ADD_WATCH_MODE, addWatch, onNotification } from './add-watch.js';
+import { Liveness } from './liveness.js';
+import { ZkOperations, zkCode } from './operations.js';
+import { RecursiveWatches, type RecursiveHandler } from './recursive-watches.js';
+import { CreateMode, ZK_ERR, abandon, createZkClient, discard, dropConnection, errCode, type ZkClient, type ZkStat } from './zk-client.js';
 
 export interface ZkSessionOptions {
-  hosts: string[];
+  hosts: readonly string[];
   /** requested session timeout (ms); the server clamps it to 2..20 x tickTime */
   sessionTimeout: number;
   /** how long start() waits for a first session (ms) */
@@ -40,33 +44,20 @@ export interface ZkSessionOptions {
   createClient?: typeof createZkClient;
 }
 
-type Events = { session: [id: string]; connected: []; disconnected: []; expired: [id: string] };
+export { ZK_ERR, CreateMode, zkCode };
 
-/** The ZooKeeper error code of a failed operation (NO_NODE, NODE_EXISTS, ...), if any. */
-export function zkCode(err: unknown): number | undefined {
-  return errCode(err) ?? errCode((err as { cause?: unknown } | null)?.cause);
-}
-export { ZK_ERR, CreateMode };
-
-export class ZkSession extends EventEmitter<Events> {
+export class ZkSession extends ZkOperations {
   private client: ZkClient | null = null;
   private gen = 0;
   private id: Buffer | null = null;
   private isConnected = false;
   private closed = false;
-  /** the last answer heard from the server (contact: the connection is alive) */
-  private lastContact = 0;
-  /** the last request sent: the server's session timer is reset by requests it receives, not
-   * by the answers it sends, so a long stream of answers (50,000 reads) is no contact for it */
-  private lastSent = 0;
-  private timer: { cancel(): void } | null = null;
-  /** a new client's handshake deadline (watchConnect) */
+  private readonly liveness: Liveness;
+  /** the handshake deadline while not connected (watchConnect) */
   private connectTimer: { cancel(): void } | null = null;
   /** operations waiting for an answer: each fails with `why` (and its own name) if the session goes */
-  private pending = new Set<(why: string) => void>();
-  /** handlers of recursive watches (addRecursiveWatch), by the watched path (one server watch
-   * per path and connection, however many watchers) */
-  private readonly recursive = new Map<string, Set<(event: RawEvent) => void>>();
+  private readonly pending = new Set<(why: string) => void>();
+  private readonly recursive = new RecursiveWatches();
   /** false once a server answered addWatch with UNIMPLEMENTED (ZooKeeper < 3.6): never tried
    * again in this process, every watcher uses one-shot watches */
   persistentWatches = true;
@@ -78,6 +69,15 @@ export class ZkSession extends EventEmitter<Events> {
     // of clusters are thousands of listeners by design, not a leak
     this.setMaxListeners(0);
     this.log = opts.logger;
+    this.liveness = new Liveness(opts.clock, () => this.timeout, {
+      connected: () => this.isConnected && this.client !== null,
+      ping: () => void this.exists('/').catch(() => {}),
+      drop: (heard) => {
+        this.log.warn({ session: this.sessionId }, `no answer from zookeeper for ${Math.round(heard)} ms; reconnecting`);
+        if (this.client) dropConnection(this.client);
+      },
+      silent: (heard, t) => this.silent(heard, t),
+    });
   }
 
   get connected(): boolean {
@@ -110,7 +110,7 @@ export class ZkSession extends EventEmitter<Events> {
   async close(waitMs = 1000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.timer?.cancel();
+    this.liveness.stop();
     this.connectTimer?.cancel();
     const client = this.client;
     this.client = null;
@@ -134,63 +134,14 @@ export class ZkSession extends EventEmitter<Events> {
     return this.id !== null && stat.ephemeralOwner.equals(this.id);
   }
 
-  // ------------------------------------------------------------------ operations
-
-  /** `acl`: the new znode's ACL; default open (world:anyone:cdrwa) */
-  create(path: string, data: Buffer | undefined, mode: 'ephemeral' | 'persistent', acl: readonly ZkAcl[] = OPEN_ACL): Promise<string> {
-    const m = mode === 'ephemeral' ? CreateMode.EPHEMERAL : CreateMode.PERSISTENT;
-    return this.op(`create ${path}`, (c, cb) => c.create(path, data, acl, m, cb));
-  }
-  /** Create `path` and its missing ancestors as empty persistent znodes with `acl` (those
-   * that exist keep theirs). */
-  async mkdirp(path: string, acl: readonly ZkAcl[] = OPEN_ACL): Promise<void> {
-    let cur = '';
-    for (const part of path.split('/').slice(1)) {
-      cur += `/${part}`;
-      try {
-        await this.create(cur, undefined, 'persistent', acl);
-      } catch (err) {
-        if (zkCode(err) !== ZK_ERR.NODE_EXISTS) throw err;
-      }
-    }
-  }
-  getAcl(path: string): Promise<ZkAcl[]> {
-    return this.op(`getACL ${path}`, (c, cb) => c.getACL(path, cb));
-  }
-  exists(path: string, watcher?: ZkWatcher): Promise<ZkStat | null> {
-    return this.op(`exists ${path}`, (c, cb) => c.exists(path, watcher, cb));
-  }
-  getData(path: string, watcher?: ZkWatcher): Promise<{ data: Buffer; stat: ZkStat }> {
-    const done = (cb: (err: Error | null, v: { data: Buffer; stat: ZkStat }) => void) => (e: ZkException | null, data?: Buffer, stat?: ZkStat) => cb(e, { data: data ?? Buffer.alloc(0), stat: stat! });
-    return this.op(`getData ${path}`, (c, cb) => (watcher ? c.getData(path, watcher, done(cb)) : getDataFast(c, path, done(cb))));
-  }
-  getChildren(path: string, watcher?: ZkWatcher): Promise<string[]> {
-    return this.op(`getChildren ${path}`, (c, cb) => c.getChildren(path, watcher, cb));
-  }
-  setData(path: string, data: Buffer, version = -1): Promise<ZkStat> {
-    return this.op(`setData ${path}`, (c, cb) => c.setData(path, data, version, cb));
-  }
-  remove(path: string, version = -1): Promise<void> {
-    return this.op(`remove ${path}`, (c, cb) => c.remove(path, version, (e) => cb(e, undefined)));
-  }
-  /** Atomic multi-op; `build` adds the operations. */
-  transaction(what: string, build: (t: ZkTransaction) => void): Promise<unknown[]> {
-    return this.op(`transaction ${what}`, (c, cb) => {
-      const t = c.transaction();
-      build(t);
-      t.commit(cb);
-    });
-  }
   /**
    * A persistent recursive watch on `path` (ZooKeeper 3.6+): `handler` gets every event of
    * `path` and of its children (deeper ones are not dispatched) until `removeRecursiveWatch`.
    * Lives as long as the connection (re-add it on 'connected' and 'session'). Rejects with
    * ZK_ERR.UNIMPLEMENTED from an older server, and sets `persistentWatches` false.
    */
-  async addRecursiveWatch(path: string, handler: (event: RawEvent) => void): Promise<void> {
-    let set = this.recursive.get(path);
-    if (!set) this.recursive.set(path, (set = new Set()));
-    set.add(handler);
+  async addRecursiveWatch(path: string, handler: RecursiveHandler): Promise<void> {
+    this.recursive.add(path, handler);
     try {
       await this.op<void>(`addWatch ${path}`, (c, cb) => addWatch(c, path, ADD_WATCH_MODE.PERSISTENT_RECURSIVE, (e) => cb(e, undefined)));
     } catch (err) {
@@ -205,28 +156,21 @@ export class ZkSession extends EventEmitter<Events> {
   }
   /** Stop dispatching `path`'s events to `handler`. The server keeps its watch until the
    * connection ends (node-zookeeper-client has no removeWatches); its events are dropped here. */
-  removeRecursiveWatch(path: string, handler: (event: RawEvent) => void): void {
-    const set = this.recursive.get(path);
-    if (set?.delete(handler) && set.size === 0) this.recursive.delete(path);
-  }
-  private dispatch(event: RawEvent): void {
-    if (this.recursive.size === 0) return;
-    const path = event.path;
-    const set = this.recursive.get(path) ?? this.recursive.get(path.slice(0, path.lastIndexOf('/')));
-    if (set) for (const h of set) h(event);
+  removeRecursiveWatch(path: string, handler: RecursiveHandler): void {
+    this.recursive.remove(path, handler);
   }
 
-  private op<T>(what: string, run: (c: ZkClient, cb: (err: Error | null, v: T) => void) => void): Promise<T> {
+  protected op<T>(what: string, run: (c: ZkClient, cb: (err: Error | null, v: T) => void) => void): Promise<T> {
     const client = this.client;
     if (!client) return Promise.reject(new LighthouseError('LH_ERR_ZK_SESSION', `${what}: no ZooKeeper session`));
     return new Promise<T>((resolve, reject) => {
       const fail = (why: string) => reject(new LighthouseError('LH_ERR_ZK_SESSION', `${what}: ${why}`));
       this.pending.add(fail);
-      if (this.isConnected) this.lastSent = this.opts.clock.now(); // else sent (and counted) on connect
+      if (this.isConnected) this.liveness.sent(); // else sent (and counted) on connect
       run(client, (err, v) => {
         if (!this.pending.delete(fail)) return; // already failed by a session loss
         const code = errCode(err);
-        if (code !== ZK_ERR.CONNECTION_LOSS && code !== ZK_ERR.SESSION_EXPIRED && client === this.client) this.touch();
+        if (code !== ZK_ERR.CONNECTION_LOSS && code !== ZK_ERR.SESSION_EXPIRED && client === this.client) this.liveness.contact();
         if (err) reject(new LighthouseError('LH_ERR_ZK_OP', `${what}: ${(err as Error).name ?? err}`, { cause: err }));
         else resolve(v);
       });
@@ -242,7 +186,7 @@ export class ZkSession extends EventEmitter<Events> {
       this.log.warn({ err }, `ZooKeeper reply could not be decoded (${err.message}): reconnecting, the session is kept`),
     );
     this.client = client;
-    onNotification(client, (ev) => gen === this.gen && this.dispatch(ev));
+    onNotification(client, (ev) => gen === this.gen && this.recursive.dispatch(ev));
     if (o.auth) client.addAuthInfo('digest', Buffer.from(o.auth));
     const live = (fn: () => void) => () => void (gen === this.gen && !this.closed && fn());
     client.on('connected', live(() => this.onConnected(client)));
@@ -254,21 +198,22 @@ export class ZkSession extends EventEmitter<Events> {
   }
 
   /**
-   * Until a new client's first connection: the library has no connect timeout either, so a
-   * server that accepts the TCP connection and never answers the handshake (seen here: a
-   * ZooKeeper restarting on its port) would hold it forever, and no session timer runs before
-   * there is a session. Every session timeout without a handshake, the connection is dropped
-   * and the client tries again (the next server, after spinDelay).
+   * Until the client connects (its first connection, or a reconnect after silence): the library
+   * has no handshake timeout either, so a server that accepts the TCP connection and never
+   * answers the handshake (a ZooKeeper restarting on its port, or stopped: the kernel accepts
+   * for it) would hold it forever. Every session timeout without a handshake, the connection is
+   * dropped and the client tries again (the next server, after spinDelay).
    */
   private watchConnect(client: ZkClient, gen: number): void {
+    const wait = Math.max(1000, this.timeout);
     this.connectTimer?.cancel();
     this.connectTimer = this.opts.clock.setTimeout(() => {
       this.connectTimer = null;
-      if (gen !== this.gen || this.closed || this.id) return;
-      this.log.debug({ hosts: this.opts.hosts }, `no ZooKeeper handshake within ${this.opts.sessionTimeout} ms: trying again`);
+      if (gen !== this.gen || this.closed || this.isConnected) return;
+      this.log.debug({ hosts: this.opts.hosts }, `no ZooKeeper handshake within ${wait} ms: trying again`);
       dropConnection(client);
       this.watchConnect(client, gen);
-    }, Math.max(1000, this.opts.sessionTimeout));
+    }, wait);
   }
 
   private onConnected(client: ZkClient): void {
@@ -278,9 +223,7 @@ export class ZkSession extends EventEmitter<Events> {
     const fresh = !this.id || !this.id.equals(id);
     this.id = id;
     this.isConnected = true;
-    this.touch();
-    this.lastSent = this.lastContact; // the handshake, and what the client queued meanwhile
-    this.schedule();
+    this.liveness.connected();
     if (fresh) {
       const hex = id.toString('hex');
       this.log.info({ session: hex, timeout: client.getSessionTimeout() }, 'zookeeper session established');
@@ -298,12 +241,29 @@ export class ZkSession extends EventEmitter<Events> {
     this.emit('disconnected');
   }
 
+  /**
+   * Nothing heard for the whole session timeout: fail what waits (its answers may never come),
+   * drop the connection and reconnect with the same session, until a server says whether it
+   * lives ('connected') or expired ('expired': lose).
+   */
+  private silent(heard: number, t: number): void {
+    const client = this.client;
+    if (this.closed || !this.id || !client) return;
+    this.log.warn({ session: this.sessionId }, `no contact with zookeeper for ${Math.round(heard)} ms (timeout ${t} ms): reconnecting to the same session until a server says whether it expired`);
+    this.failPending(`no contact for ${Math.round(heard)} ms`);
+    if (this.isConnected) {
+      this.isConnected = false;
+      this.emit('disconnected');
+    }
+    dropConnection(client);
+    this.watchConnect(client, this.gen);
+  }
+
   /** The session is gone: fail what waits on it, drop the client, start over. */
   private lose(why: string): void {
     const hex = this.sessionId;
     const old = this.client;
-    this.timer?.cancel();
-    this.timer = null;
+    this.liveness.stop();
     this.id = null;
     this.isConnected = false;
     this.client = null;
@@ -318,40 +278,5 @@ export class ZkSession extends EventEmitter<Events> {
     const fails = [...this.pending];
     this.pending.clear();
     for (const f of fails) f(why);
-  }
-
-  private touch(): void {
-    this.lastContact = this.opts.clock.now();
-  }
-
-  /**
-   * One timer, re-armed at the next deadline, as ZooKeeper's own client keeps it: a ping once
-   * nothing was sent for 1/3 of the timeout (even while answers stream in: the server only
-   * counts what it receives), a reconnect once nothing was heard for 2/3, lost at 3/3.
-   */
-  private schedule(): void {
-    this.timer?.cancel();
-    const t = this.timeout;
-    const now = this.opts.clock.now();
-    const due = [this.lastSent + t / 3, this.lastContact + (2 * t) / 3, this.lastContact + t].filter((d) => d > now);
-    const next = due.length ? Math.min(...due) - now : t / 3;
-    this.timer = this.opts.clock.setTimeout(() => this.check(), Math.max(1, Math.ceil(next)));
-  }
-
-  private check(): void {
-    this.timer = null;
-    if (this.closed || !this.id) return;
-    const t = this.timeout;
-    const now = this.opts.clock.now();
-    const heard = now - this.lastContact;
-    if (heard >= t) return this.lose(`no contact for ${Math.round(heard)} ms (timeout ${t} ms)`);
-    if (heard >= (2 * t) / 3 && this.isConnected && this.client) {
-      this.log.warn({ session: this.sessionId }, `no answer from zookeeper for ${Math.round(heard)} ms; reconnecting`);
-      dropConnection(this.client);
-    } else if (now - this.lastSent >= t / 3 && this.isConnected) {
-      // not held back by an unanswered ping: behind a backlog of answers it is still received
-      this.exists('/').catch(() => {});
-    }
-    this.schedule();
   }
 }

@@ -4,18 +4,19 @@
  * One persistent recursive watch on the cluster znode (ZooKeeper 3.6+ `addWatch`): it stays
  * armed, and its events name the member itself, so a member added, changed or removed costs
  * the event + one getData of that member; nothing is re-armed per event and the client keeps
- * no registration per member. It lives as long as the
- * connection: a reconnect adds it again and re-reads the cluster (events of the gap are lost).
+ * no registration per member. It lives as long as the connection: a reconnect adds it again
+ * and re-reads the cluster (events of the gap are lost).
  *
  * Against a server older than 3.6 (addWatch answered UNIMPLEMENTED), or with `watch: classic`,
  * one-shot watches as the Python Lighthouse uses them: a child watch on the cluster znode plus a
  * data watch on each member; a member added costs the event + getChildren + getData of that
- * member, a member changed the event + one getData, a member removed the event + getChildren. Every read re-arms its own watch (the
- * client keeps one registration per function and path, and re-sends them on a reconnect).
+ * member, a member changed the event + one getData, a member removed the event + getChildren.
+ * Every read re-arms its own watch (the client keeps one registration per function and path,
+ * and re-sends them on a reconnect).
  *
  * - A cluster znode that does not exist yet: its creation is an event of the persistent watch
  *   (classic: an exists watch), plus a timer.
- * - A member whose data does not parse or is refused (codec.ts validates every field that can
+ * - A member whose data does not parse or is refused (znode-format.ts validates every field that can
  *   reach HAProxy): one warning naming the znode per data version (not per event, nor again
  *   when a reconnect re-reads it), and left out; its siblings keep serving.
  * - A new session: every watch is gone with the old client; re-read everything and send the
@@ -25,92 +26,29 @@
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../../core/clock.js';
-import { isDeepStrictEqual } from 'node:util';
-import { markSorted, sameNodes, sortNodes, type ServiceNode } from '../../core/node.js';
 import type { MembersListener } from '../../core/plugin.js';
 import { LighthouseError } from '../../core/errors.js';
-import { decodeNode } from './codec.js';
+import { decodeNode } from './znode-format.js';
+import { ClusterSnapshots } from './cluster-snapshots.js';
+import { Members, type Member } from './members.js';
+import type { ReadQueue } from './read-queue.js';
 import { ZK_ERR, zkCode, type ZkSession } from './session.js';
 import { ZkEventType, type RawEvent, type ZkEvent, type ZkStat } from './zk-client.js';
 
 const MISSING_RECHECK_MS = 5_000; // fallback for a missing cluster znode, besides the exists watch
 const RETRY_MS = 1_000; // a read failed for another reason than the connection (e.g. NO_AUTH)
-/** members' reads after a listing in flight at once, over every watch of one session (ReadQueue) */
-export const READ_WINDOW = 400;
 
-interface Member {
-  /** the zxid of the data's last change (stat.mzxid): equal means the same data; -1 while its
-   * read is in flight (the data itself is not kept: 50,000 Buffers are ~12 MB) */
-  mzxid: number;
-  node: ServiceNode | null; // null if the data does not parse
-  /** `listings` when it became a member: a children list asked for before that (number <=
-   * since) may not have it and must not remove it (listings) */
-  since: number;
-  /** its node's index in the snapshot the last full pass built (send), -1 if none */
-  pos: number;
-}
-
-/** Members by znode name, with their names in order: sorted once per change of the set of
- * names, not per snapshot (a member's data changing keeps it). */
-class Members extends Map<string, Member> {
-  private order: string[] | null = null;
-  override set(name: string, m: Member): this {
-    if (!this.has(name)) this.order = null;
-    return super.set(name, m);
-  }
-  override delete(name: string): boolean {
-    const had = super.delete(name);
-    if (had) this.order = null;
-    return had;
-  }
-  override clear(): void {
-    this.order = null;
-    super.clear();
-  }
-  names(): readonly string[] {
-    return (this.order ??= [...this.keys()].sort());
-  }
-}
-
-/**
- * The reads of listed members, of every watch on one session, in the order the listings came,
- * READ_WINDOW at a time. A cluster's first listing asks for every member, and a writer
- * starting on 1,000 clusters of 50 held 50,000 pending reads at once (each a promise, an async
- * frame and the session's callbacks, kept past a young GC): its RSS peaked at ~175 MB while it
- * loaded, ~35 MB above its steady state. A window per cluster bounded that but made every
- * cluster finish at the same moment, at the end of the load (a slow load then passed the
- * writer's startup wait with no cluster heard); one window in listing order finishes clusters
- * one after another. A few hundred in flight keep ZooKeeper as busy as fifty thousand.
- */
-class ReadQueue {
-  private jobs: (() => Promise<void>)[] = [];
-  private head = 0;
-  private active = 0;
-  private readonly done = () => {
-    this.active--;
-    this.run();
-  };
-  add(job: () => Promise<void>): void {
-    this.jobs.push(job);
-    this.run();
-  }
-  private run(): void {
-    const q = this.jobs;
-    while (this.active < READ_WINDOW && this.head < q.length) {
-      const job = q[this.head];
-      q[this.head++] = undefined as unknown as () => Promise<void>;
-      this.active++;
-      job().then(this.done, this.done);
-    }
-    if (this.head === q.length) (q.length = 0), (this.head = 0);
-    else if (this.head > 4096 && this.head * 2 > q.length) q.splice(0, this.head), (this.head = 0);
-  }
-}
-const readQueues = new WeakMap<ZkSession, ReadQueue>();
-function readQueue(session: ZkSession): ReadQueue {
-  let q = readQueues.get(session);
-  if (!q) readQueues.set(session, (q = new ReadQueue()));
-  return q;
+export interface ClusterWatchOptions {
+  session: ZkSession;
+  /** the cluster znode, PATH/CLUSTER */
+  path: string;
+  listener: MembersListener;
+  log: Logger;
+  clock: Clock;
+  /** the members' reads, in one window shared by every watch of the session */
+  reads: ReadQueue;
+  /** 'classic': one-shot watches even when the server has persistent ones (default 'auto') */
+  mode?: 'auto' | 'classic';
 }
 
 export class ClusterWatch {
@@ -118,12 +56,6 @@ export class ClusterWatch {
   private epoch = 0; // bumped by a full re-read: answers to older reads are dropped
   private dirty = false;
   private stopped = false;
-  /** the last snapshot sent */
-  private last: ServiceNode[] | null = null;
-  /** the member order the last full pass (send) went through, when it set every `pos` and
-   * every znode was named as its node: while it is the order, one member's new data is one
-   * slot of the last snapshot */
-  private passed: readonly string[] | null = null;
   /** the current epoch's reads rely on the persistent watch (no per-read watches) */
   private persistent = false;
   /** the current epoch has read the member list (before that, events only add to it: a
@@ -132,8 +64,8 @@ export class ClusterWatch {
   /**
    * Children lists asked for so far. A list answered without a member that an event added
    * after the list was asked for does not remove it: ZooKeeper may answer a read after it sent
-   * the event of a newer write by another session (seen here under load: a member created just
-   * after the cluster znode, lost for good), and the member's own read decides.
+   * the event of a newer write by another session (under load: a member created just after
+   * the cluster znode would be lost for good), and the member's own read decides.
    */
   private listings = 0;
   /** members whose data was refused, with the data version (mzxid) warned about: kept across
@@ -147,17 +79,21 @@ export class ClusterWatch {
   private readonly onData = (ev: ZkEvent) => void this.readMember(ev.path.slice(this.path.length + 1), this.epoch);
   private readonly onEvent = (ev: RawEvent) => this.event(ev);
 
-  constructor(
-    private readonly session: ZkSession,
-    private readonly path: string,
-    private readonly listener: MembersListener,
-    private readonly log: Logger,
-    private readonly clock: Clock,
-    /** 'classic': one-shot watches even when the server has persistent ones */
-    private readonly mode: 'auto' | 'classic' = 'auto',
-  ) {
+  private readonly session: ZkSession;
+  private readonly path: string;
+  private readonly snapshots: ClusterSnapshots;
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly reads: ReadQueue;
+  private readonly mode: 'auto' | 'classic';
+
+  constructor(opts: ClusterWatchOptions) {
+    ({ session: this.session, path: this.path, log: this.log, clock: this.clock, reads: this.reads } = opts);
+    this.snapshots = new ClusterSnapshots(opts.listener);
+    this.mode = opts.mode ?? 'auto';
+    const session = this.session;
     // the Discovery contract: a snapshot on every new session, even an unchanged one
-    const onSession = () => ((this.last = null), this.reread());
+    const onSession = () => (this.snapshots.forget(), this.reread());
     // a persistent watch is gone with the connection; one-shot ones are re-sent by the client
     const onConnected = () => (this.dirty || this.persistent) && this.reread();
     session.on('session', onSession);
@@ -213,7 +149,7 @@ export class ClusterWatch {
     }
     // A member created, changed or deleted: read it. A deletion is confirmed by that read (NO_NODE)
     // rather than applied at once: a znode replaced in one transaction (publisher.ts) arrives
-    // as DELETED, then (ms later, seen here) CREATED, and a read issued after the first event
+    // as DELETED, then (a little later) CREATED, and a read issued after the first event
     // is answered after the whole transaction, so the member is never seen missing.
     const child = ev.path.slice(this.path.length + 1);
     if (ev.type === ZkEventType.NODE_CREATED && !this.members.has(child)) this.members.set(child, { mzxid: -1, node: null, since: this.listings, pos: -1 });
@@ -247,16 +183,15 @@ export class ClusterWatch {
 
   /** Read `children` through the session's ReadQueue. */
   private readEach(children: readonly string[], epoch: number): void {
-    const q = readQueue(this.session);
-    for (const c of children) q.add(() => this.readMember(c, epoch));
+    for (const c of children) this.reads.add(() => this.readMember(c, epoch));
   }
 
   /**
    * Read a member; its answer decides whether it is one. With the persistent watch every event
    * of a member is followed by a read of it, and answers come in the order the reads were sent,
    * so the last answer is the truth even when ZooKeeper delivers an event ahead of an older
-   * read's answer (seen here under load: deleted, re-created, and a stale NO_NODE answered
-   * last but one): an answer with data makes the znode a member again. One-shot watches read
+   * read's answer (under load: deleted, re-created, and a stale NO_NODE answered last but
+   * one): an answer with data makes the znode a member again. One-shot watches read
    * only listed members.
    */
   private async readMember(child: string, epoch: number): Promise<void> {
@@ -331,49 +266,8 @@ export class ClusterWatch {
     this.retryTimer = this.clock.setTimeout(() => this.dirty && this.session.connected && this.reread(), RETRY_MS);
   }
 
-  /**
-   * Send the snapshot unless a read is still in flight or it equals the last one sent. Runs on
-   * every answer. One member's new data while the members are those of the last full pass is
-   * one slot of the last snapshot, found by the member's `pos`. Otherwise one pass over the
-   * members: a member named HOST:PORT as Lighthouse names it has a node of that name, the names
-   * are unique and already in order, so the pass is the snapshot; only znodes named otherwise
-   * (nerve's sequential names) need the de-duplication and the sort, and no slot path after.
-   * A one-node change in a cluster of 5,000 was a pass with a Set and a sort: ~4.6 ms.
-   */
+  /** Send the snapshot once the member list is read (see ClusterSnapshots.send). */
   private send(changed?: Member): void {
-    if (!this.listed) return;
-    const last = this.last;
-    const order = this.members.names();
-    // one member's data, the members as the last pass saw them: its slot (a member that came,
-    // went, or has no node is a change of order or of slots: the full pass)
-    if (changed && last && order === this.passed && changed.pos >= 0 && changed.node?.name === last[changed.pos].name) {
-      const was = last[changed.pos];
-      if (was === changed.node || isDeepStrictEqual(was, changed.node)) return;
-      const next = last.slice();
-      next[changed.pos] = changed.node;
-      markSorted(next);
-      this.last = next;
-      this.listener(next);
-      return;
-    }
-    const nodes: ServiceNode[] = [];
-    let renamed = false;
-    for (const n of order) {
-      const m = this.members.get(n)!;
-      if (m.mzxid < 0) return;
-      m.pos = m.node ? nodes.length : -1;
-      if (m.node) nodes.push(m.node), (renamed ||= m.node.name !== n);
-    }
-    this.passed = renamed ? null : order;
-    const sorted = renamed ? sortNodes(firstOfEachName(nodes)) : markSorted(nodes);
-    if (last && sameNodes(last, sorted)) return;
-    this.last = sorted;
-    this.listener(sorted);
+    if (this.listed) this.snapshots.send(this.members, changed);
   }
-}
-
-/** two znodes for one host:port (nerve's sequential names): the first one wins */
-function firstOfEachName(nodes: readonly ServiceNode[]): ServiceNode[] {
-  const seen = new Set<string>();
-  return nodes.filter((n) => !seen.has(n.name) && seen.add(n.name));
 }

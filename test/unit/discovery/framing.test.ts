@@ -1,11 +1,11 @@
 /**
- * guardFraming (zk-client.ts): the socket's bytes cut into ZooKeeper frames before
+ * guardFraming (framing.ts): the socket's bytes cut into ZooKeeper frames before
  * node-zookeeper-client sees them, exactly one whole frame per call, whatever the reads' sizes.
  * The library's handlers are replaced by recorders here (the real ones: test/integration).
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { guardFraming, type ZkClient } from '../../../src/discovery/zookeeper/zk-client.js';
+import { guardFraming } from '../../../src/discovery/zookeeper/framing.js';
 
 function frameOf(body: Buffer): Buffer {
   const f = Buffer.alloc(4 + body.length);
@@ -35,7 +35,7 @@ function harness(opts: { throwOn?: number } = {}) {
     },
     onSocketClosed() {},
   };
-  guardFraming({ connectionManager: cm } as unknown as ZkClient, (e) => errors.push(e));
+  guardFraming({ connectionManager: cm }, (e) => errors.push(e));
   return { cm, seen, errors, destroyed: () => destroyed };
 }
 

@@ -11,7 +11,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { encodeNode } from '../../../src/discovery/zookeeper/codec.js';
+import { encodeNode } from '../../../src/discovery/zookeeper/znode-format.js';
 import type { ServiceNode } from '../../../src/core/node.js';
 
 const READER = `

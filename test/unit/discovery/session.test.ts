@@ -1,6 +1,7 @@
 /**
  * The session manager's own clock, with a fake client and a fake clock: ping at 1/3 of the
- * timeout, reconnect at 2/3, session lost at 3/3 -- the cases node-zookeeper-client never reports.
+ * timeout, reconnect at 2/3, and at 3/3 reconnect to the same session until a server says it
+ * expired -- the cases node-zookeeper-client never reports.
  */
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
@@ -80,19 +81,49 @@ describe('ZkSession', () => {
     assert.equal(clients[0].drops, 1, 'silent server: drop the connection, keep the session');
     assert.equal(clients.length, 1);
 
-    clock.advance(900); // 3 s since contact: lost, a new client
-    assert.deepEqual(events.slice(1), ['expired 0000000000000001']);
+    clock.advance(900); // 3 s since contact: silent for the whole timeout
+    assert.deepEqual(events.slice(1), ['disconnected']);
     assert.equal(session.connected, false);
+    assert.equal(session.sessionId, '0000000000000001', 'the session is kept until a server says it expired');
+    assert.equal(clients.length, 1, 'no new session on our own verdict');
+    assert.equal(clients[0].drops, 2, 'reconnecting, with the same session (the library sends its id and password)');
+    clock.advance(3000); // no handshake within the session timeout: dropped again
+    assert.equal(clients[0].drops, 3);
+    assert.equal(clients.length, 1);
+
+    clients[0].emit('expired'); // a server answered: the session expired; now a new one
+    assert.deepEqual(events.slice(2), ['expired 0000000000000001']);
     assert.equal(session.sessionId, null);
     assert.equal(clients.length, 2);
-    assert.equal(clients[0].closed, false, 'no closeSession: if the server still has it, its znodes are replaced in place');
+    assert.equal(clients[0].closed, false, 'no closeSession');
     assert.equal(clients[0].connectionManager.state, -1, 'CLOSING: the library will not reconnect it');
     await tick();
-    assert.ok(clients[0].drops >= 2, 'its socket is dropped');
+    assert.ok(clients[0].drops >= 4, 'its socket is dropped');
 
     clients[1].emit('connected');
     await tick();
-    assert.deepEqual(events.slice(2), ['session 0000000000000002']);
+    assert.deepEqual(events.slice(3), ['session 0000000000000002']);
+  });
+
+  it('silent past the timeout, then a server answers with the session: it goes on, no new session', async () => {
+    const { clock, clients, session, events, tick } = setup();
+    const started = session.start();
+    clients[0].emit('connected');
+    await started;
+    clock.advance(3000); // nothing heard for the whole timeout (pings unanswered)
+    assert.equal(session.connected, false);
+    clients[0].emit('connected'); // the reconnect with the same session id is accepted
+    await tick();
+    assert.deepEqual(events, ['session 0000000000000001', 'disconnected', 'connected']);
+    assert.equal(session.sessionId, '0000000000000001');
+    assert.equal(clients.length, 1);
+    const drops = clients[0].drops;
+    for (let i = 0; i < 20; i++) {
+      clock.advance(500); // pings answered: the handshake watch is over, nothing is dropped
+      for (const p of clients[0].pings.splice(0)) p(null, null);
+    }
+    assert.equal(clients[0].drops, drops);
+    assert.equal(session.connected, true);
   });
 
   it('pings while a long stream of answers arrives: the server only counts what it receives', async () => {
@@ -126,7 +157,12 @@ describe('ZkSession', () => {
     clients[0].emit('disconnected');
     const op = session.exists('/x'); // queued in the client, never answered
     clock.advance(3000);
-    await assert.rejects(op, (err: unknown) => err instanceof LighthouseError && err.code === 'LH_ERR_ZK_SESSION' && err.message === 'exists /x: session 0000000000000001 lost');
+    await assert.rejects(op, (err: unknown) => err instanceof LighthouseError && err.code === 'LH_ERR_ZK_SESSION' && err.message === 'exists /x: no contact for 3000 ms');
+    assert.equal(events.at(-1), 'disconnected', 'not expired: only a server says so');
+
+    const op2 = session.exists('/y');
+    clients[0].emit('expired');
+    await assert.rejects(op2, (err: unknown) => err instanceof LighthouseError && err.code === 'LH_ERR_ZK_SESSION' && err.message === 'exists /y: session 0000000000000001 lost');
     assert.equal(events.at(-1), 'expired 0000000000000001');
   });
 

@@ -10,8 +10,9 @@ import { EventEmitter } from 'node:events';
 import { FakeClock } from '../../../src/core/clock.js';
 import { createLogger, silentLogger } from '../../../src/core/logger.js';
 import type { ServiceNode } from '../../../src/core/node.js';
-import { encodeNode } from '../../../src/discovery/zookeeper/codec.js';
-import { ClusterWatch, READ_WINDOW } from '../../../src/discovery/zookeeper/watcher.js';
+import { encodeNode } from '../../../src/discovery/zookeeper/znode-format.js';
+import { ClusterWatch } from '../../../src/discovery/zookeeper/watcher.js';
+import { READ_WINDOW, ReadQueue } from '../../../src/discovery/zookeeper/read-queue.js';
 import type { ZkSession } from '../../../src/discovery/zookeeper/session.js';
 import { ZK_ERR, ZkEventType, type RawEvent } from '../../../src/discovery/zookeeper/zk-client.js';
 
@@ -68,7 +69,7 @@ class ScriptedSession extends EventEmitter {
 async function startWith<T>(members: string[], snap: (nodes: ServiceNode[]) => T) {
   const s = new ScriptedSession();
   const snaps: T[] = [];
-  const w = new ClusterWatch(s as unknown as ZkSession, PATH, (nodes) => snaps.push(snap(nodes)), silentLogger(), new FakeClock());
+  const w = new ClusterWatch({ session: s as unknown as ZkSession, path: PATH, listener: (nodes) => snaps.push(snap(nodes)), log: silentLogger(), clock: new FakeClock(), reads: new ReadQueue() });
   await new Promise((r) => setImmediate(r));
   await s.answer('getChildren', PATH, members.map((h) => `${h}:80`));
   for (const h of members) await s.answer('getData', `${PATH}/${h}:80`, s.data(node(h)));
@@ -103,7 +104,7 @@ describe('cluster watch: events ahead of older answers', () => {
   it('the cluster znode answered missing after a member\'s event keeps that member too', async () => {
     const s = new ScriptedSession();
     const snaps: string[] = [];
-    const w = new ClusterWatch(s as unknown as ZkSession, PATH, (nodes) => snaps.push(nodes.map((n) => n.host).join(',')), silentLogger(), new FakeClock());
+    const w = new ClusterWatch({ session: s as unknown as ZkSession, path: PATH, listener: (nodes) => snaps.push(nodes.map((n) => n.host).join(',')), log: silentLogger(), clock: new FakeClock(), reads: new ReadQueue() });
     await new Promise((r) => setImmediate(r));
     s.event(ZkEventType.NODE_CREATED, PATH);
     s.event(ZkEventType.NODE_CREATED, `${PATH}/d:80`);
@@ -124,8 +125,9 @@ describe('cluster watch: listed members are read through one window per session'
     const listen = (nodes: ServiceNode[]) => snaps.push(`${nodes.length} ${nodes[0]?.host}`);
     const big = Array.from({ length: READ_WINDOW + 100 }, (_, i) => `a${String(i).padStart(4, '0')}`);
     const small = Array.from({ length: 10 }, (_, i) => `b${i}`);
-    const wa = new ClusterWatch(s as unknown as ZkSession, '/lh/big', listen, silentLogger(), new FakeClock());
-    const wb = new ClusterWatch(s as unknown as ZkSession, '/lh/small', listen, silentLogger(), new FakeClock());
+    const reads = new ReadQueue(); // one window for both watches, as a discovery instance has
+    const wa = new ClusterWatch({ session: s as unknown as ZkSession, path: '/lh/big', listener: listen, log: silentLogger(), clock: new FakeClock(), reads });
+    const wb = new ClusterWatch({ session: s as unknown as ZkSession, path: '/lh/small', listener: listen, log: silentLogger(), clock: new FakeClock(), reads });
     await new Promise((r) => setImmediate(r));
     await s.answer('getChildren', '/lh/big', big.map((h) => `${h}:80`));
     await s.answer('getChildren', '/lh/small', small.map((h) => `${h}:80`));
@@ -149,7 +151,7 @@ describe('cluster watch: znodes not named HOST:PORT', () => {
   it('are sorted by their node name, and of two znodes for one host:port the first by znode name wins', async () => {
     const s = new ScriptedSession();
     const snaps: ServiceNode[][] = [];
-    const w = new ClusterWatch(s as unknown as ZkSession, PATH, (nodes) => snaps.push([...nodes]), silentLogger(), new FakeClock());
+    const w = new ClusterWatch({ session: s as unknown as ZkSession, path: PATH, listener: (nodes) => snaps.push([...nodes]), log: silentLogger(), clock: new FakeClock(), reads: new ReadQueue() });
     await new Promise((r) => setImmediate(r));
     await s.answer('getChildren', PATH, ['z_0001', 'b:80', 'a_0002', 'c:80']);
     await s.answer('getData', `${PATH}/z_0001`, s.data({ ...node('a'), metadata: { from: 'z_0001' } }));
@@ -245,7 +247,7 @@ describe('cluster watch: a refused member', () => {
     const logger = createLogger({ level: 'warn', destination: { write: (line: string) => void warnings.push(JSON.parse(line).msg) } });
     const s = new ScriptedSession();
     const snaps: string[] = [];
-    const w = new ClusterWatch(s as unknown as ZkSession, PATH, (nodes) => snaps.push(nodes.map((n) => n.host).join(',')), logger, new FakeClock());
+    const w = new ClusterWatch({ session: s as unknown as ZkSession, path: PATH, listener: (nodes) => snaps.push(nodes.map((n) => n.host).join(',')), log: logger, clock: new FakeClock(), reads: new ReadQueue() });
     const raw = (zxid: number, ip: string) => {
       const mzxid = Buffer.alloc(8);
       mzxid.writeUInt32BE(zxid, 4);

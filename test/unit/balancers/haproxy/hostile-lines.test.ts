@@ -1,7 +1,7 @@
 /**
  * No input yields a line break or an unvalidated word in haproxy.cfg or a runtime command.
  *
- * The codec validates znode data (codec-hostile.test.ts); these properties hold even for nodes
+ * The codec validates znode data (znode-format-hostile.test.ts); these properties hold even for nodes
  * that did not pass it (another discovery source, a future bug): the config-line builder
  * (servers.ts) and the runtime command builder (plan.ts) either refuse a value with
  * LH_ERR_UNSAFE_VALUE or emit only lines of known shapes made of single printable words. And
@@ -23,7 +23,7 @@ import { Builder } from '../../../../src/balancers/haproxy/snapshot.js';
 import { isHostname, isSafeCommand, isToken } from '../../../../src/core/address.js';
 import { LighthouseError } from '../../../../src/core/errors.js';
 import type { NodeState, ServiceNode } from '../../../../src/core/node.js';
-import { decodeNode } from '../../../../src/discovery/zookeeper/codec.js';
+import { decodeNode } from '../../../../src/discovery/zookeeper/znode-format.js';
 import { cluster, node } from '../../../helpers/haproxy.js';
 import { hostileChild, hostileString, hostileZnode, mostly } from '../../../helpers/hostile.js';
 

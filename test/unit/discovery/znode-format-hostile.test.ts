@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { decodeNode, encodeNode } from '../../../src/discovery/zookeeper/codec.js';
+import { decodeNode, encodeNode } from '../../../src/discovery/zookeeper/znode-format.js';
 import { ipLiteral, isHaproxyName, isHostname, isSafeWord } from '../../../src/core/address.js';
 import { LighthouseError } from '../../../src/core/errors.js';
 import type { ServiceNode } from '../../../src/core/node.js';
@@ -24,7 +24,7 @@ function refused(obj: Record<string, unknown>, msg: RegExp, child?: string): voi
   );
 }
 
-describe('codec: refused values', () => {
+describe('znode format: refused values', () => {
   it('the good sibling decodes', () => {
     assert.equal(decode(good).ip, '10.0.0.5');
   });
@@ -110,7 +110,7 @@ function assertValid(n: ServiceNode, data: Record<string, unknown>): void {
   for (const [k, v] of Object.entries(n.labels ?? {})) assert.ok(isSafeWord(k) && isSafeWord(v, true), `label ${JSON.stringify([k, v])}`);
 }
 
-describe('codec: properties', () => {
+describe('znode format: properties', () => {
   it('arbitrary data: decoded fields satisfy the validators, or LH_ERR_ZNODE names the znode', () => {
     let decoded = 0;
     fc.assert(

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeNode, encodeNode, pythonJsonDumps } from '../../../src/discovery/zookeeper/codec.js';
+import { decodeNode, encodeNode, pythonJsonDumps } from '../../../src/discovery/zookeeper/znode-format.js';
 import { LighthouseError } from '../../../src/core/errors.js';
 import type { ServiceNode } from '../../../src/core/node.js';
 

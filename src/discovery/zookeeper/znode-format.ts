@@ -1,5 +1,6 @@
 /**
- * The ZooKeeper wire format, compatible in both directions with the Python Lighthouse.
+ * The znode format: what a service instance's znode holds, compatible in both directions with
+ * the Python Lighthouse. (ZooKeeper's own wire protocol is the library's, and framing.ts's.)
  *
  * One ephemeral znode per service instance at `PATH/SERVICE/HOST:PORT`. Its data is what Python's
  * `json.dumps(obj, sort_keys=True)` prints (separators ", " and ": ", non-ASCII as \uXXXX):
