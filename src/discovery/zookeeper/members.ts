@@ -11,12 +11,12 @@ export interface Member {
   /** `listings` when it became a member: a children list asked for before that (number <=
    * since) may not have it and must not remove it (listings) */
   since: number;
-  /** its node's index in the snapshot the last full pass built (send), -1 if none */
+  /** its node's index in the member list the last full pass built (send), -1 if none */
   pos: number;
 }
 
 /** Members by znode name, with their names in order: sorted once per change of the set of
- * names, not per snapshot (a member's data changing keeps it). */
+ * names, not per member list (a member's data changing keeps it). */
 export class Members extends Map<string, Member> {
   private order: string[] | null = null;
   override set(name: string, m: Member): this {

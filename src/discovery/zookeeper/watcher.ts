@@ -1,5 +1,5 @@
 /**
- * Watches one cluster (PATH/CLUSTER) and sends whole, sorted snapshots of its members.
+ * Watches one cluster (PATH/CLUSTER) and sends whole, sorted member lists.
  *
  * One persistent recursive watch on the cluster znode (ZooKeeper 3.6+ `addWatch`): it stays
  * armed, and its events name the member itself, so a member added, changed or removed costs
@@ -22,14 +22,14 @@
  * - A new session: every watch is gone with the old client; re-read everything and send the
  *   result even if unchanged.
  * - Disconnected: nothing is sent (the writer keeps the last members); what failed is re-read on
- *   reconnect. A snapshot is only sent once every member read has answered.
+ *   reconnect. A member list is only sent once every member read has answered.
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../../core/clock.js';
 import type { MembersListener } from '../../core/plugin.js';
 import { LighthouseError } from '../../core/errors.js';
 import { decodeNode } from './znode-format.js';
-import { ClusterSnapshots } from './cluster-snapshots.js';
+import { MemberLists } from './member-lists.js';
 import { Members, type Member } from './members.js';
 import type { ReadQueue } from './read-queue.js';
 import { ZK_ERR, zkCode, type ZkSession } from './session.js';
@@ -59,7 +59,7 @@ export class ClusterWatch {
   /** the current epoch's reads rely on the persistent watch (no per-read watches) */
   private persistent = false;
   /** the current epoch has read the member list (before that, events only add to it: a
-   * snapshot then would lack every member not yet listed) */
+   * member list then would lack every member not yet listed) */
   private listed = false;
   /**
    * Children lists asked for so far. A list answered without a member that an event added
@@ -81,7 +81,7 @@ export class ClusterWatch {
 
   private readonly session: ZkSession;
   private readonly path: string;
-  private readonly snapshots: ClusterSnapshots;
+  private readonly memberLists: MemberLists;
   private readonly log: Logger;
   private readonly clock: Clock;
   private readonly reads: ReadQueue;
@@ -89,11 +89,11 @@ export class ClusterWatch {
 
   constructor(opts: ClusterWatchOptions) {
     ({ session: this.session, path: this.path, log: this.log, clock: this.clock, reads: this.reads } = opts);
-    this.snapshots = new ClusterSnapshots(opts.listener);
+    this.memberLists = new MemberLists(opts.listener);
     this.mode = opts.mode ?? 'auto';
     const session = this.session;
-    // the Discovery contract: a snapshot on every new session, even an unchanged one
-    const onSession = () => (this.snapshots.forget(), this.reread());
+    // the Discovery contract: a member list on every new session, even an unchanged one
+    const onSession = () => (this.memberLists.forget(), this.reread());
     // a persistent watch is gone with the connection; one-shot ones are re-sent by the client
     const onConnected = () => (this.dirty || this.persistent) && this.reread();
     session.on('session', onSession);
@@ -266,8 +266,8 @@ export class ClusterWatch {
     this.retryTimer = this.clock.setTimeout(() => this.dirty && this.session.connected && this.reread(), RETRY_MS);
   }
 
-  /** Send the snapshot once the member list is read (see ClusterSnapshots.send). */
+  /** Send the member list once the member list is read (see MemberLists.send). */
   private send(changed?: Member): void {
-    if (this.listed) this.snapshots.send(this.members, changed);
+    if (this.listed) this.memberLists.send(this.members, changed);
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The snapshots of one watched cluster (watcher.ts): built from its members, sent to the
+ * The memberLists of one watched cluster (watcher.ts): built from its members, sent to the
  * listener when they differ from the last one sent.
  */
 import { isDeepStrictEqual } from 'node:util';
@@ -7,28 +7,28 @@ import { markSorted, sameNodes, sortNodes, type ServiceNode } from '../../core/n
 import type { MembersListener } from '../../core/plugin.js';
 import { firstOfEachName, type Member, type Members } from './members.js';
 
-export class ClusterSnapshots {
-  /** the last snapshot sent */
+export class MemberLists {
+  /** the last member list sent */
   private last: readonly ServiceNode[] | null = null;
   /** the member order the last full pass (send) went through, when it set every `pos` and
    * every znode was named as its node: while it is the order, one member's new data is one
-   * slot of the last snapshot */
+   * slot of the last member list */
   private passed: readonly string[] | null = null;
 
   constructor(private readonly listener: MembersListener) {}
 
-  /** The next snapshot is sent even if it equals the last (a new session: the Discovery contract). */
+  /** The next member list is sent even if it equals the last (a new session: the Discovery contract). */
   forget(): void {
     this.last = null;
   }
 
   /**
-   * Send the snapshot of `members` unless a read is still in flight or it equals the last one
+   * Send the member list of `members` unless a read is still in flight or it equals the last one
    * sent. Runs on every answer (`changed`: the member it was about). One member's new data
-   * while the members are those of the last full pass is one slot of the last snapshot, found
+   * while the members are those of the last full pass is one slot of the last member list, found
    * by the member's `pos`. Otherwise one pass over the
    * members: a member named HOST:PORT as Lighthouse names it has a node of that name, the names
-   * are unique and already in order, so the pass is the snapshot; only znodes named otherwise
+   * are unique and already in order, so the pass is the member list; only znodes named otherwise
    * (nerve's sequential names) need the de-duplication and the sort, and no slot path after.
    * The slot path keeps a one-node change in a large cluster from costing a pass over every
    * member (bench/writer-process-scale.ts --clusters 2 --nodes 5000).
