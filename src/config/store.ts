@@ -24,6 +24,7 @@ import {
 } from './schema.js';
 import { availabilitySchema, type AvailabilityConfig } from '../control/schema.js';
 import { httpSchema, type HttpConfig } from '../http/schema.js';
+import { usersSchema, type UsersConfig } from '../http/users.js';
 import { actionMetadataSchema, loadActionScripts, type ActionDefinition } from '../actions/definition.js';
 import { revokedSchema } from '../actions/revoked.js';
 
@@ -43,6 +44,8 @@ export interface ConfigSnapshot {
   availability?: AvailabilityConfig;
   /** http.yaml; undefined without one (each daemon fills its own defaults) */
   http?: HttpConfig;
+  /** users.yaml: who may read the status API; undefined without one (the local socket only) */
+  users?: UsersConfig;
   /** actions/NAME/ (metadata.yaml and its scripts), by name */
   actions?: ReadonlyMap<string, ActionDefinition>;
   /** actions/revoked.yaml: ids of action tokens that are refused */
@@ -145,6 +148,7 @@ export class ConfigStore extends EventEmitter {
       files: { balancers: files('balancer'), discovery: files('discovery'), clusters: files('cluster'), services: files('service') },
       availability: one('availability') as AvailabilityConfig | undefined,
       http: one('http') as HttpConfig | undefined,
+      users: one('users') as UsersConfig | undefined,
       actions: by('action') as Map<string, ActionDefinition>,
       revokedTokens: ((one('revoked') as { revoked: string[] } | undefined)?.revoked) ?? [],
     };
@@ -296,6 +300,7 @@ export class ConfigStore extends EventEmitter {
       case 'node': return check(nodeSchema, value);
       case 'availability': return check(availabilitySchema, value);
       case 'http': return check(httpSchema, value);
+      case 'users': return check(usersSchema, value);
       case 'action': return check(actionMetadataSchema, value);
       case 'revoked': return check(revokedSchema, value);
       case 'notify': return check(notifySchema, value);

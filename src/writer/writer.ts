@@ -14,7 +14,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/registry.js';
-import type { Balancer, ClusterModel, DesiredState } from '../core/plugin.js';
+import type { Balancer, ClusterModel, DesiredState, DiscoveryObserver } from '../core/plugin.js';
 import type { ServiceNode } from '../core/node.js';
 import { sameNodes, sortNodes } from '../core/node.js';
 import type { ConfigSnapshot } from '../config/store.js';
@@ -32,8 +32,10 @@ export interface WriterOptions {
   /** at start, the first apply waits until every cluster has sent its first snapshot, at most
    * this long (ms); default STARTUP_WAIT_MS */
   startupWaitMs?: number;
-  /** told of cluster sizes and balancer applies (notifications) */
+  /** told of cluster sizes and balancer applies (notifications, status, metrics) */
   observer?: WriterObserver;
+  /** metrics: discovery session and watch events */
+  discoveryObserver?: DiscoveryObserver;
 }
 
 /**
@@ -156,6 +158,16 @@ export class Writer {
   /** The members known per cluster (status, tests). */
   members(): ReadonlyMap<string, ServiceNode[]> {
     return this.nodes;
+  }
+
+  /** The clusters in force (status). */
+  clusterConfigs(): ReadonlyMap<string, ClusterConfig> {
+    return this.clusters;
+  }
+
+  /** the discovery connections' sessions (readiness, metrics) */
+  sessions(): { discovery: string; connected: boolean }[] {
+    return this.pool.sessions();
   }
 
   settled(): Promise<void> {
@@ -285,13 +297,14 @@ export class Writer {
       const desired = this.desired(name);
       if (e.applied && sameState(e.applied, desired)) continue;
       try {
+        const began = this.opts.clock.now();
         const r = await e.balancer.apply(desired);
         e.applied = desired;
         e.failures = 0;
         // (the balancer logs what it did at info: one line per change is enough)
         if (r.reloaded || r.runtimeCommands) this.log.debug({ balancer: name, runtimeCommands: r.runtimeCommands, reloaded: r.reloaded }, 'balancer updated');
         for (const f of this.onApplied) f(name, desired);
-        this.opts.observer?.applied(name);
+        this.opts.observer?.applied(name, { ...r, ms: this.opts.clock.now() - began });
       } catch (err) {
         this.failed(name, e, err, 'balancer apply failed');
         this.opts.observer?.applyFailed(name, err as Error);

@@ -171,20 +171,21 @@ export class HaproxyBalancer implements Balancer {
           // can fail to resolve: then it is checked. Every reload writes and checks its own file.
           const b = built;
           this.file.writeLater(() => b.parts, () => (this.written = b), b.snap.hostnames);
-          return { commands, reload: false };
+          return { commands, reload: false, why: undefined };
         }
         // the clusters HAProxy would refuse are left out here, named in the log
         const a = await this.admission.admit(desired, state, built);
         if (a.built === built) {
           this.running.admitted(desired, state, built);
           this.log.info({ reasons }, 'reload needed');
-          return { commands, reload: true };
+          // the first reason's kind, without its names and counts (a metric label)
+          return { commands, reload: true, why: reasons[0].replace(/^\d+ | \(.*$/g, '') };
         }
         ({ state, built } = a); // some left out: what remains may need no reload at all
       }
     });
     if (r.reload) await this.scheduler.request();
-    return { runtimeCommands: r.commands, reloaded: r.reload };
+    return { runtimeCommands: r.commands, reloaded: r.reload, ...(r.why && { reloadReason: r.why }) };
   }
 
   /** Wait until the config file holds the latest membership (background writes done). */

@@ -125,6 +125,8 @@ export class ZookeeperDiscovery implements Discovery {
     });
     this.publisher = new Publisher(this.session, this.log, deps.clock, reporterAcls(config));
     this.inventory = new Publisher(this.session, this.log, deps.clock, reporterAcls(config));
+    const ev = deps.events;
+    if (ev) for (const e of ['session', 'connected', 'disconnected', 'expired'] as const) this.session.on(e, () => ev.sessionEvent(e));
   }
 
   get connected(): boolean {
@@ -160,7 +162,9 @@ export class ZookeeperDiscovery implements Discovery {
   }
 
   watch(cluster: string, listener: SnapshotListener): () => void {
-    const w = new ClusterWatch(this.session, `${this.config.path}/${segment(cluster, 'cluster')}`, listener, this.log.child({ cluster }), this.deps.clock, this.config.watch);
+    const ev = this.deps.events;
+    const deliver: SnapshotListener = ev ? (nodes) => (ev.watchEvent(), listener(nodes)) : listener;
+    const w = new ClusterWatch(this.session, `${this.config.path}/${segment(cluster, 'cluster')}`, deliver, this.log.child({ cluster }), this.deps.clock, this.config.watch);
     this.watches.add(w);
     return () => {
       w.stop();

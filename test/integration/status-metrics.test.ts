@@ -1,0 +1,210 @@
+/**
+ * Probes and metrics of both daemons, end to end: a real ZooKeeper, the reporter and the writer
+ * as their own processes, the writer's HAProxy, HTTP backends whose health the test switches.
+ * /metrics is parsed as Prometheus text and its counters must move with what happened.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, writeFile, rm, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { startZooKeeper, type ZkServer } from '../helpers/zookeeper.js';
+import { startBackend, freePort, type Backend } from '../helpers/backends.js';
+import { startDaemon, type Daemon } from '../helpers/daemon.js';
+import { haproxyEnv, type HaproxyEnv } from '../helpers/haproxy.js';
+import { waitFor } from '../helpers/wait.js';
+import { parsePrometheusText, type Exposition } from '../helpers/prom-text.js';
+import { hashSecret } from '../../src/http/users.js';
+
+const HOST = 'node1.lighthouse.test';
+let zk: ZkServer;
+let hap: HaproxyEnv;
+let dir: string;
+let reporter: Daemon;
+let writer: Daemon;
+let ports: { reporter: number; writer: number };
+const backends: Backend[] = [];
+
+const get = (daemon: keyof typeof ports, path: string) => fetch(`http://127.0.0.1:${ports[daemon]}${path}`);
+async function metrics(daemon: keyof typeof ports): Promise<Exposition> {
+  const r = await get(daemon, '/metrics');
+  assert.equal(r.status, 200, 'line 31');
+  assert.match(r.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+  return parsePrometheusText(await r.text());
+}
+
+function grew(later: Exposition, earlier: Exposition, name: string, labels: Record<string, string>) {
+  const [a, b] = [later.value(name, labels), earlier.value(name, labels)];
+  assert.ok(a > b, `${name}${JSON.stringify(labels)} did not grow: ${b} -> ${a}`);
+}
+
+const basic = (user: string, pw: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${pw}`).toString('base64')}` });
+async function status(daemon: keyof typeof ports, user = 'root', pw = 'root-pw') {
+  const r = await fetch(`http://127.0.0.1:${ports[daemon]}/api/v1/status`, { headers: basic(user, pw) });
+  assert.equal(r.status, 200, `${user}: ${r.status}`);
+  return (await r.json()) as { result: Record<string, unknown>[]; reloads?: unknown[] };
+}
+
+/** wait until the metric's value is `want` (bounded), saying what it last was */
+async function until(daemon: keyof typeof ports, name: string, labels: Record<string, string>, want: number, what: string) {
+  let last = NaN;
+  await waitFor(async () => (last = (await metrics(daemon)).value(name, labels)) === want, what, 30_000, () => `; ${name} was ${last}`);
+}
+
+before(async () => {
+  zk = await startZooKeeper({ tickTime: 200 });
+  hap = await haproxyEnv();
+  for (const id of ['m1', 'm2']) backends.push(await startBackend(id));
+  dir = await mkdtemp(join(tmpdir(), 'lh-status-'));
+  for (const d of ['balancers', 'discovery', 'clusters', 'services']) await mkdir(join(dir, d));
+  ports = { reporter: await freePort(), writer: await freePort() };
+  await writeFile(join(dir, 'balancers/haproxy.yaml'), stringify(hap.raw));
+  await writeFile(join(dir, 'discovery/zookeeper.yaml'), `hosts: ["${zk.connectString}"]\npath: /lh\nsession_timeout: 2000\n`);
+  await writeFile(join(dir, 'users.yaml'), stringify({ root: { role: ['admin'], password_hash: await hashSecret('root-pw') }, dev: { role: ['dev'], password_hash: await hashSecret('dev-pw') }, ops: { role: ['ops'], password_hash: await hashSecret('ops-pw') } }));
+  await writeFile(join(dir, 'clusters/web.yaml'), `discovery: zookeeper\nroles: [dev]\nhaproxy:\n  port: ${await freePort()}\n  backend: ["mode http"]\n`);
+  await writeFile(join(dir, 'services/web.yaml'), `ports: [${backends.map((b) => b.port).join(', ')}]\ndiscovery: zookeeper\nroles: [dev]\nchecks:\n  interval: 0.5\n  http: {uri: /health, fall: 2, timeout: 0.5}\n`);
+  await writeFile(join(dir, 'http.yaml'), stringify({ bind_address: '127.0.0.1', socket: false, reporter: { port: ports.reporter }, writer: { port: ports.writer } }));
+  const env = { LIGHTHOUSE_ADVERTISE_HOST: HOST, LIGHTHOUSE_ADVERTISE_IP: '127.0.0.1' };
+  reporter = startDaemon('lighthouse-reporter', [dir], env);
+  writer = startDaemon('lighthouse-writer', [dir], env);
+});
+
+after(async () => {
+  await writer?.stop('SIGKILL');
+  await reporter?.stop('SIGKILL');
+  await hap?.cleanup();
+  for (const b of backends) await b.close();
+  await zk?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+test('both daemons answer /health and become ready', async () => {
+  for (const d of ['reporter', 'writer'] as const) {
+    await waitFor(async () => (await get(d, '/ready').catch(() => null))?.status === 200, `${d} ready`, 60_000);
+    const h = await get(d, '/health');
+    assert.equal(h.status, 200, 'line 72');
+  }
+});
+
+test('the counters move with a backend failing and recovering', async () => {
+  const port = String(backends[0].port);
+  await until('writer', 'lighthouse_cluster_members', { cluster: 'web' }, 2, 'the writer sees both members');
+  const r0 = await metrics('reporter');
+  const w0 = await metrics('writer');
+  assert.equal(r0.types.get('lighthouse_check_duration_seconds'), 'histogram');
+  assert.equal(r0.value('lighthouse_instance_up', { service: 'web', port }), 1, 'line 82');
+  assert.equal(r0.value('lighthouse_zk_session_up', { discovery: 'zookeeper' }), 1, 'line 83');
+  assert.ok(r0.value('lighthouse_check_results_total', { service: 'web', port, check: 'http', result: 'pass' }) > 0, 'passing probes counted');
+  assert.equal(w0.value('lighthouse_config_errors'), 0, 'line 85');
+
+  backends[0].healthy = false;
+  // the API tells the truth within the checks' fall (2 x 0.5 s) + 1 s, plus 2 s for a loaded
+  // machine (each request costs an scrypt)
+  await waitFor(async () => (await status('reporter')).result.find((e) => e.port === backends[0].port)?.state === 'unhealthy', 'the status API says unhealthy', 4_000);
+  await until('writer', 'lighthouse_cluster_members', { cluster: 'web' }, 1, 'the writer sees one member');
+  const r1 = await metrics('reporter');
+  assert.equal(r1.value('lighthouse_instance_up', { service: 'web', port }), 0, 'line 90');
+  assert.equal(r1.value('lighthouse_znodes_published'), r1.value('lighthouse_instance_up'), 'one znode per healthy instance');
+  assert.equal(r1.value('lighthouse_instance_transitions_total', { service: 'web', port, to: 'down' }), r0.value('lighthouse_instance_transitions_total', { service: 'web', port, to: 'down' }) + 1);
+  grew(r1, r0, 'lighthouse_check_results_total', { port, result: 'fail' });
+  const w1 = await waitFor(async () => {
+    const m = await metrics('writer');
+    return m.value('lighthouse_writer_convergence_seconds_count') > w0.value('lighthouse_writer_convergence_seconds_count') ? m : null;
+  }, 'a convergence observed', 30_000);
+  // a member leaving is applied through the runtime API, or by a reload when HAProxy's running
+  // structure is not known yet (just started)
+  const applied = (m: Exposition) => m.value('lighthouse_writer_runtime_commands_total', { balancer: 'haproxy' }) + m.value('lighthouse_writer_reloads_total', { balancer: 'haproxy' });
+  assert.ok(applied(w1) > applied(w0), `neither runtime commands nor reloads: ${applied(w0)} -> ${applied(w1)}; ${w1.samples.filter((x) => /apply_duration_seconds_count|reloads|runtime/.test(x.name)).map((x) => `${x.name}${JSON.stringify(x.labels)} ${x.value}`).join(', ')}`);
+  grew(w1, w0, 'lighthouse_writer_membership_changes_total', { cluster: 'web' });
+  grew(w1, w0, 'lighthouse_zk_watch_events_total', { discovery: 'zookeeper' });
+  // no node address in any label of a histogram
+  for (const s of w1.samples.filter((x) => x.name.includes('_seconds'))) assert.ok(!Object.values(s.labels).some((v) => /127\.0\.0\.1|:\d+$/.test(v)), JSON.stringify(s));
+
+  const cluster = (await status('writer')).result.find((e) => e.name === 'web') as { nodes: { port: number }[] };
+  assert.deepEqual(cluster.nodes.map((n) => n.port), [backends[1].port]);
+  backends[0].healthy = true;
+  await waitFor(async () => (await status('reporter')).result.find((e) => e.port === backends[0].port)?.state === 'operational', 'the status API says operational', 4_000);
+  await until('writer', 'lighthouse_cluster_members', { cluster: 'web' }, 2, 'back to two members');
+  const r2 = await metrics('reporter');
+  assert.equal(r2.value('lighthouse_instance_transitions_total', { service: 'web', port, to: 'up' }), r0.value('lighthouse_instance_transitions_total', { service: 'web', port, to: 'up' }) + 1);
+});
+
+test('/ready is 503 with the reason while ZooKeeper is down, and 200 again after', async () => {
+  await zk.stopServer();
+  try {
+    for (const d of ['reporter', 'writer'] as const) {
+      const r = await waitFor(async () => {
+        const a = await get(d, '/ready');
+        return a.status === 503 ? a : null;
+      }, `${d} not ready`, 30_000);
+      assert.match(await r.text(), /no session with discovery zookeeper/);
+      assert.equal((await get(d, '/health')).status, 200, 'still alive');
+    }
+    assert.equal((await metrics('writer')).value('lighthouse_zk_session_up', { discovery: 'zookeeper' }), 0, 'line 121');
+  } finally {
+    await zk.startAgain();
+  }
+  for (const d of ['reporter', 'writer'] as const) await waitFor(async () => (await get(d, '/ready')).status === 200, `${d} ready again`, 60_000);
+  const m = await metrics('reporter');
+  assert.ok(m.value('lighthouse_zk_session_events_total', { discovery: 'zookeeper', event: 'disconnected' }) >= 1, 'the disconnection counted');
+});
+
+
+test('the status API: 401 without or with wrong credentials, entries by role', async () => {
+  for (const d of ['reporter', 'writer'] as const) {
+    const none = await get(d, '/api/v1/status');
+    assert.equal(none.status, 401);
+    assert.match(none.headers.get('www-authenticate') ?? '', /^Basic realm="lighthouse"/);
+    const wrong = await fetch(`http://127.0.0.1:${ports[d]}/api/v1/status`, { headers: basic('root', 'nope') });
+    const nobody = await fetch(`http://127.0.0.1:${ports[d]}/api/v1/status`, { headers: basic('nobody', 'nope') });
+    assert.deepEqual([wrong.status, nobody.status], [401, 401]);
+    assert.equal(await wrong.text(), await nobody.text(), 'nothing tells whether the user exists');
+    const all = await status(d);
+    assert.ok(all.result.length >= 1, `${d}: admin sees everything`);
+    assert.deepEqual((await status(d, 'dev', 'dev-pw')).result.map((e) => e.name), all.result.map((e) => e.name), `${d}: dev sees the dev entries`);
+    assert.deepEqual((await status(d, 'ops', 'ops-pw')).result, [], `${d}: no matching role, nothing`);
+  }
+  const r = (await status('reporter')).result[0];
+  for (const k of ['name', 'type', 'node', 'state', 'last_state', 'checked', 'elapsed', 'retries', 'port', 'checks', 'flap_hold', 'availability']) assert.ok(k in r, `reporter entry has ${k}`);
+  assert.ok(Array.isArray((await status('writer')).reloads), 'the writer lists its reloads');
+});
+
+test('/api/v1/events streams a change without asking again; /ui/ is one self-contained page', async () => {
+  const page = await get('reporter', '/ui/');
+  assert.equal(page.status, 200);
+  const html = await page.text();
+  assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+  assert.doesNotMatch(html, /<script[^>]+src=|<link[^>]+href=|https?:\/\//, 'nothing loaded from elsewhere');
+  const res = await fetch(`http://127.0.0.1:${ports.reporter}/api/v1/events`, { headers: basic('dev', 'dev-pw') });
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = '';
+  const next = async () => {
+    for (;;) {
+      const i = buf.indexOf('\n\n');
+      if (i >= 0) {
+        const msg = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        const data = /^data: (.*)$/m.exec(msg);
+        if (data) return JSON.parse(data[1]) as { result: { port: number; state: string }[] };
+        continue;
+      }
+      const { value, done } = await reader.read();
+      if (done) throw new Error('stream ended');
+      buf += value;
+    }
+  };
+  const stateOf = (v: { result: { port: number; state: string }[] }) => v.result.find((e) => e.port === backends[1].port)?.state;
+  try {
+    assert.equal(stateOf(await next()), 'operational');
+    backends[1].healthy = false;
+    await waitFor(async () => stateOf(await next()) === 'unhealthy', 'the stream says unhealthy', 10_000);
+    backends[1].healthy = true;
+    await waitFor(async () => stateOf(await next()) === 'operational', 'the stream says operational again', 10_000);
+  } finally {
+    backends[1].healthy = true;
+    await reader.cancel();
+  }
+});
