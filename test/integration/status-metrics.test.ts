@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, writeFile, rm, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { startZooKeeper, type ZkServer } from '../helpers/zookeeper.js';
@@ -18,6 +19,10 @@ import { parsePrometheusText, type Exposition } from '../helpers/prom-text.js';
 import { hashSecret } from '../../src/http/users.js';
 
 const HOST = 'node1.lighthouse.test';
+const INTERVAL_S = 0.5;
+const FALL = 2;
+/** the issue's bound: the checks' own time to decide (fall x interval), plus 1 s */
+const TRUTH_WITHIN_MS = FALL * INTERVAL_S * 1000 + 1000;
 let zk: ZkServer;
 let hap: HaproxyEnv;
 let dir: string;
@@ -63,7 +68,10 @@ before(async () => {
   await writeFile(join(dir, 'discovery/zookeeper.yaml'), `hosts: ["${zk.connectString}"]\npath: /lh\nsession_timeout: 2000\n`);
   await writeFile(join(dir, 'users.yaml'), stringify({ root: { role: ['admin'], password_hash: await hashSecret('root-pw') }, dev: { role: ['dev'], password_hash: await hashSecret('dev-pw') }, ops: { role: ['ops'], password_hash: await hashSecret('ops-pw') } }));
   await writeFile(join(dir, 'clusters/web.yaml'), `discovery: zookeeper\nroles: [dev]\nhaproxy:\n  port: ${await freePort()}\n  backend: ["mode http"]\n`);
-  await writeFile(join(dir, 'services/web.yaml'), `ports: [${backends.map((b) => b.port).join(', ')}]\ndiscovery: zookeeper\nroles: [dev]\nchecks:\n  interval: 0.5\n  http: {uri: /health, fall: 2, timeout: 0.5}\n`);
+  await writeFile(join(dir, 'services/web.yaml'), `ports: [${backends.map((b) => b.port).join(', ')}]\ndiscovery: zookeeper\nroles: [dev]\nchecks:\n  interval: ${INTERVAL_S}\n  http: {uri: /health, fall: ${FALL}, rise: ${FALL}, timeout: 0.5}\n`);
+  // entries of another role: a one-role user must not see them
+  await writeFile(join(dir, 'clusters/pay.yaml'), `discovery: zookeeper\nroles: [finance]\nhaproxy:\n  port: ${await freePort()}\n  backend: ["mode http"]\n`);
+  await writeFile(join(dir, 'services/pay.yaml'), `port: ${backends[0].port}\ndiscovery: zookeeper\nroles: [finance]\nchecks:\n  interval: 1\n  http: {uri: /health}\n`);
   await writeFile(join(dir, 'http.yaml'), stringify({ bind_address: '127.0.0.1', socket: false, reporter: { port: ports.reporter }, writer: { port: ports.writer } }));
   const env = { LIGHTHOUSE_ADVERTISE_HOST: HOST, LIGHTHOUSE_ADVERTISE_IP: '127.0.0.1' };
   reporter = startDaemon('lighthouse-reporter', [dir], env);
@@ -99,9 +107,8 @@ test('the counters move with a backend failing and recovering', async () => {
   assert.equal(w0.value('lighthouse_config_errors'), 0, 'line 85');
 
   backends[0].healthy = false;
-  // the API tells the truth within the checks' fall (2 x 0.5 s) + 1 s, plus 2 s for a loaded
-  // machine (each request costs an scrypt)
-  await waitFor(async () => (await status('reporter')).result.find((e) => e.port === backends[0].port)?.state === 'unhealthy', 'the status API says unhealthy', 4_000);
+  const webState = async () => (await status('reporter')).result.find((e) => e.name === 'web' && e.port === backends[0].port)?.state;
+  await waitFor(async () => (await webState()) === 'unhealthy', 'the status API says unhealthy', TRUTH_WITHIN_MS);
   await until('writer', 'lighthouse_cluster_members', { cluster: 'web' }, 1, 'the writer sees one member');
   const r1 = await metrics('reporter');
   assert.equal(r1.value('lighthouse_instance_up', { service: 'web', port }), 0, 'line 90');
@@ -124,7 +131,7 @@ test('the counters move with a backend failing and recovering', async () => {
   const cluster = (await status('writer')).result.find((e) => e.name === 'web') as { nodes: { port: number }[] };
   assert.deepEqual(cluster.nodes.map((n) => n.port), [backends[1].port]);
   backends[0].healthy = true;
-  await waitFor(async () => (await status('reporter')).result.find((e) => e.port === backends[0].port)?.state === 'operational', 'the status API says operational', 4_000);
+  await waitFor(async () => (await webState()) === 'operational', 'the status API says operational', TRUTH_WITHIN_MS);
   await until('writer', 'lighthouse_cluster_members', { cluster: 'web' }, 2, 'back to two members');
   const r2 = await metrics('reporter');
   assert.equal(r2.value('lighthouse_instance_transitions_total', { service: 'web', port, to: 'up' }), r0.value('lighthouse_instance_transitions_total', { service: 'web', port, to: 'up' }) + 1);
@@ -160,14 +167,54 @@ test('the status API: 401 without or with wrong credentials, entries by role', a
     const nobody = await fetch(`http://127.0.0.1:${ports[d]}/api/v1/status`, { headers: basic('nobody', 'nope') });
     assert.deepEqual([wrong.status, nobody.status], [401, 401]);
     assert.equal(await wrong.text(), await nobody.text(), 'nothing tells whether the user exists');
-    const all = await status(d);
-    assert.ok(all.result.length >= 1, `${d}: admin sees everything`);
-    assert.deepEqual((await status(d, 'dev', 'dev-pw')).result.map((e) => e.name), all.result.map((e) => e.name), `${d}: dev sees the dev entries`);
-    assert.deepEqual((await status(d, 'ops', 'ops-pw')).result, [], `${d}: no matching role, nothing`);
+    const names = async (user: string, pw: string) => [...new Set((await status(d, user, pw)).result.map((e) => e.name))].sort();
+    assert.deepEqual(await names('root', 'root-pw'), ['pay', 'web'], `${d}: admin sees everything`);
+    assert.deepEqual(await names('dev', 'dev-pw'), ['web'], `${d}: dev sees the dev entries only`);
+    assert.deepEqual(await names('ops', 'ops-pw'), [], `${d}: no matching role, nothing`);
   }
   const r = (await status('reporter')).result[0];
   for (const k of ['name', 'type', 'node', 'state', 'last_state', 'checked', 'elapsed', 'retries', 'port', 'checks', 'flap_hold', 'availability']) assert.ok(k in r, `reporter entry has ${k}`);
   assert.ok(Array.isArray((await status('writer')).reloads), 'the writer lists its reloads');
+});
+
+/** GET /api/v1/status on the reporter from the source address `from` (any of 127/8) */
+function statusFrom(from: string, headers: Record<string, string>): Promise<{ status: number; ms: number }> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const r = request({ host: '127.0.0.1', port: ports.reporter, path: '/api/v1/status', localAddress: from, headers }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0 }));
+    });
+    r.on('error', reject);
+    r.end();
+  });
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+test('a wrong password or an unknown user takes as long as the right password', async () => {
+  // interleaved, each from its own source address (failures are limited per address)
+  const kinds = { right: basic('dev', 'dev-pw'), wrong: basic('dev', 'not-it'), unknown: basic('nobody-here', 'not-it') };
+  const times: Record<keyof typeof kinds, number[]> = { right: [], wrong: [], unknown: [] };
+  for (let i = 0; i < 7; i++) {
+    for (const [k, h] of Object.entries(kinds) as [keyof typeof kinds, Record<string, string>][]) {
+      const r = await statusFrom(`127.0.${k === 'right' ? 10 : k === 'wrong' ? 11 : 12}.${i + 1}`, h);
+      assert.equal(r.status, k === 'right' ? 200 : 401, `${k}: ${r.status}`);
+      times[k].push(r.ms);
+    }
+  }
+  const [right, wrong, unknown] = [median(times.right), median(times.wrong), median(times.unknown)];
+  // an answer without the scrypt takes a small fraction of one with it
+  for (const [k, v] of [['wrong', wrong], ['unknown', unknown]] as const) assert.ok(v > right / 2 && v < right * 2, `${k} password ${v.toFixed(1)} ms, right ${right.toFixed(1)} ms: ${JSON.stringify(times)}`);
+});
+
+test('failed logins are limited per source address', async () => {
+  const wrong = basic('dev', 'not-it');
+  const seen: number[] = [];
+  for (let i = 0; i < 10; i++) seen.push((await statusFrom('127.0.20.1', wrong)).status);
+  assert.deepEqual(seen, Array(10).fill(401), 'ten failures answered 401');
+  assert.equal((await statusFrom('127.0.20.1', basic('dev', 'dev-pw'))).status, 429, 'then even the right password waits');
+  assert.equal((await statusFrom('127.0.20.2', basic('dev', 'dev-pw'))).status, 200, 'another address is not limited');
 });
 
 test('/api/v1/events streams a change without asking again; /ui/ is one self-contained page', async () => {
