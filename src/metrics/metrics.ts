@@ -23,6 +23,8 @@ export interface MetricsSources {
   configProblems(): readonly { file: string }[];
   /** members per cluster (writer) */
   clusters?(): ReadonlyMap<string, readonly unknown[]>;
+  /** notification deliveries so far, per backend (src/notify/) */
+  notifications?(): Record<string, { sent: number; failed: number; dropped: number; attemptsFailed: number }>;
 }
 
 const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -49,6 +51,22 @@ export class DaemonMetrics implements DiscoveryObserver {
       for (const p of sources.configProblems()) per.set(p.file, (per.get(p.file) ?? 0) + 1);
       for (const [file, n] of per) set({ file }, n);
     });
+    const notifications = sources.notifications;
+    if (notifications) {
+      // the notifier counts; its totals are copied at scrape time
+      new Counter({
+        name: 'lighthouse_notifications_total',
+        help: 'Notifications by backend and outcome: sent, failed (given up), dropped (queue full), attempt_failed (each failed try)',
+        labelNames: ['backend', 'outcome'],
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const [backend, s] of Object.entries(notifications())) {
+            for (const [outcome, n] of [['sent', s.sent], ['failed', s.failed], ['dropped', s.dropped], ['attempt_failed', s.attemptsFailed]] as const) this.inc({ backend, outcome }, n);
+          }
+        },
+      });
+    }
   }
 
   /** a gauge whose values are gathered at scrape time */
