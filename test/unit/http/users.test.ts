@@ -7,6 +7,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import pino from 'pino';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { ROOT } from '../../helpers/cli.js';
 import { FakeClock } from '../../../src/core/clock.js';
 import { check } from '../../../src/config/yaml.js';
 import { Authenticator } from '../../../src/http/auth.js';
@@ -56,4 +59,14 @@ test('Basic and user tokens identify a user with roles; failures are limited per
   assert.equal((await auth.identify(req(basic('bob', 'right'), '192.0.2.2'), 'tcp')).ok, true, 'another address is not limited');
   clock.advance(FAILURE_WINDOW_MS + 1);
   assert.equal((await auth.identify(req(basic('bob', 'right')), 'tcp')).ok, true, 'after the window');
+});
+
+test('lighthousectl hash-password reads the password from stdin and prints a hash that verifies on its last line', async () => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/lighthousectl.ts'), 'hash-password'], { input: 'from-stdin\n', encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const last = r.stdout.trim().split('\n').at(-1)!;
+  assert.equal(await verifySecret('from-stdin', last), true, `the last line is the hash: ${last}`);
+  assert.ok(!r.stdout.includes('from-stdin') && !r.stderr.includes('from-stdin'), 'the password is never printed');
+  const users = check(usersSchema, { u: { role: ['dev'], password_hash: last } });
+  assert.equal(users.issues.length, 0, 'users.yaml takes it');
 });
