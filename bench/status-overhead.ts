@@ -32,8 +32,8 @@ import { mountStatus, writerStatus } from '../src/status/routes.js';
 import { hashSecret } from '../src/http/users.js';
 import type { HaproxyBalancer } from '../src/balancers/haproxy/balancer.js';
 import { haproxyEnv, freePort } from '../test/helpers/haproxy.js';
-import { startZooKeeper } from '../test/helpers/zookeeper.js';
-import { benchNode, benchZk, cleanup, fmtStats, forkTs, hrMs, instrumentedRegistry, membershipSig, nullLogger, runBench, shebangFlags, sleep, stats, writeConfigDir, znodeData, znodePath } from './lib.js';
+
+import { cleanup, cycleChange, fixedCluster, fmtStats, forkTs, hrMs, instrumentedRegistry, membershipSig, nullLogger, runBench, shebangFlags, sleep, stats, writeConfigDir } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -129,16 +129,8 @@ async function parent(): Promise<void> {
   const BLOCK = Number(values.block);
   const GAP = Number(values.gap);
   const NODES = Number(values.nodes);
-  const zk = await startZooKeeper({ tickTime: 200, jvm: 'package' });
-  cleanup.add(() => zk.stop());
-  const bz = await benchZk(zk.connectString);
-  await bz.mkdirp(`${ZK_PATH}/${CLUSTER}`);
-  let members: ServiceNode[] = [];
-  for (let i = 0; i < NODES; i++) {
-    const n = benchNode(20000 + i, { host: `node${i}.bench` });
-    await bz.create(znodePath(ZK_PATH, CLUSTER, n), znodeData(n));
-    members.push(n);
-  }
+  const { zk, bz, members: fixed } = await fixedCluster(ZK_PATH, CLUSTER, NODES);
+  let members: ServiceNode[] = fixed;
   const hap = await haproxyEnv({ restart_interval: 2, liveness_interval: 1 });
   cleanup.add(() => hap.cleanup());
   const dir = await writeConfigDir({ haproxy: hap.raw, zkConnect: zk.connectString, zkPath: ZK_PATH, clusters: { [CLUSTER]: { port: await freePort(), backend: ['mode http'] } } });
@@ -160,14 +152,10 @@ async function parent(): Promise<void> {
 
   let seq = 0;
   async function change(): Promise<number> {
-    const i = seq++;
-    const kind = (['add', 'weight', 'remove'] as const)[i % 3];
-    const k = Math.floor(i / 3);
-    const extra = benchNode(21000 + (k % 3), { host: `extra${k % 3}.bench`, ...(kind === 'weight' && { weight: 2 + (k % 7) }) });
-    const path = znodePath(ZK_PATH, CLUSTER, extra);
-    members = kind === 'remove' ? members.filter((n) => n.name !== extra.name) : [...members.filter((n) => n.name !== extra.name), extra];
+    const ch = cycleChange(seq++, members, ZK_PATH, CLUSTER);
+    members = ch.members;
     const done = until(w, membershipSig(members), 10_000);
-    await (kind === 'add' ? bz.create(path, znodeData(extra)) : kind === 'weight' ? bz.set(path, znodeData(extra)) : bz.remove(path));
+    await ch.write(bz);
     const tAck = hrMs();
     const t1 = await done;
     await idle(w);
