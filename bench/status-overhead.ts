@@ -59,7 +59,7 @@ async function child(dir: string): Promise<void> {
   const http = daemonHttp({ daemon: 'writer', dir, logger, clock: systemClock, store, sources: { sessions: () => writer.sessions(), clusters: () => writer.members() } });
   const history = new WriterHistory(systemClock);
   const writer = new Writer({ registry, logger, clock: systemClock, configDir: dir, observer: fanOut(['members', 'removed', 'applied', 'applyFailed'], [http.metrics.writerObserver(), history]), discoveryObserver: http.metrics });
-  mountStatus(http.router, () => ({ result: writerStatus({ host: 'bench', clusters: () => writer.clusterConfigs(), members: () => writer.members(), since: (c) => history.changed.get(c) }), reloads: history.reloads }), systemClock);
+  mountStatus(http.router, () => ({ result: writerStatus({ host: 'bench', clusters: () => writer.clusterConfigs(), members: () => writer.members(), serving: () => writer.serving(), since: (c) => history.changed.get(c) }), reloads: history.reloads }), systemClock);
   writer.onApplied.add((_b, state) => {
     const t = hrMs();
     const c = state.clusters.find((x) => x.name === CLUSTER);

@@ -29,7 +29,7 @@ runDaemon(
     const writer = new Writer({ registry: rt.registry, logger: rt.logger, clock: systemClock, configDir: rt.dir, observer, discoveryObserver: http.metrics });
     const host = hostname();
     mountStatus(http.router, () => ({
-      result: writerStatus({ host, clusters: () => writer.clusterConfigs(), members: () => writer.members(), since: (c) => history.changed.get(c) }),
+      result: writerStatus({ host, clusters: () => writer.clusterConfigs(), members: () => writer.members(), serving: () => writer.serving(), since: (c) => history.changed.get(c) }),
       reloads: history.reloads,
     }), systemClock);
     return withNotifications({

@@ -135,8 +135,19 @@ export interface ApplyResult {
   reloadReason?: string;
 }
 
+/** A server as the balancer serves it (status API). */
+export interface ServedServer {
+  name: string;
+  address: string;
+  port: number;
+  state: 'up' | 'down' | 'drain' | 'maint';
+  weight: number;
+}
+
 export interface Balancer {
   start(): Promise<void>;
+  /** optional: the servers it serves now, by cluster (status API); no I/O, may be empty */
+  serving?(): ReadonlyMap<string, ServedServer[]>;
   /** Make the balancer serve `desired`. Called with whole states, already de-duplicated. */
   apply(desired: DesiredState): Promise<ApplyResult>;
   stop(): Promise<void>;

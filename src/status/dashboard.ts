@@ -75,7 +75,7 @@ function render(view) {
     if (why(e)) c.append(el('div', 'why', why(e)));
     const u = el('ul');
     for (const k of e.checks || []) { const li = el('li'); li.append(el('span', 'dot ' + (k.passing ? 'ok' : 'bad')), document.createTextNode(k.name + ' ' + (k.passing ? 'passing' : 'failing') + (k.elapsed ? ' · ' + Math.round(k.elapsed * 1000) + ' ms' : ''))); u.append(li); }
-    for (const n of e.nodes || []) { const li = el('li'); li.append(el('span', 'dot ' + (n.state === 'up' ? 'ok' : n.state === 'drain' ? 'warn' : '')), document.createTextNode(n.name + ' · ' + n.state + (n.weight !== null ? ' · weight ' + n.weight : ''))); u.append(li); }
+    for (const n of e.nodes || []) { const li = el('li'); li.append(el('span', 'dot ' + (n.state === 'up' ? 'ok' : n.state === 'drain' ? 'warn' : n.state === 'down' ? 'bad' : '')), document.createTextNode(n.name + (n.name.endsWith(':' + n.port) ? '' : ' (' + n.address + ':' + n.port + ')') + ' · ' + n.state + (n.weight !== null ? ' · weight ' + n.weight : ''))); u.append(li); }
     if (u.childElementCount) c.append(u);
     box.append(c);
     // a cluster's change is its node count as much as its state

@@ -9,6 +9,7 @@ import type { Clock } from '../core/clock.js';
 import { allowed } from '../http/users.js';
 import type { Availability } from '../control/availability.js';
 import type { ServiceNode } from '../core/node.js';
+import type { ServedServer } from '../core/plugin.js';
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 const stateName = (up: boolean | null) => (up === null ? null : up ? 'operational' : 'unhealthy');
@@ -54,8 +55,12 @@ export interface ReloadRecord {
   ms: number;
 }
 
-export function writerStatus(deps: { host: string; clusters(): ReadonlyMap<string, { roles?: string[] }>; members(): ReadonlyMap<string, ServiceNode[]>; since(cluster: string): number | undefined }) {
+/** The writer's clusters; `nodes` as the balancer serves them (HAProxy's runtime view: state
+ * up / down / drain / maint and weight), as discovery lists them where the balancer says
+ * nothing (not applied yet, or a balancer without `serving`). */
+export function writerStatus(deps: { host: string; clusters(): ReadonlyMap<string, { roles?: string[] }>; members(): ReadonlyMap<string, ServiceNode[]>; serving(): ReadonlyMap<string, ServedServer[]>; since(cluster: string): number | undefined }) {
   const members = deps.members();
+  const serving = deps.serving();
   return [...deps.clusters()].map(([name, c]) => {
     const nodes = members.get(name);
     return {
@@ -66,7 +71,7 @@ export function writerStatus(deps: { host: string; clusters(): ReadonlyMap<strin
       last_state: null,
       checked: iso(deps.since(name)),
       members: nodes?.length ?? 0,
-      nodes: (nodes ?? []).map((n) => ({ name: n.name, host: n.host, port: n.port, weight: n.weight ?? null, state: n.state ?? 'up' })),
+      nodes: serving.get(name)?.map((s) => ({ name: s.name, address: s.address, port: s.port, weight: s.weight, state: s.state, from: 'balancer' })) ?? (nodes ?? []).map((n) => ({ name: n.name, address: n.ip, port: n.port, weight: n.weight ?? null, state: n.state ?? 'up', from: 'discovery' })),
       roles: c.roles ?? [],
     };
   });

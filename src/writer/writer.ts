@@ -14,7 +14,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/registry.js';
-import type { Balancer, ClusterModel, DesiredState, DiscoveryObserver } from '../core/plugin.js';
+import type { Balancer, ClusterModel, DesiredState, DiscoveryObserver, ServedServer } from '../core/plugin.js';
 import type { ServiceNode } from '../core/node.js';
 import { sameNodes, sortNodes } from '../core/node.js';
 import type { ConfigSnapshot } from '../config/store.js';
@@ -163,6 +163,13 @@ export class Writer {
   /** The clusters in force (status). */
   clusterConfigs(): ReadonlyMap<string, ClusterConfig> {
     return this.clusters;
+  }
+
+  /** The servers each balancer serves now, by cluster (status). */
+  serving(): Map<string, ServedServer[]> {
+    const out = new Map<string, ServedServer[]>();
+    for (const e of this.balancers.values()) for (const [c, s] of e.balancer.serving?.() ?? []) out.set(c, [...(out.get(c) ?? []), ...s]);
+    return out;
   }
 
   /** the discovery connections' sessions (readiness, metrics) */

@@ -128,8 +128,10 @@ test('the counters move with a backend failing and recovering', async () => {
   // no node address in any label of a histogram
   for (const s of w1.samples.filter((x) => x.name.includes('_seconds'))) assert.ok(!Object.values(s.labels).some((v) => /127\.0\.0\.1|:\d+$/.test(v)), JSON.stringify(s));
 
-  const cluster = (await status('writer')).result.find((e) => e.name === 'web') as { nodes: { port: number }[] };
-  assert.deepEqual(cluster.nodes.map((n) => n.port), [backends[1].port]);
+  // the nodes as HAProxy serves them: the one gone is out of service (maint) or absent
+  const cluster = (await status('writer')).result.find((e) => e.name === 'web') as { nodes: { port: number; state: string; from: string }[] };
+  assert.deepEqual(cluster.nodes.filter((n) => n.state !== 'maint').map((n) => n.port), [backends[1].port], JSON.stringify(cluster.nodes));
+  assert.ok(cluster.nodes.every((n) => n.from === 'balancer'), `read from HAProxy's runtime view: ${JSON.stringify(cluster.nodes)}`);
   backends[0].healthy = true;
   await waitFor(async () => (await webState()) === 'operational', 'the status API says operational', TRUTH_WITHIN_MS);
   await until('writer', 'lighthouse_cluster_members', { cluster: 'web' }, 2, 'back to two members');

@@ -35,7 +35,7 @@ import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Clock } from '../../core/clock.js';
 import { LighthouseError } from '../../core/errors.js';
-import type { ApplyResult, Balancer, DesiredState, PluginDeps } from '../../core/plugin.js';
+import type { ApplyResult, Balancer, DesiredState, PluginDeps, ServedServer } from '../../core/plugin.js';
 import { recreateSocket, socketGone } from './admin-socket.js';
 import { Admission } from './admission.js';
 import { ConfigFile, haproxyVersion, sameText } from './config-file.js';
@@ -47,6 +47,8 @@ import { ReloadScheduler } from './reload-scheduler.js';
 import { createRenderer, type Renderer } from './render.js';
 import { RuntimeApi } from './runtime-api.js';
 import { RuntimeView } from './runtime-view.js';
+import { adminMode } from './runtime-parse.js';
+import { isSlot } from './plan.js';
 import type { HaproxyConfig } from './schema.js';
 import { Running } from './running.js';
 import { Builder, type Built, type Snapshot } from './snapshot.js';
@@ -117,6 +119,19 @@ export class HaproxyBalancer implements Balancer {
   /** the worker serving now (tests assert it does not change on membership changes) */
   get workerPid(): number | null {
     return this.view.workerPid;
+  }
+
+  /** The servers as HAProxy serves them, by cluster (free slots left out): the runtime view,
+   * read from the worker and kept by the commands sent since; no socket round trip. */
+  serving(): ReadonlyMap<string, ServedServer[]> {
+    const rows = this.view.served();
+    const out = new Map<string, ServedServer[]>();
+    if (!rows || !this.latest) return out;
+    for (const be of this.latest.snap.backends) {
+      const list = (rows.get(be.name) ?? []).filter((r) => !(isSlot(r.name) && adminMode(r.adminState) === 'maint'));
+      out.set(be.cluster, list.map((r) => ({ name: r.name, address: r.addr, port: r.port, weight: r.uweight, state: adminMode(r.adminState) === 'up' ? (r.opState === 0 ? 'down' : 'up') : adminMode(r.adminState) })));
+    }
+    return out;
   }
 
   /** runtime commands sent by the last apply */
