@@ -23,6 +23,7 @@ import type { NodeState, ServiceNode } from '../src/core/node.js';
 import type { BalancerPlugin, DiscoveryPlugin } from '../src/core/plugin.js';
 import type { Registry } from '../src/core/registry.js';
 import { ConfigStore } from '../src/config/store.js';
+import { startZooKeeper } from '../test/helpers/zookeeper.js';
 import { Writer } from '../src/writer/writer.js';
 import { encodeNode } from '../src/discovery/zookeeper/znode-format.js';
 import { createZkClient, CreateMode, ZK_ERR } from '../src/discovery/zookeeper/zk-client.js';
@@ -216,6 +217,38 @@ export async function benchZk(connectString: string) {
       return performance.now() - t;
     },
     close: () => client.close(),
+  };
+}
+
+/** The writer benches' cluster: ZooKeeper as Debian runs it, the bench's session, and `nodes`
+ * fixed members at PATH/CLUSTER. */
+export async function fixedCluster(path: string, cluster: string, nodes: number) {
+  const zk = await startZooKeeper({ tickTime: 200, jvm: 'package' });
+  cleanup.add(() => zk.stop());
+  const bz = await benchZk(zk.connectString);
+  await bz.mkdirp(`${path}/${cluster}`);
+  const members: ServiceNode[] = [];
+  for (let i = 0; i < nodes; i++) {
+    const n = benchNode(20000 + i, { host: `node${i}.bench` });
+    await bz.create(znodePath(path, cluster, n), znodeData(n));
+    members.push(n);
+  }
+  return { zk, bz, members };
+}
+
+/** Change `i` of the writer benches' cycle: one extra node added, re-weighted and removed in
+ * turn (a new port each time, cycling over 3 so a node also comes back to the slot holding its
+ * address). The members after it, and the write that makes it. */
+export function cycleChange(i: number, members: readonly ServiceNode[], path: string, cluster: string) {
+  const kind = (['add', 'weight', 'remove'] as const)[i % 3];
+  const k = Math.floor(i / 3);
+  const extra = benchNode(21000 + (k % 3), { host: `extra${k % 3}.bench`, ...(kind === 'weight' && { weight: 2 + (k % 7) }) });
+  const at = znodePath(path, cluster, extra);
+  const others = members.filter((n) => n.name !== extra.name);
+  return {
+    kind,
+    members: kind === 'remove' ? others : [...others, extra],
+    write: (bz: Awaited<ReturnType<typeof benchZk>>) => (kind === 'add' ? bz.create(at, znodeData(extra)) : kind === 'weight' ? bz.set(at, znodeData(extra)) : bz.remove(at)),
   };
 }
 

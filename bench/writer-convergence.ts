@@ -56,10 +56,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { ServiceNode } from '../src/core/node.js';
 import { haproxyEnv, freePort, type HaproxyEnv } from '../test/helpers/haproxy.js';
-import { startZooKeeper } from '../test/helpers/zookeeper.js';
 import {
-  benchNode, benchZk, checkCpu, cleanup, fmt, fmtStats, forkTs, procCpu, hrMs, inProcessWriter, membershipSig, nullLogger, rowsAgree, runBench, serverRows, shebangFlags, showProc, sleep, stats, tempDir,
-  writeConfigDir, znodeData, znodePath,
+  checkCpu, cleanup, cycleChange, fixedCluster, fmt, fmtStats, forkTs, procCpu, hrMs, inProcessWriter, membershipSig, nullLogger, rowsAgree, runBench, serverRows, shebangFlags, showProc, sleep, stats, tempDir,
+  writeConfigDir,
 } from './lib.js';
 
 const { values } = parseArgs({
@@ -200,19 +199,9 @@ async function parent(): Promise<void> {
   const GAP = Number(values.gap);
   const WARMUP = Number(values.warmup);
   const ZK_WARMUP = Number(values['zk-warmup']);
-  const zk = await startZooKeeper({ tickTime: 200, jvm: 'package' });
-  cleanup.add(() => zk.stop());
-  const bz = await benchZk(zk.connectString);
-  await bz.mkdirp(`${ZK_PATH}/${CLUSTER}`);
-
-  // members: NODES fixed ones, and one that is added, re-weighted and removed in turn (a new
-  // port each time, cycling over 3 so a node also comes back to the slot holding its address)
-  let members: ServiceNode[] = [];
-  for (let i = 0; i < NODES; i++) {
-    const n = benchNode(20000 + i, { host: `node${i}.bench` });
-    await bz.create(znodePath(ZK_PATH, CLUSTER, n), znodeData(n));
-    members.push(n);
-  }
+  // members: NODES fixed ones, and one that is added, re-weighted and removed in turn (cycleChange)
+  const { zk, bz, members: fixed } = await fixedCluster(ZK_PATH, CLUSTER, NODES);
+  let members: ServiceNode[] = fixed;
 
   // what-if (not the product): `haproxy -c` skipped, to size what validating every
   // membership-only config write costs (src/balancers/haproxy/balancer.ts apply -> writeLater)
@@ -241,11 +230,9 @@ async function parent(): Promise<void> {
     const cpu0 = writers.map((w) => ({ ...procCpu(w.proc.pid!), children: checkCpu(w.proc.pid!) }));
     for (let c = 0; c < CHANGES; c++) {
       const i = seq++;
-      const kind = (['add', 'weight', 'remove'] as const)[i % 3];
-      const k = Math.floor(i / 3);
-      const extra = benchNode(21000 + (k % 3), { host: `extra${k % 3}.bench`, ...(kind === 'weight' && { weight: 2 + (k % 7) }) });
-      const path = znodePath(ZK_PATH, CLUSTER, extra);
-      members = kind === 'remove' ? members.filter((n) => n.name !== extra.name) : [...members.filter((n) => n.name !== extra.name), extra];
+      const ch = cycleChange(i, members, ZK_PATH, CLUSTER);
+      const kind = ch.kind;
+      members = ch.members;
       const want = membershipSig(members);
       const expect = members;
       const checks: Promise<void>[] = [];
@@ -262,7 +249,7 @@ async function parent(): Promise<void> {
         }),
       );
       const t0 = hrMs();
-      const op = kind === 'add' ? bz.create(path, znodeData(extra)) : kind === 'weight' ? bz.set(path, znodeData(extra)) : bz.remove(path);
+      const op = ch.write(bz);
       let tAck = 0;
       await op.then(() => ack.push((tAck = hrMs()) - t0));
       const applied = await Promise.all(waits);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the project needs when it is missing: HAProxy and ZooKeeper from Debian's
-# packages (as root on Debian/Ubuntu), npm packages from the lockfile. Safe to run repeatedly.
+# packages (as root on Debian/Ubuntu; Chromium for the dashboard test), npm packages from the
+# lockfile. Safe to run repeatedly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +10,7 @@ command -v haproxy >/dev/null 2>&1 || need_apt+=(haproxy)
 [ -f /usr/share/java/zookeeper.jar ] || need_apt+=(zookeeper)
 command -v java >/dev/null 2>&1 || need_apt+=(default-jre-headless)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium) # the dashboard test drives it (playwright-core)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing ${need_apt[*]} from Debian's packages" >&2

@@ -47,7 +47,8 @@ export interface CheckLoopOptions extends CheckTiming {
   key: string;
   check: Check;
   clock: Clock;
-  onResult(result: CheckResult, state: HysteresisState): void;
+  /** `ms`: how long the probe took (metrics) */
+  onResult(result: CheckResult, state: HysteresisState, ms: number): void;
   /** start passing (e.g. a reconfigured check taking over from a passing one); default false */
   initialPassing?: boolean;
   logger?: Logger;
@@ -104,6 +105,8 @@ export class CheckLoop implements TimerTarget {
   /** number of the probe in flight (0 = none): results and timers of other probes are stale */
   private inflight = 0;
   private seq = 0;
+  /** when the probe in flight started (its duration goes to onResult) */
+  private probeStarted = 0;
   /** the timeout of the probe in flight, for its failure detail */
   private inflightTimeoutMs = 0;
   /** when the last probe was due, and when the pending one is due */
@@ -230,7 +233,8 @@ export class CheckLoop implements TimerTarget {
     this.anchor = this.dueAt;
     this.inflightTimeoutMs = this.timing.timeoutMs;
     const signal = this.signal();
-    this.wait(Wait.Deadline, clock.now() + this.inflightTimeoutMs, this.inflightTimeoutMs);
+    this.probeStarted = clock.now();
+    this.wait(Wait.Deadline, this.probeStarted + this.inflightTimeoutMs, this.inflightTimeoutMs);
     let pending: Promise<CheckResult>;
     try {
       pending = check.run(signal);
@@ -257,7 +261,7 @@ export class CheckLoop implements TimerTarget {
     this.lastResult = result;
     const state = this.hysteresis.record(result.ok);
     try {
-      this.opts.onResult(result, state);
+      this.opts.onResult(result, state, this.opts.clock.now() - this.probeStarted);
     } catch (err) {
       this.opts.logger?.error({ err, check: this.opts.key }, 'check result handler threw');
     }

@@ -2,7 +2,8 @@
  * lighthouse-reporter CONFIG_DIR: health-checks the services in CONFIG_DIR/services and keeps
  * one ephemeral znode per healthy instance in discovery, as the node's availability state says
  * (availability.yaml, its state file), and serves that state over HTTP (http.yaml), with the
- * node's actions (actions/) and its record in the node inventory. Composition root only.
+ * node's actions (actions/), probes, metrics, its status and dashboard (users.yaml), and its
+ * record in the node inventory. Composition root only.
  */
 import { systemClock } from '../core/clock.js';
 import { ConfigError, EXIT, LighthouseError } from '../core/errors.js';
@@ -10,9 +11,9 @@ import { Reporter } from '../reporter/reporter.js';
 import { resolveIdentity } from '../reporter/identity.js';
 import { Availability } from '../control/availability.js';
 import { mountAvailability } from '../control/routes.js';
-import { Router } from '../http/router.js';
-import { HttpServer } from '../http/server.js';
-import { httpSettings } from '../http/schema.js';
+import { daemonHttp } from '../status/daemon-http.js';
+import { mountStatus, reporterStatus } from '../status/routes.js';
+import { fanOut } from '../core/fan-out.js';
 import { ActionService } from '../actions/service.js';
 import { mountActions } from '../actions/routes.js';
 import { actionNodeOf, nodeRecordOf } from '../actions/node.js';
@@ -39,25 +40,22 @@ runDaemon(
     process.exit(EXIT.RUNTIME);
   });
   const notifier = new Notifier({ daemon: 'reporter', node: identity.host, logger: rt.logger, clock: systemClock });
-  const reporter = new Reporter({ registry: rt.registry, logger: rt.logger, clock: systemClock, identity, availability, observer: reporterObserver(notifier) });
-  const router = new Router();
-  mountAvailability(router, { availability, reporter, host: identity.host });
+  // the sources are read when scraped, after the reporter exists
+  const http = daemonHttp({ daemon: 'reporter', dir: rt.dir, logger: rt.logger, clock: systemClock, store: rt.store, sources: { instances: () => reporter.status(), sessions: () => reporter.sessions(), notifications: () => notifier.stats() } });
+  const observer = fanOut(['observed', 'removed', 'probed', 'changed', 'held'], [reporterObserver(notifier), http.metrics.reporterObserver()]);
+  const reporter = new Reporter({ registry: rt.registry, logger: rt.logger, clock: systemClock, identity, availability, observer, discoveryObserver: http.metrics });
+  mountAvailability(http.router, { availability, reporter, host: identity.host });
+  mountStatus(http.router, () => ({ result: reporterStatus({ host: identity.host, instances: () => reporter.status(), availability }) }), systemClock);
   const actions = new ActionService({ configDir: rt.dir, logger: rt.logger, clock: systemClock });
-  mountActions(router, actions, systemClock);
-  const http = new HttpServer({ router, logger: rt.logger, clock: systemClock });
-  http.setActionTokenVerifier((token) => actions.authenticate(token));
+  mountActions(http.router, actions, systemClock);
+  http.server.setActionTokenVerifier((token) => actions.authenticate(token));
   return withNotifications({
     async apply(s) {
       availability.configure(s.availability);
       actions.configure(s.actions, s.revokedTokens, actionNodeOf(identity, s.node));
       await reporter.apply(s);
       void reporter.reassess(); // a state's effect may be defined anew
-      // a broken http.yaml with no good version is not served with the defaults (every
-      // interface) the file may have been written to avoid
-      const served = s.http !== undefined || !rt.store.problems().some(isFile('http'));
-      const settings = httpSettings(s.http, 'reporter', rt.dir);
-      if (served) http.configure(settings);
-      reporter.setNodeRecord(nodeRecordOf(identity, s.node, served ? settings : null));
+      reporter.setNodeRecord(nodeRecordOf(identity, s.node, http.configure(s)));
     },
     async stop() {
       await http.stop();

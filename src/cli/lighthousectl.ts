@@ -8,6 +8,7 @@ import { validate } from './validate.js';
 import { registerAvailabilityCommands } from './ctl-availability.js';
 import { registerActionCommands } from './ctl-actions.js';
 import { registerTokenCommands } from './ctl-tokens.js';
+import { registerHashPassword } from './ctl-hash-password.js';
 
 runMain(async () => {
   const cli = program('lighthousectl', 'Operate Lighthouse (lighthouse-reporter, lighthouse-writer) on this node.').addHelpText(
@@ -34,5 +35,6 @@ Exit codes: 0 valid (warnings allowed), 2 usage error, 78 a problem in some file
   registerAvailabilityCommands(cli);
   registerActionCommands(cli);
   registerTokenCommands(cli);
+  registerHashPassword(cli);
   await cli.parseAsync();
 });

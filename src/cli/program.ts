@@ -37,7 +37,7 @@ export interface DaemonHelp {
 
 export const REPORTER_HELP: DaemonHelp = {
   expects: ['services/*.yaml', 'discovery/zookeeper.yaml'],
-  reads: ['node.yaml', 'logging.yaml', 'plugins.yaml'],
+  reads: ['node.yaml', 'logging.yaml', 'plugins.yaml', 'http.yaml', 'users.yaml'],
   env: `${LOG_LEVEL_ENV}
   LIGHTHOUSE_ADVERTISE_HOST   the host name published for this node (default: node.yaml
                               host, else the FQDN); also the HAProxy peer name
@@ -48,7 +48,7 @@ export const REPORTER_HELP: DaemonHelp = {
 
 export const WRITER_HELP: DaemonHelp = {
   expects: ['balancers/haproxy.yaml', 'clusters/*.yaml', 'discovery/zookeeper.yaml'],
-  reads: ['node.yaml (host: the HAProxy peer name)', 'logging.yaml', 'plugins.yaml'],
+  reads: ['node.yaml (host: the HAProxy peer name)', 'logging.yaml', 'plugins.yaml', 'http.yaml (writer: section; default port 10102)', 'users.yaml'],
   env: `${LOG_LEVEL_ENV}
   LIGHTHOUSE_ADVERTISE_HOST   this node's HAProxy peer name (haproxy -L) unless
                               balancers/haproxy.yaml sets peer_name (default: node.yaml host,

@@ -15,6 +15,7 @@ import { check, issuesToProblems, parseYaml, type Issue } from './yaml.js';
 import { loggingSchema, nodeSchema, pluginsSchema, validateCluster, validateService } from './schema.js';
 import { availabilitySchema } from '../control/schema.js';
 import { httpSchema } from '../http/schema.js';
+import { usersSchema } from '../http/users.js';
 import { actionMetadataSchema, loadActionScripts } from '../actions/definition.js';
 import { revokedSchema } from '../actions/revoked.js';
 
@@ -74,6 +75,7 @@ export class FileValidator {
       case 'node': return check(nodeSchema, value);
       case 'availability': return check(availabilitySchema, value);
       case 'http': return check(httpSchema, value);
+      case 'users': return check(usersSchema, value);
       case 'action': return check(actionMetadataSchema, value);
       case 'revoked': return check(revokedSchema, value);
       case 'notify': return check(notifySchema, value);

@@ -8,7 +8,7 @@ import { readdir } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 
-export type FileKind = 'logging' | 'plugins' | 'node' | 'notify' | 'availability' | 'http' | 'balancer' | 'discovery' | 'cluster' | 'service' | 'action' | 'revoked';
+export type FileKind = 'logging' | 'plugins' | 'node' | 'notify' | 'availability' | 'http' | 'users' | 'balancer' | 'discovery' | 'cluster' | 'service' | 'action' | 'revoked';
 
 export interface FileRole {
   kind: FileKind;
@@ -23,7 +23,7 @@ const SUBDIRS: Record<string, FileKind> = {
   clusters: 'cluster',
   services: 'service',
 };
-const ROOT: Record<string, FileKind> = { logging: 'logging', plugins: 'plugins', node: 'node', notify: 'notify', availability: 'availability', http: 'http' };
+const ROOT: Record<string, FileKind> = { logging: 'logging', plugins: 'plugins', node: 'node', notify: 'notify', availability: 'availability', http: 'http', users: 'users' };
 export const ACTIONS_DIR = 'actions';
 const YAML_FILE = /^([^.~#][^~#]*)\.ya?ml$/;
 

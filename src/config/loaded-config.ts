@@ -7,6 +7,7 @@ import type { NotifyConfig } from '../notify/schema.js';
 import type { ClusterConfig, LoggingConfig, NodeConfig, ServiceConfig } from './schema.js';
 import type { AvailabilityConfig } from '../control/schema.js';
 import type { HttpConfig } from '../http/schema.js';
+import type { UsersConfig } from '../http/users.js';
 import type { ActionDefinition } from '../actions/definition.js';
 import type { FileKind } from './files.js';
 
@@ -24,6 +25,8 @@ export interface LoadedConfig {
   availability?: AvailabilityConfig;
   /** http.yaml; undefined without one (each daemon fills its own defaults) */
   http?: HttpConfig;
+  /** users.yaml: who may read the status API; undefined without one (the local socket only) */
+  users?: UsersConfig;
   /** actions/NAME/ (metadata.yaml and its scripts), by name */
   actions?: ReadonlyMap<string, ActionDefinition>;
   /** actions/revoked.yaml: ids of action tokens that are refused */
@@ -64,6 +67,7 @@ export function loadedConfigOf(entries: ReadonlyMap<string, Entry>): LoadedConfi
     files: { balancers: files('balancer'), discovery: files('discovery'), clusters: files('cluster'), services: files('service') },
     availability: one('availability') as AvailabilityConfig | undefined,
     http: one('http') as HttpConfig | undefined,
+    users: one('users') as UsersConfig | undefined,
     actions: by('action') as Map<string, ActionDefinition>,
     revokedTokens: ((one('revoked') as { revoked: string[] } | undefined)?.revoked) ?? [],
   };

@@ -56,6 +56,10 @@ export const nodeSchema = z.strictObject({
 });
 export type NodeConfig = z.infer<typeof nodeSchema>;
 
+/** a role name (users.yaml, services' and clusters' `roles:`) */
+export const roleName = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected a role name (letters, digits, . _ -)');
+const roles = z.array(roleName).default([]);
+
 /** clusters/NAME.yaml: a cluster this node consumes. */
 export interface ClusterConfig {
   name: string;
@@ -67,12 +71,17 @@ export interface ClusterConfig {
   balancers: Record<string, unknown>;
   /** set by the config store: the file it comes from, relative to the config dir (messages) */
   file?: string;
+  /** who sees it in the status API (users.yaml); admin sees everything */
+  roles?: string[];
 }
 
 const clusterBase = z.strictObject({
   name: z.string().min(1).optional(),
   discovery: z.string().min(1),
   meta_cluster: z.string().min(1).optional(),
+  /** optional roles that may see this cluster in the writer's status API and dashboard
+   * (users.yaml); default none: only `admin` sees it */
+  roles: roles,
 });
 
 /** Validation result: `issues` reject the file, `warnings` (from the balancer plugins) do not. */
@@ -96,7 +105,7 @@ export function validateCluster(raw: unknown, fileName: string, registry: Regist
   const b = check(clusterBase, base);
   issues.push(...b.issues.map((i) => (i.key ? { ...i, message: `${i.message} (not a cluster key, nor a balancer: ${[...registry.balancers.keys()].join(', ')})` } : i)));
   if (issues.length || !b.data) return { issues };
-  return { data: { name: b.data.name ?? fileName, discovery: b.data.discovery, meta_cluster: b.data.meta_cluster, balancers }, issues, warnings };
+  return { data: { name: b.data.name ?? fileName, discovery: b.data.discovery, meta_cluster: b.data.meta_cluster, balancers, ...(b.data.roles.length && { roles: b.data.roles }) }, issues, warnings };
 }
 
 /** services/NAME.yaml: a service this node provides. */
@@ -117,6 +126,8 @@ export interface ServiceConfig {
   metadata: Record<string, unknown>;
   weight?: number;
   flap: { maxChanges: number; windowMs: number };
+  /** who sees it in the status API (users.yaml); admin sees everything */
+  roles?: string[];
 }
 
 const serviceBase = z
@@ -136,6 +147,9 @@ const serviceBase = z
     metadata: z.record(z.string(), z.unknown()).default({}),
     /** optional HAProxy weight 0-256 published with the node (extra znode key `weight`) */
     weight: z.number().int().min(0).max(256).optional(),
+    /** optional roles that may see this service in the status API and dashboard (users.yaml);
+     * default none: only `admin` sees it */
+    roles: roles,
     /** flap damping: at most `max_changes` state changes of one instance per `window` seconds;
      * past that, the instance is held down until it is stable (down is always immediate).
      * default 6 per 60 s */
@@ -204,6 +218,7 @@ export function validateService(raw: unknown, fileName: string, registry: Regist
       metadata: s.metadata,
       weight: s.weight,
       flap: { maxChanges: s.flap_damping.max_changes, windowMs: s.flap_damping.window * 1000 },
+      ...(s.roles.length && { roles: s.roles }),
     },
     issues: [],
   };

@@ -13,6 +13,23 @@ import type { Clock } from './clock.js';
 export interface PluginDeps {
   logger: Logger;
   clock: Clock;
+  /** discovery plugins: where to tell session and watch events (metrics); optional */
+  events?: DiscoveryEvents;
+}
+
+export type SessionEvent = 'session' | 'connected' | 'disconnected' | 'expired';
+
+/** A discovery connection's events, for metrics. */
+export interface DiscoveryEvents {
+  sessionEvent(event: SessionEvent): void;
+  /** a watch delivered a snapshot */
+  watchEvent(): void;
+}
+
+/** The same, for a daemon's every discovery connection (the pool adds the name). */
+export interface DiscoveryObserver {
+  sessionEvent(discovery: string, event: SessionEvent): void;
+  watchEvent(discovery: string): void;
 }
 
 // ---------------------------------------------------------------- checks
@@ -120,10 +137,23 @@ export interface ApplyResult {
   /** runtime commands sent, reloads done; for logs, status and benchmarks */
   runtimeCommands: number;
   reloaded: boolean;
+  /** with a reload: why, as a short fixed phrase (a metric label: never a name or a count) */
+  reloadReason?: string;
+}
+
+/** A server as the balancer serves it (status API). */
+export interface ServedServer {
+  name: string;
+  address: string;
+  port: number;
+  state: 'up' | 'down' | 'drain' | 'maint';
+  weight: number;
 }
 
 export interface Balancer {
   start(): Promise<void>;
+  /** optional: the servers it serves now, by cluster (status API); no I/O, may be empty */
+  serving?(): ReadonlyMap<string, ServedServer[]>;
   /** Make the balancer serve `desired`. Called with whole states, already de-duplicated, one
    * call at a time; a state handed over is never changed afterwards, so the balancer may keep
    * it (or parts of it) to compare with the next. */

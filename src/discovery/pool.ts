@@ -7,7 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/registry.js';
-import type { Discovery } from '../core/plugin.js';
+import type { Discovery, DiscoveryObserver, SessionEvent } from '../core/plugin.js';
 
 interface Entry {
   config: unknown;
@@ -18,7 +18,7 @@ export class DiscoveryPool {
   private readonly entries = new Map<string, Entry>();
   private readonly log: Logger;
 
-  constructor(private readonly opts: { registry: Registry; logger: Logger; clock: Clock }) {
+  constructor(private readonly opts: { registry: Registry; logger: Logger; clock: Clock; discoveryObserver?: DiscoveryObserver }) {
     this.log = opts.logger.child({ component: 'discovery' });
   }
 
@@ -44,12 +44,19 @@ export class DiscoveryPool {
     for (const [name, config] of configs) {
       if (this.entries.has(name)) continue;
       const plugin = this.opts.registry.discovery.get(name)!;
-      const discovery = plugin.create(config, { logger: this.opts.logger, clock: this.opts.clock });
+      const o = this.opts.discoveryObserver;
+      const events = o && { sessionEvent: (e: SessionEvent) => o.sessionEvent(name, e), watchEvent: () => o.watchEvent(name) };
+      const discovery = plugin.create(config, { logger: this.opts.logger, clock: this.opts.clock, ...(events && { events }) });
       this.entries.set(name, { config, discovery });
       void discovery.start().catch((err) => this.log.error({ err, discovery: name }, 'discovery not connected yet; retrying in the background'));
       fresh.push(name);
     }
     return fresh;
+  }
+
+  /** every connection and whether its session is usable (readiness, metrics) */
+  sessions(): { discovery: string; connected: boolean }[] {
+    return [...this.entries].map(([discovery, e]) => ({ discovery, connected: e.discovery.connected }));
   }
 
   async stop(): Promise<void> {

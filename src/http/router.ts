@@ -8,15 +8,21 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { TokenClaims } from '../actions/tokens.js';
 
-/** `public`: anyone who reaches the port; `change`: the local socket, or a valid bearer token;
- * `action`: a valid signed action token (src/actions/tokens.ts), over either listener. */
-export type Access = 'public' | 'change' | 'action';
+/** `public`: anyone who reaches the port; `read`: the local socket, a token of `token_file`, or a
+ * user of users.yaml (who sees what their roles allow); `change`: the local socket, or a valid
+ * bearer token of `token_file`; `action`: a valid signed action token (src/actions/tokens.ts),
+ * over either listener. A function: decided at each request (http.yaml may change it live). */
+export type Access = 'public' | 'read' | 'change' | 'action';
+export type AccessRule = Access | (() => Access);
 
 export interface Caller {
   via: 'socket' | 'tcp';
-  /** who, as recorded: "local:USER" (the socket), "token:SUBJECT" or "action-token:SUBJECT";
-   * null: not authenticated */
+  /** who, as recorded: "local:USER" (the socket), "token:SUBJECT", "user:NAME" or
+   * "action-token:SUBJECT"; null: not authenticated */
   subject: string | null;
+  /** the roles of a user of users.yaml; absent for the socket and token_file tokens, which
+   * see everything */
+  roles?: readonly string[];
   /** on `action` routes: the verified token's claims (the handler checks its scope) */
   claims?: TokenClaims;
 }
@@ -59,16 +65,16 @@ export type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
 interface Route {
   method: Method;
   segments: string[];
-  access: Access;
+  access: AccessRule;
   handler: Handler;
 }
 
-export type Match = { route: { access: Access; handler: Handler }; params: Record<string, string> } | { status: 404 | 405; allow?: string[] };
+export type Match = { route: { access: AccessRule; handler: Handler }; params: Record<string, string> } | { status: 404 | 405; allow?: string[] };
 
 export class Router {
   private readonly routes: Route[] = [];
 
-  add(method: Method, path: string, access: Access, handler: Handler): this {
+  add(method: Method, path: string, access: AccessRule, handler: Handler): this {
     this.routes.push({ method, segments: split(path), access, handler });
     return this;
   }

@@ -1,7 +1,8 @@
 /**
  * CONFIG_DIR/http.yaml: each daemon's HTTP server. Top-level keys apply to the daemon reading
- * the file; a `reporter:` or `writer:` section overrides them for that daemon (a config dir
- * both daemons read puts their ports and sockets there, else they would take the same ones).
+ * the file; a `reporter:` or `writer:` section overrides them for that daemon. The writer takes
+ * `port`, `socket` and `socket_mode` from its `writer:` section only (else its defaults), so a
+ * config dir both daemons read never gives them the same port or socket.
  *
  *   port: 10101                  # TCP port; default 10101 (reporter, Plight's) / 10102 (writer);
  *                                # false: no TCP listener
@@ -12,6 +13,8 @@
  *   socket_mode: "0660"          # its file mode: who may connect is who may change the state
  *   token_file: /etc/lighthouse/http.token  # bearer token(s) for changes over TCP; none: no
  *                                # remote changes
+ *   probes_auth: false           # true: /health, /ready and /metrics need credentials too
+ *                                # (users.yaml or token_file); default false
  *   tls_cert: /etc/lighthouse/tls/node.crt  # PEM certificate (chain) and key: the TCP listener
  *   tls_key: /etc/lighthouse/tls/node.key   # speaks HTTPS instead of HTTP (both or neither);
  *                                # renewed files are picked up within a minute
@@ -43,6 +46,7 @@ const listener = {
   socket: z.union([z.string().min(1).regex(/^[^\0]*$/), z.literal(false)]).optional(),
   socket_mode: fileMode.optional(),
   token_file: z.string().min(1).optional(),
+  probes_auth: z.boolean().optional(),
   tls_cert: z.string().min(1).optional(),
   tls_key: z.string().min(1).optional(),
 };
@@ -71,6 +75,8 @@ export interface HttpSettings {
   socket: string | null;
   socketMode: number;
   tokenFile?: string;
+  /** /health, /ready, /metrics need credentials */
+  probesAuth: boolean;
   /** absent: plain HTTP on the TCP listener */
   tls?: { cert: string; key: string };
 }
@@ -78,7 +84,10 @@ export interface HttpSettings {
 export const DEFAULT_PORTS: Record<DaemonName, number> = { reporter: 10101, writer: 10102 };
 
 export function httpSettings(config: HttpConfig | undefined, daemon: DaemonName, configDir: string): HttpSettings {
-  const c = { ...config, ...config?.[daemon] };
+  // a config dir whose top-level port and socket were written for the reporter keeps them for
+  // the reporter; the writer takes its own (its `writer:` section, else its defaults)
+  const top = daemon === 'writer' ? { ...config, port: undefined, socket: undefined, socket_mode: undefined } : config;
+  const c = { ...top, ...config?.[daemon] };
   const port = c.port === false ? null : (c.port ?? DEFAULT_PORTS[daemon]);
   const socket = c.socket === false ? null : resolve(configDir, c.socket ?? `/run/lighthouse/${daemon}.sock`);
   return {
@@ -86,6 +95,7 @@ export function httpSettings(config: HttpConfig | undefined, daemon: DaemonName,
     ...(c.bind_address !== undefined && { bindAddress: c.bind_address }),
     socket,
     socketMode: c.socket_mode ?? 0o660,
+    probesAuth: c.probes_auth ?? false,
     ...(c.token_file !== undefined && { tokenFile: resolve(configDir, c.token_file) }),
     ...(c.tls_cert !== undefined && c.tls_key !== undefined && { tls: { cert: resolve(configDir, c.tls_cert), key: resolve(configDir, c.tls_key) } }),
   };

@@ -15,11 +15,13 @@ import { Authenticator, type ActionTokenVerifier } from './auth.js';
 import { createTlsServer, type TlsFiles } from './tls.js';
 import { HttpError, type Caller, type Reply, type Router } from './router.js';
 import type { HttpSettings } from './schema.js';
+import type { Users } from './users.js';
 
 const MAX_BODY_BYTES = 64 * 1024;
 const MAX_STREAM_BUFFERED = 16 * 1024 * 1024;
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 30_000;
+const BASIC = 'Basic realm="lighthouse", charset="UTF-8"';
 
 export interface HttpServerOptions {
   router: Router;
@@ -35,11 +37,13 @@ export class HttpServer {
 
   constructor(private readonly opts: HttpServerOptions) {
     this.log = opts.logger.child({ component: 'http' });
-    this.auth = new Authenticator(this.log);
+    this.auth = new Authenticator(this.log, opts.clock);
   }
 
-  configure(s: HttpSettings): void {
+  /** `users`: users.yaml (who may read over TCP); none: the token_file's tokens only */
+  configure(s: HttpSettings, users?: Users): void {
     this.auth.setTokenFile(s.tokenFile);
+    this.auth.setUsers(users);
     const tcpKey = s.port === null ? null : `${s.bindAddress ?? '*'}:${s.port}${s.tls ? ` tls ${s.tls.cert} ${s.tls.key}` : ''}`;
     if (tcpKey !== (this.tcp?.key ?? null)) {
       void this.tcp?.close();
@@ -110,10 +114,17 @@ export class HttpServer {
         const allow = m.allow ? { allow: m.allow.join(', ') } : undefined;
         return send(res, { status: m.status, body: { error: m.status === 404 ? `no such resource: ${url.pathname}` : `method ${req.method} not allowed here`, status: m.status }, headers: allow }, head);
       }
-      const who = await this.auth.identify(req, via, m.route.access);
-      if (!who.ok) return send(res, { status: who.status, body: { error: who.message, status: who.status }, headers: who.status === 401 ? { 'www-authenticate': 'Bearer' } : undefined }, head);
-      if (m.route.access === 'change' && who.caller.subject === null) {
+      const access = typeof m.route.access === 'function' ? m.route.access() : m.route.access;
+      const who = await this.auth.identify(req, via, access);
+      if (!who.ok) return send(res, { status: who.status, body: { error: who.message, status: who.status }, headers: who.status === 401 ? { 'www-authenticate': /^basic/i.test(req.headers.authorization ?? '') ? BASIC : 'Bearer' } : undefined }, head);
+      if (access === 'read' && who.caller.subject === null) {
+        return send(res, { status: 401, body: { error: 'authentication required', status: 401 }, headers: { 'www-authenticate': BASIC } }, head);
+      }
+      if (access === 'change' && who.caller.subject === null) {
         return send(res, { status: 401, body: { error: 'this change needs the local socket or "Authorization: Bearer TOKEN"', status: 401 }, headers: { 'www-authenticate': 'Bearer' } }, head);
+      }
+      if (access === 'change' && who.caller.roles !== undefined) {
+        return send(res, { status: 403, body: { error: 'users of users.yaml may read the status, not change it (the local socket or a token_file token may)', status: 403 } }, head);
       }
       const reply = await m.route.handler({ method: req.method ?? 'GET', url, params: m.params, headers: req.headers, caller: who.caller, json: () => readJson(req) });
       if (reply.stream && !head) {

@@ -11,6 +11,7 @@ import type { ServiceConfig } from '../config/schema.js';
 import { CheckLoop } from '../checks/scheduler.js';
 import type { CheckTimers } from '../checks/timers.js';
 import { FlapDamper } from './flap.js';
+import type { InstanceObserver } from './observer.js';
 
 export interface InstanceOptions {
   service: ServiceConfig;
@@ -25,18 +26,25 @@ export interface InstanceOptions {
   onChange(up: boolean): void;
   /** each probe round (of the first check) once the state is known: see observer.ts */
   onObserve?(up: boolean, detail: string | undefined): void;
+  /** metrics: every probe, published change and flap hold */
+  observer?: InstanceObserver;
 }
 
 export interface CheckStatus {
   name: string;
   passing: boolean;
   last?: CheckResult;
+  /** when the last result came (clock ms) and how long its probe took */
+  at?: number;
+  ms?: number;
+  /** failed probes in a row */
+  fails: number;
 }
 
 export class ServiceInstance {
   readonly port: number;
   readonly service: ServiceConfig;
-  private readonly loops: { name: string; loop: CheckLoop; close?: () => void; last?: CheckResult; failedWith?: string }[] = [];
+  private readonly loops: { name: string; loop: CheckLoop; close?: () => void; last?: CheckResult; failedWith?: string; at?: number; ms?: number; fails: number }[] = [];
   private readonly damper: FlapDamper;
   private readonly log: Logger;
   private held?: { cancel(): void };
@@ -47,18 +55,27 @@ export class ServiceInstance {
   private seenFailure = false;
   /** the state published (after damping) */
   up: boolean;
+  /** when `up` last changed (clock ms; the instance's start if it never did) */
+  since: number;
+  /** the state before the last change (null: none yet) */
+  lastUp: boolean | null = null;
+  /** a change held back by flap damping */
+  get flapHeld(): boolean {
+    return this.held !== undefined;
+  }
 
   constructor(private readonly opts: InstanceOptions) {
     this.port = opts.port;
     this.service = opts.service;
     this.up = opts.initialUp;
+    this.since = opts.clock.now();
     this.log = opts.logger.child({ service: opts.service.name, port: opts.port });
     this.damper = new FlapDamper(opts.service.flap.maxChanges, opts.service.flap.windowMs, opts.clock);
     const s = opts.service;
     for (const [index, c] of s.checks.entries()) {
       const plugin = opts.registry.checks.get(c.name)!;
       const check = plugin.create(c.options, { host: s.host, port: opts.port }, { logger: this.log, clock: opts.clock });
-      const entry: (typeof this.loops)[number] = { name: c.name, loop: undefined as unknown as CheckLoop, close: check.close?.bind(check) };
+      const entry: (typeof this.loops)[number] = { name: c.name, loop: undefined as unknown as CheckLoop, close: check.close?.bind(check), fails: 0 };
       entry.loop = new CheckLoop({
         check,
         key: `${s.name}:${opts.port}:${c.name}`,
@@ -69,8 +86,12 @@ export class ServiceInstance {
         initialPassing: opts.initialUp,
         clock: opts.clock,
         timers: opts.timers,
-        onResult: (result, state) => {
+        onResult: (result, state, ms) => {
           entry.last = result;
+          entry.at = opts.clock.now();
+          entry.ms = ms;
+          entry.fails = result.ok ? 0 : entry.fails + 1;
+          opts.observer?.probed?.(s.name, opts.port, c.name, result.ok, ms);
           if (!result.ok) {
             this.seenFailure = true;
             // why it fails, once per reason (a check that never passed has no transition to log)
@@ -103,7 +124,7 @@ export class ServiceInstance {
   }
 
   checks(): CheckStatus[] {
-    return this.loops.map((l) => ({ name: l.name, passing: l.loop.passing, last: l.last }));
+    return this.loops.map((l) => ({ name: l.name, passing: l.loop.passing, last: l.last, at: l.at, ms: l.ms, fails: l.fails }));
   }
 
   private observe(): void {
@@ -124,6 +145,7 @@ export class ServiceInstance {
     if (delay > 0) {
       if (!this.held) {
         this.log.warn({ holdMs: Math.round(delay) }, 'instance is flapping: held down by flap damping');
+        this.opts.observer?.held?.(this.service.name, this.port);
         this.held = this.opts.clock.setTimeout(() => {
           this.held = undefined;
           this.evaluate();
@@ -132,7 +154,10 @@ export class ServiceInstance {
       return;
     }
     this.damper.record();
+    this.lastUp = this.up;
     this.up = want;
+    this.since = this.opts.clock.now();
+    this.opts.observer?.changed?.(this.service.name, this.port, want);
     this.log.info(`instance ${want ? 'up' : 'down'}`);
     this.why = want ? null : this.reason();
     this.opts.onChange(want);

@@ -25,6 +25,7 @@ export interface AvailabilityView {
   effectFor(service: string): 'up' | 'drain' | 'withdraw';
 }
 import type { InstanceObserver } from './observer.js';
+import type { DiscoveryObserver } from '../core/plugin.js';
 
 export interface ReporterOptions {
   registry: Registry;
@@ -36,8 +37,11 @@ export interface ReporterOptions {
   checkTimerResolutionMs?: number;
   /** the availability override; without one every healthy instance is published up */
   availability?: AvailabilityView;
-  /** told of every instance's state at each probe round (notifications) */
+  /** told of every instance's state at each probe round (notifications), and of probes,
+   * changes and flap holds (metrics) */
   observer?: InstanceObserver;
+  /** metrics: discovery session and watch events */
+  discoveryObserver?: DiscoveryObserver;
 }
 
 /** A probe may start up to this much late (and never more than 5% of its interval late): next to
@@ -113,8 +117,13 @@ export class Reporter {
   }
 
   /** Everything this reporter runs, for status and tests. */
-  status(): { service: string; port: number; up: boolean; checks: ReturnType<ServiceInstance['checks']> }[] {
-    return [...this.instances.values()].map((i) => ({ service: i.service.name, port: i.port, up: i.up, checks: i.checks() }));
+  status(): { service: string; port: number; up: boolean; lastUp: boolean | null; since: number; held: boolean; roles: readonly string[]; checks: ReturnType<ServiceInstance['checks']> }[] {
+    return [...this.instances.values()].map((i) => ({ service: i.service.name, port: i.port, up: i.up, lastUp: i.lastUp, since: i.since, held: i.flapHeld, roles: i.service.roles ?? [], checks: i.checks() }));
+  }
+
+  /** the discovery connections' sessions (readiness, metrics) */
+  sessions(): { discovery: string; connected: boolean }[] {
+    return this.pool.sessions();
   }
 
   /** Stop checks, then remove every own znode and close sessions (SIGTERM). */
@@ -136,6 +145,7 @@ export class Reporter {
       initialUp,
       onChange: (up) => void this.publish(svc, port, up),
       onObserve: this.opts.observer && ((up, detail) => this.opts.observer!.observed({ service: svc.name, port, up, detail })),
+      ...(this.opts.observer && { observer: this.opts.observer }),
     });
     this.instances.set(key(svc.name, port), inst);
     inst.start();

@@ -18,7 +18,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/registry.js';
-import type { Balancer, DesiredState } from '../core/plugin.js';
+import type { Balancer, ClusterModel, DesiredState, DiscoveryObserver, ServedServer } from '../core/plugin.js';
 import type { ServiceNode } from '../core/node.js';
 import { sameNodes, sortNodes } from '../core/node.js';
 import type { LoadedConfig } from '../config/store.js';
@@ -40,8 +40,10 @@ export interface WriterOptions {
   /** at start, the first apply waits until every cluster has sent its first member list, at most
    * this long (ms); default STARTUP_WAIT_MS */
   startupWaitMs?: number;
-  /** told of cluster sizes and balancer applies (notifications) */
+  /** told of cluster sizes and balancer applies (notifications, status, metrics) */
   observer?: WriterObserver;
+  /** metrics: discovery session and watch events */
+  discoveryObserver?: DiscoveryObserver;
 }
 
 interface BalancerEntry {
@@ -105,6 +107,23 @@ export class Writer {
   /** The members known per cluster (status, tests). */
   members(): ReadonlyMap<string, ServiceNode[]> {
     return this.nodes;
+  }
+
+  /** The clusters in force (status). */
+  clusterConfigs(): ReadonlyMap<string, ClusterConfig> {
+    return this.clusters;
+  }
+
+  /** The servers each balancer serves now, by cluster (status). */
+  serving(): Map<string, ServedServer[]> {
+    const out = new Map<string, ServedServer[]>();
+    for (const e of this.balancers.values()) for (const [c, s] of e.balancer.serving?.() ?? []) out.set(c, [...(out.get(c) ?? []), ...s]);
+    return out;
+  }
+
+  /** the discovery connections' sessions (readiness, metrics) */
+  sessions(): { discovery: string; connected: boolean }[] {
+    return this.pool.sessions();
   }
 
   settled(): Promise<void> {
@@ -186,13 +205,14 @@ export class Writer {
       const desired = this.states.build(name, this.clusters, this.nodes);
       if (e.applied && sameState(e.applied, desired)) continue;
       try {
+        const began = this.opts.clock.now();
         const r = await e.balancer.apply(desired);
         e.applied = desired;
         e.failures = 0;
         // (the balancer logs what it did at info: one line per change is enough)
         if (r.reloaded || r.runtimeCommands) this.log.debug({ balancer: name, runtimeCommands: r.runtimeCommands, reloaded: r.reloaded }, 'balancer updated');
         for (const f of this.onApplied) f(name, desired);
-        this.opts.observer?.applied(name);
+        this.opts.observer?.applied(name, { ...r, ms: this.opts.clock.now() - began });
       } catch (err) {
         this.failed(name, e, err, 'balancer apply failed');
         this.opts.observer?.applyFailed(name, err as Error);

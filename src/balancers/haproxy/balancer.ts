@@ -35,7 +35,7 @@ import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Clock } from '../../core/clock.js';
 import { LighthouseError } from '../../core/errors.js';
-import type { ApplyResult, Balancer, DesiredState, PluginDeps } from '../../core/plugin.js';
+import type { ApplyResult, Balancer, DesiredState, PluginDeps, ServedServer } from '../../core/plugin.js';
 import { recreateSocket, socketGone } from './admin-socket.js';
 import { Admission } from './admission.js';
 import { ConfigFile, haproxyVersion, sameText } from './config-file.js';
@@ -47,6 +47,8 @@ import { ReloadScheduler } from './reload-scheduler.js';
 import { createRenderer, type Renderer } from './render.js';
 import { RuntimeApi } from './runtime-api.js';
 import { RuntimeView } from './runtime-view.js';
+import { adminMode } from './runtime-parse.js';
+import { isSlot } from './plan.js';
 import type { HaproxyConfig } from './schema.js';
 import { Running } from './running.js';
 import { Builder, type Built, type Snapshot } from './snapshot.js';
@@ -119,6 +121,19 @@ export class HaproxyBalancer implements Balancer {
     return this.view.workerPid;
   }
 
+  /** The servers as HAProxy serves them, by cluster (free slots left out): the runtime view,
+   * read from the worker and kept by the commands sent since; no socket round trip. */
+  serving(): ReadonlyMap<string, ServedServer[]> {
+    const rows = this.view.served();
+    const out = new Map<string, ServedServer[]>();
+    if (!rows || !this.latest) return out;
+    for (const be of this.latest.snap.backends) {
+      const list = (rows.get(be.name) ?? []).filter((r) => !(isSlot(r.name) && adminMode(r.adminState) === 'maint'));
+      out.set(be.cluster, list.map((r) => ({ name: r.name, address: r.addr, port: r.port, weight: r.uweight, state: adminMode(r.adminState) === 'up' ? (r.opState === 0 ? 'down' : 'up') : adminMode(r.adminState) })));
+    }
+    return out;
+  }
+
   /** runtime commands sent by the last apply */
   get lastCommands(): readonly string[] {
     return this.view.lastCommands;
@@ -171,20 +186,21 @@ export class HaproxyBalancer implements Balancer {
           // can fail to resolve: then it is checked. Every reload writes and checks its own file.
           const b = built;
           this.file.writeLater(() => b.parts, () => (this.written = b), b.snap.hostnames);
-          return { commands, reload: false };
+          return { commands, reload: false, why: undefined };
         }
         // the clusters HAProxy would refuse are left out here, named in the log
         const a = await this.admission.admit(desired, state, built);
         if (a.built === built) {
           this.running.admitted(desired, state, built);
           this.log.info({ reasons }, 'reload needed');
-          return { commands, reload: true };
+          // the first reason's kind, without its names and counts (a metric label)
+          return { commands, reload: true, why: reasons[0].replace(/^\d+ | \(.*$/g, '') };
         }
         ({ state, built } = a); // some left out: what remains may need no reload at all
       }
     });
     if (r.reload) await this.scheduler.request();
-    return { runtimeCommands: r.commands, reloaded: r.reload };
+    return { runtimeCommands: r.commands, reloaded: r.reload, ...(r.why && { reloadReason: r.why }) };
   }
 
   /** Wait until the config file holds the latest membership (background writes done). */

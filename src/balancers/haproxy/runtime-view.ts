@@ -51,6 +51,12 @@ export class RuntimeView {
     private readonly defaults: readonly string[] = [],
   ) {}
 
+  /** the servers as the worker serves them (as last read, and kept by the commands sent since);
+   * null while not read */
+  served(): ReadonlyMap<string, readonly ServerStateRow[]> | null {
+    return this.rows;
+  }
+
   /** Forget the view: the next converge reads `show servers state` first. */
   invalidate(): void {
     this.rows = null;

@@ -128,6 +128,8 @@ export class ZookeeperDiscovery implements Discovery {
     });
     this.publisher = new Publisher(this.session, this.log, deps.clock, reporterAcls(config));
     this.inventory = new Publisher(this.session, this.log, deps.clock, reporterAcls(config));
+    const ev = deps.events;
+    if (ev) for (const e of ['session', 'connected', 'disconnected', 'expired'] as const) this.session.on(e, () => ev.sessionEvent(e));
   }
 
   get connected(): boolean {
@@ -164,7 +166,9 @@ export class ZookeeperDiscovery implements Discovery {
 
   watch(cluster: string, listener: MembersListener): () => void {
     const path = `${this.config.path}/${segment(cluster, 'cluster')}`;
-    const w = new ClusterWatch({ session: this.session, path, listener, log: this.log.child({ cluster }), clock: this.deps.clock, reads: this.reads, mode: this.config.watch });
+    const ev = this.deps.events;
+    const deliver: MembersListener = ev ? (nodes) => (ev.watchEvent(), listener(nodes)) : listener;
+    const w = new ClusterWatch({ session: this.session, path, listener: deliver, log: this.log.child({ cluster }), clock: this.deps.clock, reads: this.reads, mode: this.config.watch });
     this.watches.add(w);
     return () => {
       w.stop();

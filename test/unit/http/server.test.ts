@@ -161,3 +161,29 @@ test('a socket file left by a dead daemon is replaced; a file that is not a sock
   assert.equal(await readFile(plain, 'utf8'), 'keep me');
   await b.server.stop();
 });
+
+test('read access: Basic users of users.yaml read (roles passed on), never change; a route whose access is a function follows it live', async () => {
+  const { hashSecret, Users } = await import('../../../src/http/users.js');
+  const log = capture();
+  let probesNeedAuth = false;
+  const r = new Router()
+    .add('GET', '/status', 'read', (req) => ({ status: 200, body: { who: req.caller.subject, roles: req.caller.roles } }))
+    .add('GET', '/metrics', () => (probesNeedAuth ? 'read' : 'public'), () => ({ status: 200, body: 'm\n' }))
+    .add('PUT', '/state', 'change', () => ({ status: 200, body: 'changed\n' }));
+  const server = new HttpServer({ router: r, logger: log.logger, clock: new FakeClock() });
+  servers.push(server);
+  const port = await freePort();
+  const dir = await mkdtemp(join(tmpdir(), 'lh-http-read-'));
+  dirs.push(dir);
+  server.configure(httpSettings(httpSchema.parse({ bind_address: '127.0.0.1', socket: false, port }), 'reporter', dir), new Users({ bob: { role: ['dev'], password_hash: await hashSecret('pw') } }));
+  await waitFor(() => server.listening().tcp, 'listening');
+  const bob = { authorization: `Basic ${Buffer.from('bob:pw').toString('base64')}` };
+  const none = await send({ port }, 'GET', '/status');
+  assert.deepEqual([none.status, none.headers['www-authenticate']], [401, 'Basic realm="lighthouse", charset="UTF-8"'], 'no credentials: 401 asking for Basic');
+  assert.deepEqual(JSON.parse((await send({ port }, 'GET', '/status', { headers: bob })).text), { who: 'user:bob', roles: ['dev'] }, 'the user and roles');
+  assert.equal((await send({ port }, 'PUT', '/state', { headers: bob, body: '{}' })).status, 403, 'users read, never change');
+  assert.equal((await send({ port }, 'GET', '/metrics')).status, 200, 'public while so');
+  probesNeedAuth = true;
+  assert.equal((await send({ port }, 'GET', '/metrics')).status, 401, 'credentials needed once http.yaml says so');
+  assert.equal((await send({ port }, 'GET', '/metrics', { headers: bob })).status, 200, 'and given');
+});

@@ -93,9 +93,9 @@ test('writer side: a cluster that empties is looked at once a second until confi
   w.members('web', 0); // back for a moment only
   clock.advance(5000);
   assert.equal(sent.length, 1, 'a short return is no change');
-  w.applied('haproxy');
+  w.applied('haproxy', { runtimeCommands: 0, reloaded: false, ms: 1 });
   w.applyFailed('haproxy', new Error('haproxy -c rejected the config'));
   assert.deepEqual(sent.slice(1), ['balancer:haproxy ok->failing']);
-  w.applied('haproxy');
+  w.applied('haproxy', { runtimeCommands: 0, reloaded: false, ms: 1 });
   assert.deepEqual(sent.slice(2), ['balancer:haproxy failing->ok']);
 });
