@@ -106,7 +106,7 @@ interface Applied {
  */
 async function stampExternals(t: Pick<Applied, 'tEvent' | 'tRead' | 'tReadDone' | 'tSocket' | 'tSocketDone'>): Promise<void> {
   const { ZkSession } = await import('../src/discovery/zookeeper/session.js');
-  const { RuntimeApi } = await import('../src/balancers/haproxy/runtime-api.js');
+  const { RuntimeApi } = await import('../src/balancers/haproxy/runtime/api.js');
   const zs = ZkSession.prototype as unknown as { dispatch(ev: unknown): void; getData(...a: unknown[]): Promise<unknown> };
   const { dispatch, getData } = zs;
   zs.dispatch = function (ev) {

@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import type { ClusterModel, DesiredState } from '../../src/core/plugin.js';
 import type { NodeState, ServiceNode } from '../../src/core/node.js';
 import { killHaproxy } from '../../scripts/lib/haproxy.js';
-import { haproxyClusterSchema } from '../../src/balancers/haproxy/schema.js';
+import { haproxyClusterSchema } from '../../src/balancers/haproxy/config/schema.js';
 import { freePort } from './backends.js';
 
 // The one piece of module state: pid files to kill from when the test process exits.

@@ -12,7 +12,7 @@
  * coalesced; a reload always uses the latest state's config.
  *
  * A membership change costs what changed, not the total (1,000 x 50 servers: ~0.3 ms of CPU):
- * models are reused per cluster and the structure compared by identity (snapshot.ts), the
+ * models are reused per cluster and the structure compared by identity (model-builder.ts), the
  * runtime view plans changed backends only, the renderer reuses unchanged backends' text.
  *
  * Across reloads: just before one, `show servers state` is dumped to the server-state file
@@ -36,22 +36,23 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../core/clock.js';
 import { LighthouseError } from '../../core/errors.js';
 import type { ApplyResult, Balancer, DesiredState, PluginDeps } from '../../core/plugin.js';
-import { recreateSocket, socketGone } from './admin-socket.js';
-import { Admission } from './admission.js';
-import { ConfigFile, haproxyVersion, sameText } from './config-file.js';
+import { recreateSocket, socketGone } from './process/admin-socket.js';
+import { Admission } from './config/admission.js';
+import { haproxyVersion } from './config/check.js';
+import { ConfigFile, sameText } from './config/config-file.js';
 import { localPeerName } from './local-peer.js';
-import { buildModel, type BackendModel } from './model.js';
-import { Overrides } from './overrides.js';
-import { HaproxyProcess, pidAlive, type ProcInfo } from './process.js';
-import { ReloadScheduler } from './reload-scheduler.js';
-import { createRenderer, type Renderer } from './render.js';
-import { RuntimeApi } from './runtime-api.js';
-import { RuntimeView } from './runtime-view.js';
-import type { HaproxyConfig } from './schema.js';
-import { Running } from './running.js';
-import { Builder, type Built, type Snapshot } from './snapshot.js';
-import { startHaproxy } from './startup.js';
-import { withIdleClose } from './idle-close.js';
+import { buildModel, type BackendModel } from './config/model.js';
+import { Overrides } from './config/overrides.js';
+import { HaproxyProcess, pidAlive, type ProcInfo } from './process/process.js';
+import { ReloadScheduler } from './process/reload-scheduler.js';
+import { createRenderer, type Renderer } from './config/render.js';
+import { RuntimeApi } from './runtime/api.js';
+import { RuntimeView } from './runtime/view.js';
+import type { HaproxyConfig } from './config/schema.js';
+import { Running } from './process/running.js';
+import { Builder, type Built, type Models } from './config/model-builder.js';
+import { startHaproxy } from './process/startup.js';
+import { withIdleClose } from './runtime/idle-close.js';
 
 export { withIdleClose };
 
@@ -155,7 +156,7 @@ export class HaproxyBalancer implements Balancer {
       let commands = 0;
       for (;;) {
         this.latest = built;
-        const plan = await this.converge(built.snap.backends, built.snap.delta);
+        const plan = await this.converge(built.models.backends, built.models.delta);
         commands += plan.commands.length;
         const reasons = [
           ...(!this.running.same(built, state) ? [this.running.known ? 'structure changed' : 'running structure unknown'] : []),
@@ -170,7 +171,7 @@ export class HaproxyBalancer implements Balancer {
           // `haproxy -c` (~25 ms of CPU at 10 servers, ~1.8 s at 50,000, per write). A host name
           // can fail to resolve: then it is checked. Every reload writes and checks its own file.
           const b = built;
-          this.file.writeLater(() => b.parts, () => (this.written = b), b.snap.hostnames);
+          this.file.writeLater(() => b.parts, () => (this.written = b), b.models.hostnames);
           return { commands, reload: false };
         }
         // the clusters HAProxy would refuse are left out here, named in the log
@@ -214,7 +215,7 @@ export class HaproxyBalancer implements Balancer {
   /** Dry run: the runtime commands `apply(desired)` would send now, and whether it would reload. */
   plan(desired: DesiredState): { commands: string[]; reload: boolean } {
     const built = this.builder.build(this.overrides.apply(desired));
-    const plan = this.view.plan(built.snap.backends);
+    const plan = this.view.plan(built.models.backends);
     return { commands: plan.commands, reload: !this.running.same(built) || plan.unplaced.length > 0 || plan.cookieless.length > 0 };
   }
 
@@ -229,7 +230,7 @@ export class HaproxyBalancer implements Balancer {
   }
 
   /** The runtime API converge, after re-creating the admin socket if its file is gone. */
-  private async converge(backends: readonly BackendModel[], delta?: Snapshot['delta']) {
+  private async converge(backends: readonly BackendModel[], delta?: Models['delta']) {
     try {
       return await this.view.converge(backends, delta);
     } catch (err) {
@@ -250,7 +251,7 @@ export class HaproxyBalancer implements Balancer {
     this.written = target;
     this.running.set(target);
     await this.view.resync();
-    if (converge && this.latest) await this.view.converge(this.latest.snap.backends);
+    if (converge && this.latest) await this.view.converge(this.latest.models.backends);
   }
 
   private async writeNow(built: Built): Promise<Built> {
@@ -269,7 +270,7 @@ export class HaproxyBalancer implements Balancer {
     const t0 = performance.now();
     this.view.invalidate(); // read again after the reload: drop the old rows now (memory peak)
     // (a thin target, the fallback config, has no backends: no server state carried)
-    const kept = await this.view.saveServerState(target.snap.backends, this.config.server_state_file);
+    const kept = await this.view.saveServerState(target.models.backends, this.config.server_state_file);
     const previous = this.view.workerPid;
     let info: ProcInfo;
     try {
@@ -283,7 +284,7 @@ export class HaproxyBalancer implements Balancer {
     this.running.set(target);
     this.runtime.close(); // it still talks to the old worker (and keeps it alive)
     await this.view.resync();
-    if (this.latest) await this.view.converge(this.latest.snap.backends);
+    if (this.latest) await this.view.converge(this.latest.models.backends);
     this.log.info({ workerPid: this.view.workerPid, previousWorkerPid: previous, reloads: this.reloads, serverStates: kept, ms: Math.round(performance.now() - t0) }, 'HAProxy reloaded');
   }
 
@@ -317,7 +318,7 @@ export class HaproxyBalancer implements Balancer {
     this.running.set(this.written);
     this.view.invalidate();
     await this.view.resync();
-    if (this.latest) await this.view.converge(this.latest.snap.backends);
+    if (this.latest) await this.view.converge(this.latest.models.backends);
     return true;
   }
 
@@ -336,7 +337,7 @@ export class HaproxyBalancer implements Balancer {
       this.log.warn({ workerPid: status.workers[0], knownWorkerPid: this.view.workerPid }, 'HAProxy reloaded by someone else: converging its servers');
       this.runtime.close();
       this.view.invalidate();
-      await this.view.converge(this.latest.snap.backends);
+      await this.view.converge(this.latest.models.backends);
     }).then(
       () => {},
       (err) => this.log.error({ err }, `HAProxy liveness check failed: ${(err as Error).message}`),

@@ -9,12 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClusterSection, DesiredState, DryRunResult } from '../../core/plugin.js';
 import { LighthouseError } from '../../core/errors.js';
-import { alertSource, modelWarningSource } from './alert-source.js';
-import { checkConfig, haproxyVersion } from './config-file.js';
+import { alertSource, modelWarningSource } from './config/alert-source.js';
+import { checkConfig, haproxyVersion } from './config/check.js';
 import { withIdleClose } from './balancer.js';
-import { createRenderer } from './render.js';
-import type { HaproxyClusterConfig, HaproxyConfig } from './schema.js';
-import { Builder } from './snapshot.js';
+import { createRenderer } from './config/render.js';
+import type { HaproxyClusterConfig, HaproxyConfig } from './config/schema.js';
+import { Builder } from './config/model-builder.js';
 
 /** `config` with its paths resolved as the balancer has them (index.ts). */
 export async function haproxyDryRun(config: HaproxyConfig, file: string, desired: DesiredState, clusters: readonly ClusterSection<HaproxyClusterConfig>[]): Promise<DryRunResult> {

@@ -5,13 +5,13 @@
 import { resolve } from 'node:path';
 import type { BalancerPlugin } from '../../core/plugin.js';
 import { HaproxyBalancer } from './balancer.js';
-import { haproxyCrossCheck } from './cross-check.js';
+import { haproxyCrossCheck } from './config/cross-check.js';
 import { haproxyDryRun } from './dry-run.js';
 import { configuredPeerName } from './local-peer.js';
 import {
   haproxyClusterSchema, haproxyClusterWarnings, haproxyConfigWarnings, haproxySchema,
   type HaproxyClusterConfig, type HaproxyConfig,
-} from './schema.js';
+} from './config/schema.js';
 
 /** The config's paths resolved against the config dir, as the balancer uses them. */
 function resolvePaths(config: HaproxyConfig, configDir: string): HaproxyConfig {
@@ -41,4 +41,4 @@ export const haproxyBalancer = {
 } satisfies BalancerPlugin<HaproxyConfig, HaproxyClusterConfig>;
 
 export { HaproxyBalancer } from './balancer.js';
-export type { HaproxyConfig, HaproxyClusterConfig } from './schema.js';
+export type { HaproxyConfig, HaproxyClusterConfig } from './config/schema.js';

@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { haproxyName } from './model.js';
+import { haproxyName } from './config/model.js';
 import { resolveIdentity } from '../../reporter/identity.js';
 
 /** The name known without a DNS lookup, or undefined (then `localPeerName` uses the FQDN). */
