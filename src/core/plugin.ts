@@ -157,6 +157,14 @@ export interface DryRunResult {
   skipped?: string;
 }
 
+export interface BalancerDeps extends PluginDeps {
+  configDir: string;
+  /** the host name this node is advertised by when one is configured (env
+   * LIGHTHOUSE_ADVERTISE_HOST, node.yaml `host`); undefined: the machine's FQDN. A balancer that
+   * names this node to others (HAProxy's peer name) uses it, so reporter and writer agree. */
+  advertisedHost?: string;
+}
+
 export interface BalancerPlugin<C = any, K = any> {
   kind: 'balancer';
   name: string;
@@ -178,7 +186,7 @@ export interface BalancerPlugin<C = any, K = any> {
    * balancer itself would check it (HAProxy: render, `haproxy -c`); problems name the file
    * they come from. For `lighthousectl validate`; starts nothing. */
   dryRun?(config: C, file: string, desired: DesiredState, clusters: readonly ClusterSection<K>[], deps: PluginDeps & { configDir: string }): Promise<DryRunResult>;
-  create(config: C, deps: PluginDeps & { configDir: string }): Balancer;
+  create(config: C, deps: BalancerDeps): Balancer;
 }
 
 export type Plugin = CheckPlugin | DiscoveryPlugin | BalancerPlugin;

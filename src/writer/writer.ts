@@ -23,6 +23,7 @@ import { DiscoveryPool } from '../discovery/pool.js';
 import { Coalescer } from './coalescer.js';
 import { ClusterGuard } from './cluster-guard.js';
 import type { WriterObserver } from './observer.js';
+import { advertisedHost } from '../config/node-identity.js';
 
 export interface WriterOptions {
   registry: Registry;
@@ -109,7 +110,7 @@ export class Writer {
 
   async apply(snap: ConfigSnapshot): Promise<void> {
     const fresh = new Set(await this.pool.apply(snap.discovery));
-    await this.applyBalancers(snap.balancers);
+    await this.applyBalancers(snap.balancers, advertisedHost(snap.node));
     const clusters = (this.clusters = this.guard.admit(snap));
     for (const [name, w] of [...this.watches]) {
       const c = clusters.get(name);
@@ -195,7 +196,7 @@ export class Writer {
     this.watches.set(c.name, { discovery: c.discovery, unwatch });
   }
 
-  private async applyBalancers(configs: ReadonlyMap<string, unknown>): Promise<void> {
+  private async applyBalancers(configs: ReadonlyMap<string, unknown>, host: string | undefined): Promise<void> {
     for (const [name, e] of [...this.balancers]) {
       const config = configs.get(name);
       if (config === undefined) {
@@ -215,7 +216,7 @@ export class Writer {
     for (const [name, config] of configs) {
       if (this.balancers.has(name)) continue;
       const plugin = this.opts.registry.balancers.get(name)!;
-      const balancer = plugin.create(config, { logger: this.opts.logger, clock: this.opts.clock, configDir: this.opts.configDir });
+      const balancer = plugin.create(config, { logger: this.opts.logger, clock: this.opts.clock, configDir: this.opts.configDir, advertisedHost: host });
       this.balancers.set(name, { config, balancer, started: false, failures: 0 });
     }
   }

@@ -36,7 +36,7 @@ export const haproxyBalancer = {
   crossCheck: haproxyCrossCheck,
   dryRun: (config, file, desired, clusters, deps) => haproxyDryRun(resolvePaths(config, deps.configDir), file, desired, clusters),
   create(config, deps) {
-    return new HaproxyBalancer({ ...resolvePaths(config, deps.configDir), peer_name: configuredPeerName(config.peer_name, deps.configDir) }, deps);
+    return new HaproxyBalancer({ ...resolvePaths(config, deps.configDir), peer_name: configuredPeerName(config.peer_name, deps.advertisedHost) }, deps);
   },
 } satisfies BalancerPlugin<HaproxyConfig, HaproxyClusterConfig>;
 

@@ -1,7 +1,7 @@
 /** How a node is advertised: what writers would refuse is refused here, before it is published. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { resolveIdentity } from '../../../src/reporter/identity.js';
+import { resolveIdentity } from '../../../src/config/node-identity.js';
 import { nodeSchema } from '../../../src/config/schema.js';
 import { ConfigError } from '../../../src/core/errors.js';
 
