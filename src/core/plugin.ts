@@ -83,18 +83,19 @@ export interface DiscoveryPlugin<C = any> {
 
 /** One consumed cluster with its balancer-specific config section (e.g. `haproxy:`). */
 export interface ClusterModel {
-  name: string;
+  readonly name: string;
   /** the config file that defines it, relative to the config dir (for messages) */
-  file?: string;
-  discovery: string;
-  metaCluster?: string;
+  readonly file?: string;
+  readonly discovery: string;
+  readonly metaCluster?: string;
   /** The balancer's own section of clusters/NAME.yaml, validated by `clusterSchema`. */
-  balancer: unknown;
-  nodes: ServiceNode[];
+  readonly balancer: unknown;
+  /** never changed once given: balancers cache what they build from it by identity */
+  readonly nodes: readonly ServiceNode[];
 }
 
 export interface DesiredState {
-  clusters: ClusterModel[];
+  readonly clusters: readonly ClusterModel[];
   /** optional: this state's number, unique per writer (the next one is larger) */
   version?: number;
   /** optional: a hint for balancers with many clusters. This state equals state `version` but

@@ -108,7 +108,7 @@ export function node(port: number, extra: { weight?: number; state?: NodeState; 
   return { name: `${host}:${port}`, host, ip: extra.ip ?? host, port, peer: null, metadata: {}, weight: extra.weight, state: extra.state };
 }
 
-export function cluster(name: string, haproxy: Record<string, unknown>, nodes: ServiceNode[], metaCluster?: string): ClusterModel {
+export function cluster(name: string, haproxy: Record<string, unknown>, nodes: readonly ServiceNode[], metaCluster?: string): ClusterModel {
   return { name, discovery: 'zookeeper', metaCluster, balancer: haproxyClusterSchema.parse(haproxy), nodes };
 }
 

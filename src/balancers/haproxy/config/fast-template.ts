@@ -50,7 +50,7 @@ class Unsupported extends Error {}
  * inline, and six per server line made a full render of 1,000 x 50 ~15 % slower (median of 30
  * renders 35.9-39.3 ms against 30.6-33.7, 3 interleaved rounds).
  */
-export function compileFast(ast: Program, known: ReadonlySet<string>, helpers: ReadonlySet<string>, partial: (name: string) => RenderFn): FastTemplate | null {
+export function compileFast(ast: Program, known: ReadonlySet<string>, helpers: ReadonlySet<string>, partial: (name: string) => RenderFn, cache: TemplateCode = new TemplateCode()): FastTemplate | null {
   const called = new Set<string>();
   const indented = new Set<string>();
   /** what generated code refers to by index (texts are literals in it): nested programs, and
@@ -154,7 +154,7 @@ ${yes}
   /** `code` appends to `s`; the function returns it */
   const generate = (code: string): RenderFn => {
     if (!code.trim()) return () => '';
-    return factory(code)(Object.getPrototypeOf, Object.prototype, Object.prototype.hasOwnProperty, notDefined, each, isEmpty, indentLines, part, fns);
+    return cache.factory(code)(Object.getPrototypeOf, Object.prototype, Object.prototype.hasOwnProperty, notDefined, each, isEmpty, indentLines, part, fns);
   };
 
   try {
@@ -166,20 +166,22 @@ ${yes}
 }
 
 type Factory = (...env: unknown[]) => RenderFn;
-/** generated code -> its factory, one per distinct code in the process: every renderer made
- * from the same templates (a new balancer, templates re-read) runs the code V8 has already
- * optimized, instead of new code starting in the interpreter (which made a new balancer's
- * first full render of 1,000 x 50 ~25 % slower than with shared closures). A few entries per
- * template edit. */
-const factories = new Map<string, Factory>();
-function factory(code: string): Factory {
-  let f = factories.get(code);
-  if (!f) {
-    if (factories.size >= 1000) factories.clear();
-    f = new Function('getProto', 'OP', 'hasOwn', 'notDefined', 'each', 'isEmpty', 'indentLines', 'part', 'fns', `return function render(ctx) {\nlet s = '', v, o, t;\n${code}\nreturn s;\n};`) as Factory;
-    factories.set(code, f);
+
+/** Generated code -> its factory, owned by a renderer (render.ts): templates compiled twice
+ * to the same code (partials that read alike) share one function V8 optimizes once. Bounded:
+ * a few entries per template. */
+export class TemplateCode {
+  private readonly factories = new Map<string, Factory>();
+
+  factory(code: string): Factory {
+    let f = this.factories.get(code);
+    if (!f) {
+      if (this.factories.size >= 1000) this.factories.clear();
+      f = new Function('getProto', 'OP', 'hasOwn', 'notDefined', 'each', 'isEmpty', 'indentLines', 'part', 'fns', `return function render(ctx) {\nlet s = '', v, o, t;\n${code}\nreturn s;\n};`) as Factory;
+      this.factories.set(code, f);
+    }
+    return f;
   }
-  return f;
 }
 
 /** a string as a JS literal in generated code (JSON is a subset of JS since ES2019) */

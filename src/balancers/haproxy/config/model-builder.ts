@@ -25,22 +25,24 @@ import { backendModel, buildShape, byName, clusterSection, maskBackend, peersWit
 import type { Renderer } from './render.js';
 import type { HaproxyClusterConfig, HaproxyConfig } from './schema.js';
 
+/** Readonly end to end: "structure unchanged" is an identity check on the Shape, and the
+ * renderer and the runtime view cache by the identity of what is in here. */
 export interface Shape {
-  model: ShapeModel;
+  readonly model: ShapeModel;
   /** one per cluster, by name, servers and slots blanked */
-  masked: BackendModel[];
-  warnings: string[];
+  readonly masked: readonly BackendModel[];
+  readonly warnings: readonly string[];
 }
 
 export interface Models {
-  shape: Shape;
+  readonly shape: Shape;
   /** one per cluster, by name */
-  backends: BackendModel[];
+  readonly backends: readonly BackendModel[];
   /** some server's address is a host name (BackendModel.hostnames) */
-  hostnames: boolean;
-  /** these backends are `from` (the previous snapshot's) but at the positions `at`: what
+  readonly hostnames: boolean;
+  /** these backends are `from` (the previous models') but at the positions `at`: what
    * changed, for the runtime view to plan only those */
-  delta?: { from: readonly BackendModel[]; at: readonly number[] };
+  readonly delta?: { readonly from: readonly BackendModel[]; readonly at: readonly number[] };
 }
 
 interface Entry {
@@ -153,7 +155,7 @@ export function maskedModel(shape: Shape): RenderModel {
 }
 
 export interface Built {
-  models: Models;
+  readonly models: Models;
   /** the full config in pieces (Renderer.renderParts), rendered on first use: what is written */
   readonly parts: readonly string[];
   /** the full config as one string (dry runs, tests) */
@@ -171,16 +173,16 @@ export class Builder {
     config: HaproxyConfig,
     private readonly renderer: Renderer,
     /** the config problems of a new shape (rendered without them) */
-    private readonly onWarnings: (warnings: string[]) => void,
+    private readonly onWarnings: (warnings: readonly string[]) => void,
   ) {
     this.models = new ModelCache(config);
   }
 
   build(desired: DesiredState): Built {
-    const snap = this.models.update(desired);
-    if (snap.shape !== this.lastShape && snap.shape.warnings.join() !== this.lastShape?.warnings.join() && snap.shape.warnings.length) this.onWarnings(snap.shape.warnings);
-    this.lastShape = snap.shape;
-    return this.built(snap);
+    const models = this.models.update(desired);
+    if (models.shape !== this.lastShape && models.shape.warnings.join() !== this.lastShape?.warnings.join() && models.shape.warnings.length) this.onWarnings(models.shape.warnings);
+    this.lastShape = models.shape;
+    return this.built(models);
   }
 
   /** `b` without its backends (its text and structure only): what a fallback config needs, at a

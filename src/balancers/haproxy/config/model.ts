@@ -1,9 +1,8 @@
 /**
  * Pure: (validated balancer config, DesiredState) -> the model the templates receive.
  *
- * The model is the contract with user templates (`template_dir` may override any partial), so
- * every field is documented here and always present (null rather than missing: templates are
- * compiled in strict mode). Lists are sorted so equal inputs render byte-identical output.
+ * The model's types, the contract with user templates, are in render-model.ts. Lists are
+ * sorted so equal inputs render byte-identical output.
  *
  * Membership (a backend's `servers` and `slots`) is kept apart from everything else so that
  * `maskMembership` can blank it: two models whose masked renders are equal differ only in
@@ -16,7 +15,10 @@
  */
 import { isIP } from 'node:net';
 import type { ClusterModel, DesiredState } from '../../../core/plugin.js';
-import type { NodeState, ServiceNode } from '../../../core/node.js';
+import type { ServiceNode } from '../../../core/node.js';
+import type { BackendModel, FrontendModel, PeerModel, ProxyModel, RenderModel, ServerModel, StatsModel } from './render-model.js';
+
+export type * from './render-model.js';
 import type { HaproxyClusterConfig, HaproxyConfig } from './schema.js';
 import { byName, cmp, haproxyName, hostPort, peerModels, samePeer, serverModelsFrom, sorted } from './servers.js';
 
@@ -35,124 +37,6 @@ export const MAX_SERVERS = 4095;
 
 /** where cluster frontends bind when `bind_address` is unset */
 export const LOCAL_BIND = '127.0.0.1';
-
-export interface RenderModel {
-  /** one comment line saying the file is generated */
-  header: string;
-  /** admin runtime socket path (rendered `stats socket PATH mode 600 level admin expose-fd listeners`,
-   * then `stats timeout 2m`) */
-  socketFile: string;
-  /** rendered `server-state-file PATH` in global; dumped to before every reload */
-  serverStateFile: string;
-  /** the user's `global` lines */
-  global: string[];
-  /** the user's `defaults` lines (Lighthouse appends `load-server-state-from-file global`) */
-  defaults: string[];
-  stats: StatsModel | null;
-  /** cluster frontends and meta-cluster frontends, by name */
-  frontends: FrontendModel[];
-  /** one per cluster, by name */
-  backends: BackendModel[];
-  /** the `proxies` of the balancer config, by name */
-  proxies: ProxyModel[];
-}
-
-export interface StatsModel {
-  /** "ADDR:PORT" */
-  bind: string;
-  uri: string;
-  /** e.g. [{ name: 'connect', value: '4000' }] */
-  timeouts: { name: string; value: string }[];
-}
-
-export interface FrontendModel {
-  name: string;
-  /** "ADDR:PORT" */
-  bind: string;
-  /** the user's frontend lines (cluster `haproxy.frontend` or `meta_clusters.NAME.frontend`) */
-  lines: string[];
-  /** the backend of a plain cluster frontend; null for a meta-cluster frontend */
-  defaultBackend: string | null;
-  /** meta-cluster frontend only: `acl NAME CONDITION` + `use_backend BACKEND if NAME` */
-  routes: { acl: string; condition: string; backend: string }[];
-}
-
-export interface BackendModel {
-  name: string;
-  /** the cluster it serves */
-  cluster: string;
-  /** the user's backend lines */
-  lines: string[];
-  /** the cluster's `server_options`, "" when none */
-  serverOptions: string;
-  /** membership: every current node, named stably after its host:port */
-  servers: ServerModel[];
-  /** membership: free slots for nodes that join between reloads; null when none */
-  slots: SlotsModel | null;
-  /** the distinct HAProxy peers of the cluster's nodes (the reporters' `peer`), by name;
-   * rendered as a `peers NAME` section when not empty */
-  peers: PeerModel[];
-  /** a `stick-table ... peers NAME` of the cluster's frontend or backend lines uses that
-   * section. Only then is a new peer structural (a reload): HAProxy uses a peers section for
-   * nothing but the stick tables that name it. */
-  peersInUse: boolean;
-  /** cookie persistence: the servers carry cookies (`mode http`) and a `cookie` line of the
-   * backend or the defaults uses them. A node placed at runtime on an entry of another name
-   * (a slot, a gone node's entry, `add server`: HAProxy 2.6 accepts no `cookie` for those) has
-   * no cookie of its own until a reload names it, so such a placement asks for one. */
-  cookiePersistence: boolean;
-  /** a server address is a host name (HAProxy resolves it when it loads the config, and may
-   * fail to): a file naming it is validated by `haproxy -c` even when only membership changed */
-  hostnames: boolean;
-}
-
-export interface PeerModel {
-  /** the reporter's peer name (its advertised host); HAProxy is started with `-L` = ours */
-  name: string;
-  /** "IP:PORT" */
-  address: string;
-}
-
-export interface ServerModel {
-  /** stable per node: its host:port with characters HAProxy refuses replaced by '_' */
-  name: string;
-  /** "IP:PORT" or "[IPv6]:PORT" (the host when a node has no ip) */
-  address: string;
-  /** the IP (or host) alone and the port, as the runtime API's `set server addr` takes them */
-  addr: string;
-  port: number;
-  /** "last,libc,none" when `addr` is a host name (Nerve's host-as-address), rendered
-   * `init-addr last,libc,none` before the options: a name that does not resolve disables this
-   * server instead of failing the whole config (every cluster's reload). An `init-addr` of the
-   * user's server_options comes later on the line and wins. null for an IP. */
-  initAddr: string | null;
-  /** null: HAProxy's default (1, or a `weight` in server_options) */
-  weight: number | null;
-  state: NodeState;
-  /** true when `state` is maint: rendered `disabled` so a reload starts it in maintenance */
-  disabled: boolean;
-  /** the server's cookie value (its name) when the backend lines say `mode http`, as the Python
-   * Lighthouse wrote it; null otherwise */
-  cookie: string | null;
-  /** = backend serverOptions */
-  options: string;
-}
-
-export interface SlotsModel {
-  /** server-template name prefix (`lh_slot`) */
-  prefix: string;
-  count: number;
-  /** "1-N" */
-  range: string;
-  options: string;
-}
-
-export interface ProxyModel {
-  name: string;
-  bind: string;
-  lines: string[];
-  servers: { name: string; address: string; maxconn: number | null }[];
-}
 
 export interface BuildResult {
   model: RenderModel;
@@ -198,7 +82,7 @@ export function buildShape(config: HaproxyConfig, clusters: readonly ClusterMode
       warnings.push(`meta cluster ${meta}: no port in meta_clusters or meta_cluster_ports: not rendered`);
       continue;
     }
-    const routes: FrontendModel['routes'] = [];
+    const routes: FrontendModel['routes'][number][] = [];
     clusters.forEach((c, i) => {
       if (c.metaCluster !== meta) return;
       const hc = sections[i];
@@ -305,7 +189,7 @@ export function usesPeers(lines: readonly string[], name: string): boolean {
 }
 
 /** The peers that are structure: all of them when a stick table uses the section, else none. */
-export function structuralPeers(b: BackendModel): PeerModel[] {
+export function structuralPeers(b: BackendModel): readonly PeerModel[] {
   return b.peersInUse ? b.peers : [];
 }
 

@@ -23,7 +23,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LighthouseError } from '../../../core/errors.js';
 import type { RenderModel } from './model.js';
-import { compileFast, type FastTemplate, type RenderFn } from './fast-template.js';
+import { compileFast, TemplateCode, type FastTemplate, type RenderFn } from './fast-template.js';
 
 export const MAIN_TEMPLATE = 'haproxy.cfg.hbs';
 /** partials whose output is cached per context object */
@@ -87,7 +87,8 @@ export function createRenderer(opts: { templateDir?: string; shippedDir?: string
   const partial = (name: string) => resolved.get(name)!;
   const fast = new Map<string, FastTemplate | null>();
   const sink = new Sink();
-  const compile = (ast: hbs.AST.Program) => (opts.fast === false ? null : compileFast(ast, known, helpers, partial));
+  const code = new TemplateCode();
+  const compile = (ast: hbs.AST.Program) => (opts.fast === false ? null : compileFast(ast, known, helpers, partial, code));
   for (const [name, t] of templates) fast.set(name, compile(t.ast));
   const pure = (name: string, seen = new Set<string>()): boolean => {
     const f = fast.get(name);

@@ -103,8 +103,13 @@ export function serverModelsFrom(nodes: readonly ServiceNode[], options: string,
   });
 }
 
-/** Server lists known to have no collision suffix: every server named as its node. */
-const UNSUFFIXED = new WeakSet<readonly ServerModel[]>();
+/** Set on a server list known to have no collision suffix (every server named as its node):
+ * on the list itself, non-enumerable, as core/node.ts marks sorted lists; the list is readonly. */
+const UNSUFFIXED = Symbol('lighthouse.unsuffixed');
+
+function markUnsuffixed(list: readonly ServerModel[]): void {
+  if (!(UNSUFFIXED in list)) Object.defineProperty(list, UNSUFFIXED, { value: true });
+}
 
 /**
  * The servers of `list` when it is `was` with one node more or one fewer and otherwise the same
@@ -118,9 +123,9 @@ function oneCameOrWent(list: readonly ServiceNode[], was: readonly ServiceNode[]
   let k = 0;
   while (k < shorter.length && shorter[k] === longer[k]) k++;
   for (let i = k; i < shorter.length; i++) if (shorter[i] !== longer[i + 1]) return null;
-  if (!UNSUFFIXED.has(before)) {
+  if (!(UNSUFFIXED in before)) {
     for (let i = 0; i < before.length; i++) if (before[i].name !== was[i].name) return null;
-    UNSUFFIXED.add(before);
+    markUnsuffixed(before);
   }
   let servers: ServerModel[];
   if (longer === list) {
@@ -130,7 +135,7 @@ function oneCameOrWent(list: readonly ServiceNode[], was: readonly ServiceNode[]
   } else {
     servers = [...before.slice(0, k), ...before.slice(k + 1)];
   }
-  UNSUFFIXED.add(servers);
+  markUnsuffixed(servers);
   return servers;
 }
 

@@ -128,7 +128,7 @@ describe('incremental models', () => {
   });
 
   it('Builder: structure rendered once per shape; thin keeps text and structure only', () => {
-    const warnings: string[][] = [];
+    const warnings: (readonly string[])[] = [];
     const builder = new Builder(config, createRenderer(), (w) => warnings.push(w));
     const cs = clusters();
     cs[2] = cluster('widgets', {}, [node(9201)], 'webapi'); // no acl: a warning

@@ -106,8 +106,7 @@ describe('render', () => {
     assert.equal(structure(state(many)), base, 'nodes added (and more slots)');
     assert.equal(structure(state([node(9001, { weight: 0 }), node(9002, { state: 'drain' })])), base, 'weight, drain');
     assert.notEqual(structure(state(undefined, ['balance leastconn'])), base, 'directive');
-    const more = state();
-    more.clusters.push(cluster('api', { port: 8001 }, []));
+    const more = { clusters: [...state().clusters, cluster('api', { port: 8001 }, [])] };
     assert.notEqual(structure(more), base, 'new cluster');
   });
 
