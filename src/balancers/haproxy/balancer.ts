@@ -1,45 +1,20 @@
 /**
  * The HAProxy balancer: keeps a local HAProxy serving exactly the DesiredState it is given.
- *
- * Structure vs membership. The "structure" is the config with membership blanked (model.ts
- * `maskMembership`). If it equals what the running HAProxy was started or reloaded with, the
- * change is membership only (a node up, down, new, gone, a weight or drain/maint change): it
- * goes through the runtime API (plan.ts) on a persistent socket, and the full config (every
- * current server named, plus free slots) is written in the background (validated, not
- * reloaded; coalesced, at most one write per WRITE_DELAY_MS) so a later reload keeps every
- * server. A different structure (new cluster, changed directive), or a server the running
- * config has no room for, means write + reload, rate-limited to `restart_interval` and
- * coalesced; a reload always uses the latest state's config.
- *
- * A membership change costs what changed, not the total (1,000 x 50 servers: ~0.3 ms of CPU):
- * models are reused per cluster and the structure compared by identity (model-builder.ts), the
- * runtime view plans changed backends only, the renderer reuses unchanged backends' text.
- *
- * Across reloads: just before one, `show servers state` is dumped to the server-state file
- * (only servers the new config names at the same address: a slot's saved state would bring it
- * up at 0.0.0.0), HAProxy loads it (`load-server-state-from-file global`), and the runtime
- * state is then converged again from `show servers state`.
- *
- * Liveness: the master pid is checked before every apply, and by a timer every
- * `liveness_interval` seconds (also right away when the runtime connection drops); a dead
- * HAProxy is started again from the full current config (or, if that does not start, the last
- * config it ran). The timer also notices a worker we did not start (someone else reloaded) and
- * converges it. HAProxy is never stopped by `stop()`: it keeps serving when the writer stops.
- *
- * Never less than before because of something other than ZooKeeper's word: clusters not heard
- * yet keep what HAProxy serves for them, and clusters HAProxy refuses are left out, named, at
- * their last good version (overrides.ts, admission.ts); a deleted admin socket is re-created
- * (admin-socket.ts).
+ * The one orchestrator of the three folders, in the order data takes them: config/ (models,
+ * render, admission, the file and `haproxy -c`), runtime/ (what HAProxy runs, the plan, the
+ * runtime API), process/ (start, reload, liveness). Structure vs membership, the rules of a
+ * reload, the server-state carried across one and liveness are explained in
+ * docs/ARCHITECTURE.md ("The HAProxy balancer"); bench/writer-process-scale.ts measures the
+ * membership path.
  */
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
-import type { Clock } from '../../core/clock.js';
 import { LighthouseError } from '../../core/errors.js';
 import type { ApplyResult, Balancer, DesiredState, PluginDeps } from '../../core/plugin.js';
 import { recreateSocket, socketGone } from './process/admin-socket.js';
 import { Admission } from './config/admission.js';
 import { haproxyVersion } from './config/check.js';
-import { ConfigFile, sameText } from './config/config-file.js';
+import { ConfigFile } from './config/config-file.js';
 import { localPeerName } from './local-peer.js';
 import { buildModel, type BackendModel } from './config/model.js';
 import { Overrides } from './config/overrides.js';
@@ -51,10 +26,9 @@ import { RuntimeView } from './runtime/view.js';
 import type { HaproxyConfig } from './config/schema.js';
 import { Running } from './process/running.js';
 import { Builder, type Built, type Models } from './config/model-builder.js';
-import { startHaproxy } from './process/startup.js';
-import { withIdleClose } from './runtime/idle-close.js';
-
-export { withIdleClose };
+import { LivenessTimer } from './process/liveness.js';
+import { restartHaproxy, startHaproxy } from './process/startup.js';
+import { withIdleClose } from './config/idle-close.js';
 
 /** background (membership-only) config-file writes: at most one per this, the latest state */
 export const WRITE_DELAY_MS = 1000;
@@ -68,14 +42,13 @@ export class HaproxyBalancer implements Balancer {
   private readonly file: ConfigFile;
   private readonly proc: HaproxyProcess;
   private readonly scheduler: ReloadScheduler;
-  private readonly clock: Clock;
   private readonly builder: Builder;
   private readonly overrides: Overrides;
   private readonly admission: Admission;
   private lock: Promise<unknown> = Promise.resolve();
   private started = false;
   private stopped = false;
-  private liveness: { cancel(): void } | null = null;
+  private readonly liveness: LivenessTimer;
 
   /** the latest desired state, rendered */
   private latest: Built | null = null;
@@ -93,7 +66,6 @@ export class HaproxyBalancer implements Balancer {
     deps: PluginDeps,
   ) {
     this.log = deps.logger.child({ component: 'haproxy' });
-    this.clock = deps.clock;
     this.renderer = createRenderer({ templateDir: config.template_dir });
     const modelConfig = withIdleClose(config, haproxyVersion(config.haproxy_bin));
     this.builder = new Builder(modelConfig, this.renderer, (warnings) => this.log.warn({ warnings }, 'config problems (rendered without them)'));
@@ -113,6 +85,7 @@ export class HaproxyBalancer implements Balancer {
       pids: async () => ((s) => (s ? [s.masterPid, ...s.workers, ...s.oldWorkers] : null))(await this.proc.status()),
     });
     this.running = new Running(this.builder, this.overrides, this.admission);
+    this.liveness = new LivenessTimer(deps.clock, config.liveness_interval * 1000, () => this.checkLiveness(), this.log);
   }
 
   /** the worker serving now (tests assert it does not change on membership changes) */
@@ -137,7 +110,7 @@ export class HaproxyBalancer implements Balancer {
       this.masterPid = masterPid;
       this.overrides.recover(recovered);
       this.started = true;
-      this.armLiveness();
+      this.liveness.start();
     });
   }
 
@@ -158,18 +131,11 @@ export class HaproxyBalancer implements Balancer {
         this.latest = built;
         const plan = await this.converge(built.models.backends, built.models.delta);
         commands += plan.commands.length;
-        const reasons = [
-          ...(!this.running.same(built, state) ? [this.running.known ? 'structure changed' : 'running structure unknown'] : []),
-          ...(plan.unplaced.length ? [`${plan.unplaced.length} servers without a runtime entry (${plan.unplaced[0].backend}/${plan.unplaced[0].server}: ${plan.unplaced[0].reason})`] : []),
-          // serving already; the reload (rate-limited) gives them their own persistence cookie
-          ...(plan.cookieless.length ? [`${plan.cookieless.length} servers without their cookie (${plan.cookieless[0].backend}/${plan.cookieless[0].server} serves as ${plan.cookieless[0].entry})`] : []),
-        ];
+        const reasons = this.running.reloadReasons(built, state, plan);
         if (!reasons.length) {
-          // The structure is the running one, which `haproxy -c` accepted, with a placeholder
-          // server line per backend (model.ts maskBackend): what differs is server lines of IP
-          // addresses, ports, weights and unique names, which HAProxy cannot reject, so no
-          // `haproxy -c` (~25 ms of CPU at 10 servers, ~1.8 s at 50,000, per write). A host name
-          // can fail to resolve: then it is checked. Every reload writes and checks its own file.
+          // The running structure passed `haproxy -c` with a placeholder server line per
+          // backend (model.ts maskBackend): what differs is server lines HAProxy cannot reject,
+          // so the background write skips the check, unless a host name may fail to resolve.
           const b = built;
           this.file.writeLater(() => b.parts, () => (this.written = b), b.models.hostnames);
           return { commands, reload: false };
@@ -197,8 +163,7 @@ export class HaproxyBalancer implements Balancer {
   async stop(): Promise<void> {
     this.stopped = true;
     this.started = false;
-    this.liveness?.cancel();
-    this.liveness = null;
+    this.liveness.stop();
     this.scheduler.close();
     await this.lock;
     await this.file.flush();
@@ -216,7 +181,7 @@ export class HaproxyBalancer implements Balancer {
   plan(desired: DesiredState): { commands: string[]; reload: boolean } {
     const built = this.builder.build(this.overrides.apply(desired));
     const plan = this.view.plan(built.models.backends);
-    return { commands: plan.commands, reload: !this.running.same(built) || plan.unplaced.length > 0 || plan.cookieless.length > 0 };
+    return { commands: plan.commands, reload: this.running.reloadReasons(built, undefined, plan).length > 0 };
   }
 
   /** Dry run: the full config text `apply(desired)` would write. */
@@ -245,12 +210,9 @@ export class HaproxyBalancer implements Balancer {
     const target = this.written ?? this.latest;
     if (!target) throw new LighthouseError('LH_ERR_HAPROXY_SOCKET', `HAProxy admin socket ${this.config.socket_file} is gone and no config is known to reload with`);
     const { socket_file: socketFile, master_socket: masterSocket, server_state_file: serverStateFile } = this.config;
-    this.runtime.close();
-    this.view.invalidate();
-    this.reloads += await recreateSocket({ socketFile, masterSocket, serverStateFile, file: this.file, proc: this.proc, view: this.view, log: this.log }, target, why);
+    this.reloads += await recreateSocket({ socketFile, masterSocket, serverStateFile, file: this.file, proc: this.proc, runtime: this.runtime, view: this.view, log: this.log }, target, why);
     this.written = target;
     this.running.set(target);
-    await this.view.resync();
     if (converge && this.latest) await this.view.converge(this.latest.models.backends);
   }
 
@@ -291,7 +253,7 @@ export class HaproxyBalancer implements Balancer {
   /** Start HAProxy again if it died, from the full current config. Returns true when it had to.
    * `trustConnection`: an open runtime connection to the worker is proof enough (a worker exits
    * with its master, and the connection's close triggers the full check at once), which keeps
-   * a /proc read (~0.3 ms when the path is cold) off the path of every membership change. */
+   * a /proc read off the path of every membership change. */
   private async ensureRunning(trustConnection = false): Promise<boolean> {
     if (trustConnection && this.runtime.connected && this.masterPid !== null) return false;
     if (this.masterPid !== null && pidAlive(this.masterPid)) return false;
@@ -303,18 +265,7 @@ export class HaproxyBalancer implements Balancer {
     }
     this.log.warn({ masterPid: this.masterPid, workerPid: this.view.workerPid }, 'HAProxy is not running: starting it from the current config');
     this.runtime.close();
-    if (this.latest) {
-      await this.writeNow(this.latest).catch((err) => this.log.error({ err }, 'current config rejected: starting from the file on disk'));
-    }
-    try {
-      this.masterPid = (await this.proc.start()).masterPid;
-    } catch (err) {
-      const good = this.running.good;
-      if (!good || (this.written && sameText(good.parts, this.written.parts))) throw err;
-      this.log.error({ err }, 'HAProxy did not start with the current config: starting it with the last config it ran');
-      await this.writeNow(good);
-      this.masterPid = (await this.proc.start()).masterPid;
-    }
+    this.masterPid = await restartHaproxy({ proc: this.proc, log: this.log, latest: this.latest, good: this.running.good, written: () => this.written, writeNow: (b) => this.writeNow(b) });
     this.running.set(this.written);
     this.view.invalidate();
     await this.view.resync();
@@ -323,7 +274,7 @@ export class HaproxyBalancer implements Balancer {
   }
 
   private onConnectionLost(): void {
-    if (this.started && !this.stopped && this.masterPid !== null && !pidAlive(this.masterPid)) void this.checkLiveness();
+    if (this.started && !this.stopped && this.masterPid !== null && !pidAlive(this.masterPid)) void this.liveness.now();
   }
 
   /** Dead HAProxy -> start it. A worker we did not start (someone reloaded HAProxy behind our
@@ -338,18 +289,7 @@ export class HaproxyBalancer implements Balancer {
       this.runtime.close();
       this.view.invalidate();
       await this.view.converge(this.latest.models.backends);
-    }).then(
-      () => {},
-      (err) => this.log.error({ err }, `HAProxy liveness check failed: ${(err as Error).message}`),
-    );
-  }
-
-  private armLiveness(): void {
-    const ms = this.config.liveness_interval * 1000;
-    if (!ms || this.stopped) return;
-    this.liveness = this.clock.setTimeout(() => {
-      void this.checkLiveness().finally(() => this.armLiveness());
-    }, ms);
+    });
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {

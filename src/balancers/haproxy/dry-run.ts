@@ -11,7 +11,7 @@ import type { ClusterSection, DesiredState, DryRunResult } from '../../core/plug
 import { LighthouseError } from '../../core/errors.js';
 import { alertSource, modelWarningSource } from './config/alert-source.js';
 import { checkConfig, haproxyVersion } from './config/check.js';
-import { withIdleClose } from './balancer.js';
+import { withIdleClose } from './config/idle-close.js';
 import { createRenderer } from './config/render.js';
 import type { HaproxyClusterConfig, HaproxyConfig } from './config/schema.js';
 import { Builder } from './config/model-builder.js';

@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { LighthouseError } from '../../../core/errors.js';
 import type { ConfigFile } from '../config/config-file.js';
 import { masterCommand, type HaproxyProcess } from './process.js';
+import type { RuntimeApi } from '../runtime/api.js';
 import type { RuntimeView } from '../runtime/view.js';
 import type { Built } from '../config/model-builder.js';
 
@@ -36,12 +37,13 @@ export interface SocketRecoveryDeps {
   serverStateFile: string;
   file: ConfigFile;
   proc: HaproxyProcess;
+  runtime: RuntimeApi;
   view: RuntimeView;
   log: Logger;
 }
 
-/** Re-create the admin socket with two reloads of `target` (the config in force); returns the
- * reloads done. The caller reads the runtime state again afterwards. */
+/** Re-create the admin socket with two reloads of `target` (the config in force), then read
+ * the runtime state again; returns the reloads done. */
 export async function recreateSocket(d: SocketRecoveryDeps, target: Built, why: string): Promise<number> {
   const tmp = `${d.socketFile}.lh-recreate`;
   const text = target.text;
@@ -49,6 +51,8 @@ export async function recreateSocket(d: SocketRecoveryDeps, target: Built, why: 
   if (detour === null) throw new LighthouseError('LH_ERR_HAPROXY_SOCKET', `HAProxy admin socket ${d.socketFile} is gone (${why}) and the config names it on no 'stats socket' line: cannot re-create it`);
   d.log.error({ socket: d.socketFile, reason: why }, `HAProxy admin socket ${d.socketFile} is gone (${why}): re-creating it with two reloads (a reload alone keeps the deleted one); membership changes wait until then`);
   const dump = () => masterCommand(d.masterSocket, '@1 show servers state');
+  d.runtime.close();
+  d.view.invalidate();
   let reloads = 0;
   try {
     await d.file.settle();
@@ -64,5 +68,6 @@ export async function recreateSocket(d: SocketRecoveryDeps, target: Built, why: 
     await unlink(tmp).catch(() => {});
   }
   d.log.info({ socket: d.socketFile }, 'HAProxy admin socket re-created');
+  await d.view.resync();
   return reloads;
 }

@@ -15,6 +15,7 @@ import type { Overrides } from '../config/overrides.js';
 import { ReloadFailedError } from './process.js';
 import type { Builder, Built, Shape } from '../config/model-builder.js';
 import type { DesiredState } from '../../../core/plugin.js';
+import type { RuntimePlan } from '../runtime/plan.js';
 
 export class Running {
   private current: { structure: string; shape: Shape } | null = null;
@@ -82,6 +83,18 @@ export class Running {
       this.acceptedShape = shape;
     }
     return true;
+  }
+
+  /** Why `built` needs a reload, given the runtime plan that converged it; none: membership
+   * only. With `state`, as `same`. */
+  reloadReasons(built: Built, state: DesiredState | undefined, plan: RuntimePlan): string[] {
+    const { unplaced: u, cookieless: c } = plan;
+    return [
+      ...(!this.same(built, state) ? [this.known ? 'structure changed' : 'running structure unknown'] : []),
+      ...(u.length ? [`${u.length} servers without a runtime entry (${u[0].backend}/${u[0].server}: ${u[0].reason})`] : []),
+      // serving already; the reload (rate-limited) gives them their own persistence cookie
+      ...(c.length ? [`${c.length} servers without their cookie (${c[0].backend}/${c[0].server} serves as ${c[0].entry})`] : []),
+    ];
   }
 
   /** `state` (from the writer's `desired`) was admitted and awaits its reload. */

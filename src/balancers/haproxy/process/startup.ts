@@ -4,10 +4,12 @@
  * the config file on disk (the last known members: fail-safe), or, when there is none or it
  * does not pass `haproxy -c`, from an empty state. Either way what HAProxy serves per backend
  * is read back (recover.ts) for the clusters the writer has not heard from ZooKeeper yet.
+ * A HAProxy that died later is started again the same way (restartHaproxy).
  */
 import type { Logger } from 'pino';
 import { busyBinds } from '../config/bind-probe.js';
-import type { ConfigFile } from '../config/config-file.js';
+import { sameText, type ConfigFile } from '../config/config-file.js';
+import type { Built } from '../config/model-builder.js';
 import { parseSections, sectionBinds } from '../config/sections.js';
 import type { HaproxyProcess } from './process.js';
 import { addRuntimeRows, recoverFromConfig, type Recovered } from '../config/recover.js';
@@ -69,4 +71,31 @@ export async function startableText(text: string, file: string, log: Logger): Pr
   for (const s of drop) log.error({ file, section: `${s.kind} ${s.name}`, reason: sectionBinds(s).map((b) => busy.get(b)).filter(Boolean).join('; ') }, `${s.kind} ${s.name} of ${file} left out at start: ${sectionBinds(s).map((b) => busy.get(b)).filter(Boolean).join('; ')}`);
   const lines = text.split('\n');
   return lines.filter((_, i) => !drop.some((s) => i + 1 >= s.from && i + 1 <= s.to)).join('\n');
+}
+
+export interface RestartDeps {
+  proc: HaproxyProcess;
+  log: Logger;
+  /** the latest state's config, and the last config HAProxy ran (Running.good) */
+  latest: Built | null;
+  good: Built | null;
+  /** what the file on disk holds, when the balancer wrote it */
+  written(): Built | null;
+  writeNow(built: Built): Promise<Built>;
+}
+
+/** Start a dead HAProxy again, from the latest config (or the file on disk when HAProxy refuses
+ * it); when that does not start, from the last config it ran. Returns the new master's pid. */
+export async function restartHaproxy(d: RestartDeps): Promise<number> {
+  if (d.latest) await d.writeNow(d.latest).catch((err) => d.log.error({ err }, 'current config rejected: starting from the file on disk'));
+  try {
+    return (await d.proc.start()).masterPid;
+  } catch (err) {
+    const good = d.good;
+    const written = d.written();
+    if (!good || (written && sameText(good.parts, written.parts))) throw err;
+    d.log.error({ err }, 'HAProxy did not start with the current config: starting it with the last config it ran');
+    await d.writeNow(good);
+    return (await d.proc.start()).masterPid;
+  }
 }

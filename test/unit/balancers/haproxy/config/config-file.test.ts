@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigChecker, HaproxyConfigError, haproxyVersion } from '../../../../../src/balancers/haproxy/config/check.js';
 import { ConfigFile, sameText } from '../../../../../src/balancers/haproxy/config/config-file.js';
-import { withIdleClose } from '../../../../../src/balancers/haproxy/balancer.js';
+import { withIdleClose } from '../../../../../src/balancers/haproxy/config/idle-close.js';
 import { haproxySchema } from '../../../../../src/balancers/haproxy/config/schema.js';
 
 const VALID = 'global\n  stats socket /tmp/lh-cfgfile-test.sock level admin\ndefaults\n  timeout client 1s\n  timeout server 1s\n  timeout connect 1s\nbackend b\n  server s 127.0.0.1:1\n';

@@ -1,5 +1,5 @@
 /** What Lighthouse adds to the user's `defaults` lines, by HAProxy version. */
-import type { HaproxyConfig } from '../config/schema.js';
+import type { HaproxyConfig } from './schema.js';
 
 /**
  * HAProxy >= 2.6 with `mode http` defaults: `option idle-close-on-response` added to `defaults`
