@@ -2,14 +2,14 @@
  * `lighthousectl validate`'s look at the HAProxy config: render the desired state (sample
  * members) as the writer would and run `haproxy -c` on it in a temp dir, when HAProxy is
  * installed. HAProxy names a line of the rendered file (or a proxy); each of its alerts is
- * mapped back to the config file that line comes from (alert-source.ts).
+ * mapped back to the config file that line comes from (config/alerts.ts).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClusterSection, DesiredState, DryRunResult } from '../../core/plugin.js';
 import { LighthouseError } from '../../core/errors.js';
-import { alertSource, modelWarningSource } from './config/alert-source.js';
+import { alertSource, modelWarningSource } from './config/alerts.js';
 import { checkConfig, haproxyVersion } from './config/check.js';
 import { withIdleClose } from './config/idle-close.js';
 import { createRenderer } from './config/render.js';

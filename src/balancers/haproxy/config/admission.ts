@@ -19,8 +19,8 @@ import type { Logger } from 'pino';
 import type { DesiredState } from '../../../core/plugin.js';
 import { busyBinds } from './bind-probe.js';
 import { HaproxyConfigError } from './check.js';
-import { parseSections, sectionAt, sectionBinds, type Section } from './sections.js';
-import { haproxyName } from './model.js';
+import { alertOwners, readAlert, sectionOwners } from './alerts.js';
+import { parseSections, sectionBinds } from './sections.js';
 import type { Overrides } from './overrides.js';
 import type { Built } from './model-builder.js';
 
@@ -71,7 +71,7 @@ export class Admission {
       for (const [bind, s] of fresh) {
         const why = busy.get(bind);
         if (!why) continue;
-        const owners = ownersOf(state, s, null);
+        const owners = sectionOwners(state, s, null);
         if (!owners.length) log.error({ bind, section: `${s.kind} ${s.name}` }, `${why}: in the balancer's own config (${s.kind} ${s.name}), no cluster to leave out`);
         for (const c of owners) culprits.set(c, why);
       }
@@ -91,25 +91,15 @@ export class Admission {
     }
   }
 
-  /** The clusters `haproxy -c` refused, with its reason for each. */
+  /** The clusters `haproxy -c` refused, with its reason for each (alerts.ts). */
   private async refused(state: DesiredState, built: Built, err: HaproxyConfigError): Promise<Map<string, string>> {
     const text = built.text;
     const sections = parseSections(text);
-    const lines = text.split('\n');
     const out = new Map<string, string>();
-    const blame = (names: string[], why: string) => names.forEach((n) => out.set(n, out.has(n) ? `${out.get(n)}; ${why}` : why));
     for (const alert of err.lines) {
-      const why = alert.replace(/^\[ALERT\]\s*\(\d+\)\s*:\s*(config\s*:\s*)?/, '').trim();
-      const at = /\[[^\]]*:(\d+)\]/.exec(alert);
-      if (at) {
-        const s = sectionAt(sections, Number(at[1]));
-        if (s) blame(ownersOf(state, s, lines[Number(at[1]) - 1]?.trim() ?? null), why);
-        continue;
-      }
-      for (const m of alert.matchAll(/(?:proxy|backend|frontend|peers|server) '([^'/]+)[/']|'server ([^'/]+)\//gi)) {
-        const name = m[1] ?? m[2];
-        for (const kind of ['frontend', 'backend', 'peers']) blame(ownersOf(state, { kind, name, from: 0, to: 0, body: [] }, null), why);
-      }
+      const place = readAlert(alert, text, sections);
+      if (!place) continue;
+      for (const n of alertOwners(state, place)) out.set(n, out.has(n) ? `${out.get(n)}; ${place.said}` : place.said);
     }
     if (out.size) return out;
     const found = await this.bisect(state);
@@ -148,21 +138,3 @@ export class Admission {
     return trials > MAX_TRIALS ? [] : bad;
   }
 }
-
-/**
- * The clusters a section of the rendered config comes from: a cluster's frontend, backend and
- * peers are named after it; a meta cluster's frontend after the meta cluster, its
- * `acl is_B` / `use_backend B` lines after the member B (`line`), its other lines from every
- * member. Sections of the balancer's own config (global, defaults, listen) come from none.
- */
-function ownersOf(state: DesiredState, s: Section, line: string | null): string[] {
-  if (s.kind !== 'frontend' && s.kind !== 'backend' && s.kind !== 'peers') return [];
-  const own = state.clusters.filter((c) => haproxyName(c.name) === s.name).map((c) => c.name);
-  if (s.kind !== 'frontend' || own.length) return own;
-  const members = state.clusters.filter((c) => c.metaCluster !== undefined && haproxyName(c.metaCluster) === s.name);
-  const w = line?.split(/\s+/) ?? [];
-  const routed = w[0] === 'acl' ? w[1]?.replace(/^is_/, '') : w[0] === 'use_backend' ? w[1] : undefined;
-  const one = routed === undefined ? [] : members.filter((c) => haproxyName(c.name) === routed);
-  return (one.length ? one : members).map((c) => c.name);
-}
-
