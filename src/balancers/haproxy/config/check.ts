@@ -51,9 +51,9 @@ interface Check {
 
 /**
  * `haproxy -c` through one long-lived /bin/sh that forks HAProxy for each check. Spawning from
- * the writer itself blocks its event loop while it forks a process of its size (~3.5 ms at
- * ~100 MB, more at scale), i.e. on the path of the next runtime change; forking from a small
- * shell costs the writer a pipe write. Checks run one at a time, in order. The shell ends with
+ * the writer itself blocks its event loop while it forks a process of its size (the longer the
+ * larger the writer), i.e. on the path of the next runtime change; forking from a small shell
+ * costs the writer a pipe write (bench/writer-process-scale.ts measures that path). Checks run one at a time, in order. The shell ends with
  * the writer (stdin EOF) and is started again if it dies.
  */
 export class ConfigChecker {

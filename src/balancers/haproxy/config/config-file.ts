@@ -77,8 +77,8 @@ export class ConfigFile {
   /** Write in the background, after `delayMs` (and never in the caller's tick): requests made
    * meanwhile, or while a write runs, coalesce to the latest, so a burst of changes renders and
    * checks one config. `text` is called only for the write that happens, `done` once it is in
-   * place. Used for membership-only changes: rendering and `haproxy -c` (~0.5 s of a child's
-   * CPU on a 50,000-server config) stay off the path of the next runtime change.
+   * place. Used for membership-only changes: rendering and `haproxy -c`, which grow with the
+   * config, stay off the path of the next runtime change.
    * `check: false` skips `haproxy -c` (see write()). */
   writeLater(text: () => ConfigText, done: () => void = () => {}, check = true): void {
     this.wanted = { text, done, check };

@@ -1,9 +1,8 @@
 /**
  * A fast path for templates: the subset of Handlebars the shipped templates use, compiled to
- * generated functions. Handlebars spends ~2 us per template or partial call (per-call setup of
- * helpers and data frames, `each` frames, partial indentation), which is 100 ms for the 50,000
- * server lines of 1,000 backends x 50 nodes; these functions render all of them in ~40 ms,
- * garbage collection included (bench/writer-scale.ts).
+ * generated functions. Handlebars' per-call setup (helpers and data frames, `each` frames,
+ * partial indentation) on every template or partial call dominates a render of tens of
+ * thousands of server lines; these functions do without it (bench/writer-scale.ts compares).
  *
  * The subset, with Handlebars' own semantics (noEscape, strict): text; comments; `{{path}}` and
  * `{{{path}}}` (strict: a missing last segment throws `"name" not defined in ...`; a function is
@@ -39,16 +38,15 @@ class Unsupported extends Error {}
  * Each program (the template, and the body of every `each`) becomes one generated function
  * whose property reads name their property (`o["name"]`): every read site has an inline cache
  * of its own, seeing one kind of object (a server model, a backend model). Closures reading
- * `obj[key]` through one shared helper made every read megamorphic: ~1 us a server line, 50 ms
- * for 50,000 (bench/writer-scale.ts). Names come from Handlebars' parser and are embedded as
+ * `obj[key]` through one shared helper made every read megamorphic, a cost per server line
+ * that adds up at scale (bench/writer-scale.ts). Names come from Handlebars' parser and are embedded as
  * JSON string literals.
  *
  * Only own properties are printed (Handlebars' lookupProperty). For a plain object (its
  * prototype Object.prototype) a key Object.prototype does not have (when the template is
  * compiled) is own whenever `in` finds it, so the own-property check is left to objects of
  * other kinds and to keys like `toString`: `hasOwnProperty.call` is a builtin call V8 does not
- * inline, and six per server line made a full render of 1,000 x 50 ~15 % slower (median of 30
- * renders 35.9-39.3 ms against 30.6-33.7, 3 interleaved rounds).
+ * inline, and six per server line made a full render measurably slower (bench/writer-scale.ts).
  */
 export function compileFast(ast: Program, known: ReadonlySet<string>, helpers: ReadonlySet<string>, partial: (name: string) => RenderFn, cache: TemplateCode = new TemplateCode()): FastTemplate | null {
   const called = new Set<string>();

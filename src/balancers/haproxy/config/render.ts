@@ -9,11 +9,11 @@
  * (a partial's name is its file name without `.hbs`). A user `template_dir` overrides them file
  * by file and may add partials.
  *
- * Speed (1,000 backends x 50 servers): a template within the subset of fast-template.ts runs as
- * a generated function, any other one through Handlebars (same output, ~5x slower). The output of the
- * `backend` and `frontend` partials is cached per context object (models are immutable and the
- * balancer reuses an unchanged cluster's objects), so rendering after a one-node change renders
- * one backend; the cache applies when the partial and the partials it calls are all in the
+ * Speed: a template within the subset of fast-template.ts runs as a generated function, any
+ * other one through Handlebars (same output, several times slower: bench/writer-scale.ts).
+ * The output of the `backend` and `frontend` partials is cached per context object (models are
+ * readonly, render-model.ts, and the balancer reuses an unchanged cluster's objects), so
+ * rendering after a one-node change renders one backend; the cache applies when the partial and the partials it calls are all in the
  * subset, whose output depends on their context only.
  */
 import type Handlebars from 'handlebars';
@@ -120,8 +120,8 @@ export function createRenderer(opts: { templateDir?: string; shippedDir?: string
 
 /**
  * Why pieces: the full text of 1,000 backends is a 4 MB rope of their cached texts, and
- * writing it makes V8 flatten it first (a 4 MB copy in fresh memory: ~14 ms here, against
- * ~0.7 ms to write the pieces one after the other). While `collect` runs, a cached partial
+ * writing it makes V8 flatten it first (a 4 MB copy in fresh memory, many times the cost of
+ * writing the pieces one after the other: bench/writer-scale.ts). While `collect` runs, a cached partial
  * returns a marker (NUL, its number, SOH: bytes no HAProxy config holds) and the sink keeps
  * its text; the main template's small output is then cut at the markers.
  */

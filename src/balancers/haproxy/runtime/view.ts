@@ -121,7 +121,7 @@ export class RuntimeView {
         this.last = { backends, served, unserved };
         this.lastCommands = plan.commands;
         if (plan.commands.length) {
-          // after the caller has its answer: a log line costs ~0.1 ms, on the path of the change
+          // after the caller has its answer: a log line is work on the path of the change, where
           // it would delay every onApplied and the next change queued behind this one
           const fields = { workerPid: this.workerPid, commands: plan.commands.length, backends: plan.changed, ms: +(performance.now() - t0).toFixed(2) };
           setImmediate(() => this.log.info(fields, 'servers updated via runtime API'));
