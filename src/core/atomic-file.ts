@@ -55,19 +55,8 @@ export async function stageFile(path: string, data: AtomicData, opts: StageOptio
   };
   try {
     if (opts.blocking) {
-      let old: Stats | null = null;
+      const fd = writeTempSync(path, tmp, pieces, opts.mode);
       try {
-        old = statSync(path);
-      } catch {
-        // a new file
-      }
-      const fd = openSync(tmp, 'wx', opts.mode ?? 0o644);
-      try {
-        for (const piece of pieces) writeSync(fd, piece);
-        if (old) {
-          fchmodSync(fd, old.mode & 0o7777);
-          if (process.getuid?.() === 0) fchownSync(fd, old.uid, old.gid);
-        }
         await new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
       } finally {
         closeSync(fd);
@@ -108,20 +97,9 @@ export async function stageFile(path: string, data: AtomicData, opts: StageOptio
 /** The same, blocking: for small files on a path where a few event-loop turns cost more. */
 export function writeFileAtomicSync(path: string, data: AtomicData, opts: AtomicWriteOptions = {}): void {
   const tmp = tempPathFor(path);
-  let old: Stats | null = null;
+  const fd = writeTempSync(path, tmp, Array.isArray(data) ? data : [data as string | Buffer], opts.mode);
   try {
-    old = statSync(path);
-  } catch {
-    // a new file
-  }
-  const fd = openSync(tmp, 'wx', opts.mode ?? 0o644);
-  try {
-    for (const piece of Array.isArray(data) ? data : [data]) writeSync(fd, piece);
     fsyncSync(fd);
-    if (old) {
-      fchmodSync(fd, old.mode & 0o7777);
-      if (process.getuid?.() === 0) fchownSync(fd, old.uid, old.gid);
-    }
     closeSync(fd);
     renameSync(tmp, path);
   } catch (err) {
@@ -133,7 +111,7 @@ export function writeFileAtomicSync(path: string, data: AtomicData, opts: Atomic
     try {
       unlinkSync(tmp);
     } catch {
-      // renamed or never written
+      // renamed already
     }
     throw err;
   }
@@ -142,6 +120,38 @@ export function writeFileAtomicSync(path: string, data: AtomicData, opts: Atomic
     fsyncSync(dfd);
   } finally {
     closeSync(dfd);
+  }
+}
+
+/** `pieces` written to a new `tmp`, given `path`'s mode and owner when it exists (else `mode`):
+ * the open descriptor, for the caller to fsync and close. On failure `tmp` is removed. */
+function writeTempSync(path: string, tmp: string, pieces: readonly (string | Buffer)[], mode = 0o644): number {
+  let old: Stats | null = null;
+  try {
+    old = statSync(path);
+  } catch {
+    // a new file
+  }
+  const fd = openSync(tmp, 'wx', mode);
+  try {
+    for (const piece of pieces) {
+      if (typeof piece === 'string') writeSync(fd, piece); // (two overloads: no union)
+      else writeSync(fd, piece);
+    }
+    if (old) {
+      fchmodSync(fd, old.mode & 0o7777);
+      // only root may give a file away; anyone else keeps the file as theirs
+      if (process.getuid?.() === 0) fchownSync(fd, old.uid, old.gid);
+    }
+    return fd;
+  } catch (err) {
+    closeSync(fd);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // never created
+    }
+    throw err;
   }
 }
 
