@@ -96,7 +96,14 @@ runBench(async () => {
   const hap = await haproxyEnv({ restart_interval: 2, liveness_interval: 1 });
   cleanup.add(() => hap.cleanup());
   const clusters: Record<string, Record<string, unknown>> = {};
-  for (const n of names) clusters[n] = { port: await freePort(), backend: ['mode http', 'balance roundrobin'] };
+  // bind-0 ports are drawn again and again: a thousand of them repeat some (one port, one frontend)
+  const taken = new Set<number>();
+  for (const n of names) {
+    let port = await freePort();
+    while (taken.has(port)) port = await freePort();
+    taken.add(port);
+    clusters[n] = { port, backend: ['mode http', 'balance roundrobin'] };
+  }
   const dir = await writeConfigDir({ haproxy: hap.raw, zkConnect: zk.connectString, zkPath: ZK_PATH, clusters, level: 'warn' });
 
   const tStart = performance.now();
