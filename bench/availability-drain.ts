@@ -30,7 +30,7 @@ import { startZooKeeper } from '../test/helpers/zookeeper.js';
 import { startBackend, freePort } from '../test/helpers/backends.js';
 import { startDaemon } from '../test/helpers/daemon.js';
 import { haproxyEnv } from '../test/helpers/haproxy.js';
-import { adminMode } from '../src/balancers/haproxy/runtime-parse.js';
+import { adminMode } from '../src/balancers/haproxy/runtime/parse.js';
 import { cleanup, fmtStats, forkTs, hrMs, inProcessWriter, membershipSig, nullLogger, runBench, serverRows, shebangFlags, stats, tempDir, writeConfigDir } from './lib.js';
 
 const { values } = parseArgs({

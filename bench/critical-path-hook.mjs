@@ -12,7 +12,7 @@ import { appendFileSync } from 'node:fs';
 const out = process.env.LH_BENCH_CRITICAL_FILE;
 if (out && process.argv[1]?.includes('lighthouse-writer')) {
   const { RecursiveWatches } = await import(new URL('../dist/discovery/zookeeper/recursive-watches.js', import.meta.url));
-  const { RuntimeApi } = await import(new URL('../dist/balancers/haproxy/runtime-api.js', import.meta.url));
+  const { RuntimeApi } = await import(new URL('../dist/balancers/haproxy/runtime/api.js', import.meta.url));
   let t0 = null;
   let at = 0;
   const dispatch = RecursiveWatches.prototype.dispatch;

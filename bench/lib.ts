@@ -28,8 +28,8 @@ import { Writer } from '../src/writer/writer.js';
 import { encodeNode } from '../src/discovery/zookeeper/znode-format.js';
 import { createZkClient, CreateMode, ZK_ERR } from '../src/discovery/zookeeper/zk-client.js';
 import type { HaproxyBalancer } from '../src/balancers/haproxy/balancer.js';
-import { masterCommand, parseShowProc, type ProcInfo } from '../src/balancers/haproxy/process.js';
-import { adminMode, parseServersState, type ServerStateRow } from '../src/balancers/haproxy/runtime-parse.js';
+import { masterCommand, parseShowProc, type ProcInfo } from '../src/balancers/haproxy/process/process.js';
+import { adminMode, parseServersState, type ServerStateRow } from '../src/balancers/haproxy/runtime/parse.js';
 
 // ------------------------------------------------------------------ cleanup
 
@@ -123,7 +123,7 @@ export function procCpu(pid: number | 'self'): { self: number; user: number; ker
 }
 
 /** CPU ms of the `haproxy -c` runs of process `pid`: they run under its long-lived checker shell
- * (config-file.ts ConfigChecker), whose children are reaped by the shell, not by `pid`; plus
+ * (balancers/haproxy/config/check.ts ConfigChecker), whose children are reaped by the shell, not by `pid`; plus
  * any child `pid` reaped itself. */
 export function checkCpu(pid: number | 'self'): number {
   const self = pid === 'self' ? process.pid : pid;

@@ -106,7 +106,7 @@ interface Applied {
 async function stampExternals(t: Pick<Applied, 'tEvent' | 'tRead' | 'tReadDone' | 'tSocket' | 'tSocketDone'>): Promise<void> {
   const { ZkSession } = await import('../src/discovery/zookeeper/session.js');
   const { RecursiveWatches } = await import('../src/discovery/zookeeper/recursive-watches.js');
-  const { RuntimeApi } = await import('../src/balancers/haproxy/runtime-api.js');
+  const { RuntimeApi } = await import('../src/balancers/haproxy/runtime/api.js');
   const zs = ZkSession.prototype as unknown as { getData(...a: unknown[]): Promise<unknown> };
   const rw = RecursiveWatches.prototype as unknown as { dispatch(ev: unknown): void };
   const { getData } = zs;

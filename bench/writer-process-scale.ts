@@ -31,7 +31,7 @@ import { parseArgs } from 'node:util';
 import { haproxyEnv, freePort } from '../test/helpers/haproxy.js';
 import { preferredPort } from '../scripts/lib/ports.js';
 import { startZooKeeper } from '../test/helpers/zookeeper.js';
-import { adminMode, type ServerStateRow } from '../src/balancers/haproxy/runtime-parse.js';
+import { adminMode, type ServerStateRow } from '../src/balancers/haproxy/runtime/parse.js';
 import { adminCommand, benchIp, benchNode, benchZk, cleanup, fmtStats, hrMs, runBench, serverRows, shebangFlags, sleep, stats, tempDir, writeConfigDir, znodeData, znodePath, type ZkOp } from './lib.js';
 
 const { values } = parseArgs({

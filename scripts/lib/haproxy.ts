@@ -2,9 +2,9 @@
  * file, see which servers it serves, and count which backend answers plain HTTP requests through it. */
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { masterCommand, parseShowProc, pidAlive } from '../../src/balancers/haproxy/process.js';
-import { RuntimeApi } from '../../src/balancers/haproxy/runtime-api.js';
-import { adminMode, parseServersState } from '../../src/balancers/haproxy/runtime-parse.js';
+import { masterCommand, parseShowProc, pidAlive } from '../../src/balancers/haproxy/process/process.js';
+import { RuntimeApi } from '../../src/balancers/haproxy/runtime/api.js';
+import { adminMode, parseServersState } from '../../src/balancers/haproxy/runtime/parse.js';
 
 /** SIGTERM to the master named in the pid file (its workers with it), bounded wait, SIGKILL. */
 export async function killHaproxy(pidFile: string, masterSocket?: string, timeoutMs = 3000): Promise<void> {

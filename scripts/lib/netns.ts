@@ -19,7 +19,7 @@ import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } f
 import { accessSync, constants, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
-import { pidAlive } from '../../src/balancers/haproxy/process.js';
+import { pidAlive } from '../../src/balancers/haproxy/process/process.js';
 
 const run = promisify(execFile);
 const CLAIMS = '/run/lighthouse-netns';

@@ -6,7 +6,7 @@
 import type { NodeConfig } from '../config/schema.js';
 import { endpointUrl, type NodeRecord } from '../core/node-record.js';
 import type { HttpSettings } from '../http/schema.js';
-import type { Identity } from '../reporter/identity.js';
+import type { Identity } from '../config/node-identity.js';
 import type { ActionNode } from './service.js';
 
 const WILDCARD = new Set(['0.0.0.0', '::', '[::]', '*']);

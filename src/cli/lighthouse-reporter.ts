@@ -8,7 +8,7 @@
 import { systemClock } from '../core/clock.js';
 import { ConfigError, EXIT, LighthouseError } from '../core/errors.js';
 import { Reporter } from '../reporter/reporter.js';
-import { resolveIdentity } from '../reporter/identity.js';
+import { resolveIdentity } from '../config/node-identity.js';
 import { Availability } from '../control/availability.js';
 import { mountAvailability } from '../control/routes.js';
 import { daemonHttp } from '../status/daemon-http.js';

@@ -19,8 +19,8 @@ import { LighthouseError } from './errors.js';
 /**
  * Unspecified addresses: "this host" to HAProxy and to Linux (a connect to 0.0.0.0 reaches
  * loopback), never a remote node. 0.0.0.0/8 is "this network" (RFC 1122), valid as a source
- * only. BlockList matches IPv4-mapped IPv6 (::ffff:0.0.0.0) against the IPv4 rule; it costs
- * ~2 us a check, so it only sees the rare addresses that may be mapped ones. Built once and
+ * only. BlockList matches IPv4-mapped IPv6 (::ffff:0.0.0.0) against the IPv4 rule; it is slow
+ * next to a string check, so it only sees the rare addresses that may be mapped ones. Built once and
  * never changed.
  */
 const MAPPED_UNSPECIFIED = new BlockList();

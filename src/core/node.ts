@@ -35,27 +35,29 @@ export function nodeName(host: string, port: number): string {
   return `${host}:${port}`;
 }
 
-/** Lists known to be in name order (marked by whoever built them so): checking the order of
- * a cluster of 5,000 is 5,000 string comparisons, and a change passes the watcher, the writer
- * and the model, each of which used to check it again. */
-const SORTED = new WeakSet<readonly { name: string }[]>();
+/** Set on a list known to be in name order, by whoever built it so: checking the order of a
+ * cluster of 5,000 is 5,000 string comparisons, and a change passes the watcher, the writer
+ * and the model, each of which used to check it again. The mark lives on the list itself
+ * (non-enumerable: equality, copies and JSON ignore it), not in a table of this module; the
+ * lists are readonly, so the order it vouches for cannot change under it. */
+const SORTED = Symbol('lighthouse.sortedByName');
 
 /** Mark `list` as in name order (the caller built it so, and changes it no more) and return it. */
 export function markSorted<T extends readonly { name: string }[]>(list: T): T {
-  SORTED.add(list);
+  if (!(SORTED in list)) Object.defineProperty(list, SORTED, { value: true });
   return list;
 }
 
 /** `list` was marked as in name order (markSorted, sortNodes). */
 export function knownSorted(list: readonly { name: string }[]): boolean {
-  return SORTED.has(list);
+  return SORTED in list;
 }
 
 /** Stable order so snapshots compare equal regardless of ZooKeeper's child order. A copy, in
  * name order (sorted only when it is not already, as discovery sends it). */
 export function sortNodes(nodes: readonly ServiceNode[]): ServiceNode[] {
   const copy = nodes.slice();
-  if (!SORTED.has(nodes)) {
+  if (!knownSorted(nodes)) {
     for (let i = 1; i < copy.length; i++) {
       if (copy[i - 1].name > copy[i].name) {
         copy.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

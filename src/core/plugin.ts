@@ -104,18 +104,19 @@ export interface DiscoveryPlugin<C = any> {
 
 /** One consumed cluster with its balancer-specific config section (e.g. `haproxy:`). */
 export interface ClusterModel {
-  name: string;
+  readonly name: string;
   /** the config file that defines it, relative to the config dir (for messages) */
-  file?: string;
-  discovery: string;
-  metaCluster?: string;
+  readonly file?: string;
+  readonly discovery: string;
+  readonly metaCluster?: string;
   /** The balancer's own section of clusters/NAME.yaml, validated by `clusterSchema`. */
-  balancer: unknown;
-  nodes: ServiceNode[];
+  readonly balancer: unknown;
+  /** never changed once given: balancers cache what they build from it by identity */
+  readonly nodes: readonly ServiceNode[];
 }
 
 export interface DesiredState {
-  clusters: ClusterModel[];
+  readonly clusters: readonly ClusterModel[];
   /** Optional hint, may be ignored: this state's number, unique per writer (the next one is
    * larger). */
   version?: number;
@@ -195,6 +196,14 @@ export interface DryRunResult {
   skipped?: string;
 }
 
+export interface BalancerDeps extends PluginDeps {
+  configDir: string;
+  /** the host name this node is advertised by when one is configured (env
+   * LIGHTHOUSE_ADVERTISE_HOST, node.yaml `host`); undefined: the machine's FQDN. A balancer that
+   * names this node to others (HAProxy's peer name) uses it, so reporter and writer agree. */
+  advertisedHost?: string;
+}
+
 export interface BalancerPlugin<C = any, K = any> {
   kind: 'balancer';
   name: string;
@@ -216,7 +225,7 @@ export interface BalancerPlugin<C = any, K = any> {
    * balancer itself would check it (HAProxy: render, `haproxy -c`); problems name the file
    * they come from. For `lighthousectl validate`; starts nothing. */
   dryRun?(config: C, file: string, desired: DesiredState, clusters: readonly ClusterSection<K>[], deps: PluginDeps & { configDir: string }): Promise<DryRunResult>;
-  create(config: C, deps: PluginDeps & { configDir: string }): Balancer;
+  create(config: C, deps: BalancerDeps): Balancer;
 }
 
 export type Plugin = CheckPlugin | DiscoveryPlugin | BalancerPlugin;

@@ -3,8 +3,8 @@
  * asked for.
  *
  * Why not `import { Client } from 'undici'`: the package's index loads all of undici (fetch,
- * WebSocket, caches, mocks...): ~6 MB more RSS than the dispatcher alone, measured on the
- * project VM, against a reporter RSS goal of 75 MB for a node with five services. A process
+ * WebSocket, caches, mocks...): megabytes more RSS than the dispatcher alone, against the
+ * reporter's RSS goal (bench/README.md). A process
  * that never makes an HTTP request (a writer without webhooks, a reporter with tcp checks)
  * loads none of it. The files named here are undici's own modules (the package has no
  * `exports` map, so they are public paths); the version is pinned in package.json and

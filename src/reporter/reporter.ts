@@ -17,7 +17,7 @@ import type { LoadedConfig } from '../config/store.js';
 import type { ServiceConfig } from '../config/schema.js';
 import { CheckTimers } from '../checks/timers.js';
 import { ServiceInstance } from './instance.js';
-import type { Identity } from './identity.js';
+import type { Identity } from '../config/node-identity.js';
 import type { NodeRecord } from '../core/node-record.js';
 
 /** What the availability state asks of a healthy instance of `service` (src/control/). */

@@ -29,6 +29,7 @@ import { ClusterGuard } from './cluster-guard.js';
 import { DesiredStates, sameState } from './desired.js';
 import { StartupWait } from './startup-wait.js';
 import type { WriterObserver } from './observer.js';
+import { advertisedHost } from '../config/node-identity.js';
 
 export { STARTUP_WAIT_MS } from './startup-wait.js';
 
@@ -87,7 +88,7 @@ export class Writer {
 
   async apply(cfg: LoadedConfig): Promise<void> {
     const fresh = new Set(await this.pool.apply(cfg.discovery));
-    await this.applyBalancers(cfg.balancers);
+    await this.applyBalancers(cfg.balancers, advertisedHost(cfg.node));
     const clusters = (this.clusters = this.guard.admit(cfg));
     for (const [name, w] of [...this.watches]) {
       const c = clusters.get(name);
@@ -162,7 +163,7 @@ export class Writer {
     this.watches.set(c.name, { discovery: c.discovery, unwatch });
   }
 
-  private async applyBalancers(configs: ReadonlyMap<string, unknown>): Promise<void> {
+  private async applyBalancers(configs: ReadonlyMap<string, unknown>, host: string | undefined): Promise<void> {
     for (const [name, e] of [...this.balancers]) {
       const config = configs.get(name);
       if (config === undefined) {
@@ -182,7 +183,7 @@ export class Writer {
     for (const [name, config] of configs) {
       if (this.balancers.has(name)) continue;
       const plugin = this.opts.registry.balancers.get(name)!;
-      const balancer = plugin.create(config, { logger: this.opts.logger, clock: this.opts.clock, configDir: this.opts.configDir });
+      const balancer = plugin.create(config, { logger: this.opts.logger, clock: this.opts.clock, configDir: this.opts.configDir, advertisedHost: host });
       this.balancers.set(name, { config, balancer, started: false, failures: 0 });
     }
   }

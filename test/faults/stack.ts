@@ -13,7 +13,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { masterCommand, parseShowProc, type ProcInfo } from '../../src/balancers/haproxy/process.js';
+import { masterCommand, parseShowProc, type ProcInfo } from '../../src/balancers/haproxy/process/process.js';
 import { startBackend, freePort, type Backend } from '../helpers/backends.js';
 import { startDaemon, type Daemon } from '../helpers/daemon.js';
 import { haproxyEnv, traffic, type HaproxyEnv } from '../helpers/haproxy.js';

@@ -7,7 +7,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { leftovers } from '../../scripts/lib/netns.js';
-import { pidAlive } from '../../src/balancers/haproxy/process.js';
+import { pidAlive } from '../../src/balancers/haproxy/process/process.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 

@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import type { ClusterModel, DesiredState } from '../../src/core/plugin.js';
 import type { NodeState, ServiceNode } from '../../src/core/node.js';
 import { killHaproxy } from '../../scripts/lib/haproxy.js';
-import { haproxyClusterSchema } from '../../src/balancers/haproxy/schema.js';
+import { haproxyClusterSchema } from '../../src/balancers/haproxy/config/schema.js';
 import { freePort } from './backends.js';
 
 // The one piece of module state: pid files to kill from when the test process exits.
@@ -108,7 +108,7 @@ export function node(port: number, extra: { weight?: number; state?: NodeState; 
   return { name: `${host}:${port}`, host, ip: extra.ip ?? host, port, peer: null, metadata: {}, weight: extra.weight, state: extra.state };
 }
 
-export function cluster(name: string, haproxy: Record<string, unknown>, nodes: ServiceNode[], metaCluster?: string): ClusterModel {
+export function cluster(name: string, haproxy: Record<string, unknown>, nodes: readonly ServiceNode[], metaCluster?: string): ClusterModel {
   return { name, discovery: 'zookeeper', metaCluster, balancer: haproxyClusterSchema.parse(haproxy), nodes };
 }
 

@@ -17,8 +17,8 @@ import { startDaemon, type Daemon } from '../helpers/daemon.js';
 import { haproxyEnv, traffic, type HaproxyEnv } from '../helpers/haproxy.js';
 import { waitFor } from '../helpers/wait.js';
 import { availabilityNodes, ctl, runCtl as run, stateOf, type AvailabilityNode, type HoldBackend } from '../helpers/availability.js';
-import { masterCommand } from '../../src/balancers/haproxy/process.js';
-import { adminMode, parseServersState } from '../../src/balancers/haproxy/runtime-parse.js';
+import { masterCommand } from '../../src/balancers/haproxy/process/process.js';
+import { adminMode, parseServersState } from '../../src/balancers/haproxy/runtime/parse.js';
 
 const suite = useZooKeeper();
 let hap: HaproxyEnv;

@@ -17,7 +17,7 @@ import { dirname, join, posix, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
-import { haproxySchema } from '../../src/balancers/haproxy/schema.js';
+import { haproxySchema } from '../../src/balancers/haproxy/config/schema.js';
 import { copyOf, dockerignore, ignored, parseDockerfile, type Stage } from '../helpers/dockerfile.js';
 import { waitFor } from '../helpers/wait.js';
 

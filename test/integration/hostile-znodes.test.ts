@@ -22,7 +22,7 @@ import { startDaemon, type Daemon } from '../helpers/daemon.js';
 import { haproxyEnv, traffic, type HaproxyEnv } from '../helpers/haproxy.js';
 import { waitFor } from '../helpers/wait.js';
 import { programPayload } from '../helpers/hostile.js';
-import { masterCommand, parseShowProc } from '../../src/balancers/haproxy/process.js';
+import { masterCommand, parseShowProc } from '../../src/balancers/haproxy/process/process.js';
 
 const HOST = 'writer1.lighthouse.test';
 let zk: ZkServer;

@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createNetwork, leftovers, netnsUnavailable } from '../../scripts/lib/netns.js';
-import { pidAlive } from '../../src/balancers/haproxy/process.js';
+import { pidAlive } from '../../src/balancers/haproxy/process/process.js';
 import { waitFor } from '../helpers/wait.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -17,9 +17,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
-import { haproxySchema } from '../../src/balancers/haproxy/schema.js';
+import { tempPathFor } from '../../src/core/atomic-file.js';
+import { haproxySchema } from '../../src/balancers/haproxy/config/schema.js';
 import { EXIT } from '../../src/core/errors.js';
-import { pidAlive } from '../../src/balancers/haproxy/process.js';
+import { pidAlive } from '../../src/balancers/haproxy/process/process.js';
 import { killHaproxy } from '../../scripts/lib/haproxy.js';
 import { startZooKeeper, type ZkServer } from '../helpers/zookeeper.js';
 import { freePort } from '../helpers/backends.js';
@@ -82,7 +83,7 @@ describe('systemd units', () => {
     assert.equal(one(u, 'KillMode'), 'process', 'stopping the writer signals the writer alone');
     const c = haproxySchema.parse(parse(readFileSync(join(UNITS, 'haproxy.yaml'), 'utf8')));
     const writable = words(u, 'ReadWritePaths');
-    const candidate = join(dirname(c.config_file), `.haproxy.cfg.candidate`);
+    const candidate = tempPathFor(c.config_file); // the staged config, checked before its rename
     for (const f of [c.config_file, candidate, c.socket_file, c.pid_file, c.master_socket, c.server_state_file]) {
       assert.ok(writable.some((d) => f.startsWith(`${d}/`)), `${f} is under ReadWritePaths (${writable.join(' ')})`);
     }

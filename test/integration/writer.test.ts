@@ -13,7 +13,7 @@ import type { Daemon } from '../helpers/daemon.js';
 import { traffic, type HaproxyEnv } from '../helpers/haproxy.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait.js';
-import { masterCommand, parseShowProc } from '../../src/balancers/haproxy/process.js';
+import { masterCommand, parseShowProc } from '../../src/balancers/haproxy/process/process.js';
 
 let stack: Stack;
 let zk: ZkServer;

@@ -1,61 +1,34 @@
 /**
  * The HAProxy balancer: keeps a local HAProxy serving exactly the DesiredState it is given.
- *
- * Structure vs membership. The "structure" is the config with membership blanked (model.ts
- * `maskMembership`). If it equals what the running HAProxy was started or reloaded with, the
- * change is membership only (a node up, down, new, gone, a weight or drain/maint change): it
- * goes through the runtime API (plan.ts) on a persistent socket, and the full config (every
- * current server named, plus free slots) is written in the background (validated, not
- * reloaded; coalesced, at most one write per WRITE_DELAY_MS) so a later reload keeps every
- * server. A different structure (new cluster, changed directive), or a server the running
- * config has no room for, means write + reload, rate-limited to `restart_interval` and
- * coalesced; a reload always uses the latest state's config.
- *
- * A membership change costs what changed, not the total (1,000 x 50 servers: ~0.3 ms of CPU):
- * models are reused per cluster and the structure compared by identity (snapshot.ts), the
- * runtime view plans changed backends only, the renderer reuses unchanged backends' text.
- *
- * Across reloads: just before one, `show servers state` is dumped to the server-state file
- * (only servers the new config names at the same address: a slot's saved state would bring it
- * up at 0.0.0.0), HAProxy loads it (`load-server-state-from-file global`), and the runtime
- * state is then converged again from `show servers state`.
- *
- * Liveness: the master pid is checked before every apply, and by a timer every
- * `liveness_interval` seconds (also right away when the runtime connection drops); a dead
- * HAProxy is started again from the full current config (or, if that does not start, the last
- * config it ran). The timer also notices a worker we did not start (someone else reloaded) and
- * converges it. HAProxy is never stopped by `stop()`: it keeps serving when the writer stops.
- *
- * Never less than before because of something other than ZooKeeper's word: clusters not heard
- * yet keep what HAProxy serves for them, and clusters HAProxy refuses are left out, named, at
- * their last good version (overrides.ts, admission.ts); a deleted admin socket is re-created
- * (admin-socket.ts).
+ * The one orchestrator of the three folders, in the order data takes them: config/ (models,
+ * render, admission, the file and `haproxy -c`), runtime/ (what HAProxy runs, the plan, the
+ * runtime API), process/ (start, reload, liveness). Structure vs membership, the rules of a
+ * reload, the server-state carried across one and liveness are explained in
+ * docs/ARCHITECTURE.md ("The HAProxy balancer"); bench/writer-process-scale.ts measures the
+ * membership path.
  */
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
-import type { Clock } from '../../core/clock.js';
 import { LighthouseError } from '../../core/errors.js';
 import type { ApplyResult, Balancer, DesiredState, PluginDeps, ServedServer } from '../../core/plugin.js';
-import { recreateSocket, socketGone } from './admin-socket.js';
-import { Admission } from './admission.js';
-import { ConfigFile, haproxyVersion, sameText } from './config-file.js';
+import { recreateSocket, socketGone } from './process/admin-socket.js';
+import { Admission } from './config/admission.js';
+import { haproxyVersion } from './config/check.js';
+import { ConfigFile } from './config/config-file.js';
 import { localPeerName } from './local-peer.js';
-import { buildModel, type BackendModel } from './model.js';
-import { Overrides } from './overrides.js';
-import { HaproxyProcess, pidAlive, type ProcInfo } from './process.js';
-import { ReloadScheduler } from './reload-scheduler.js';
-import { createRenderer, type Renderer } from './render.js';
-import { RuntimeApi } from './runtime-api.js';
-import { RuntimeView } from './runtime-view.js';
-import { adminMode } from './runtime-parse.js';
-import { isSlot } from './plan.js';
-import type { HaproxyConfig } from './schema.js';
-import { Running } from './running.js';
-import { Builder, type Built, type Snapshot } from './snapshot.js';
-import { startHaproxy } from './startup.js';
-import { withIdleClose } from './idle-close.js';
-
-export { withIdleClose };
+import { buildModel, type BackendModel } from './config/model.js';
+import { Overrides } from './config/overrides.js';
+import { HaproxyProcess, pidAlive, type ProcInfo } from './process/process.js';
+import { ReloadScheduler } from './process/reload-scheduler.js';
+import { createRenderer, type Renderer } from './config/render.js';
+import { RuntimeApi } from './runtime/api.js';
+import { RuntimeView } from './runtime/view.js';
+import type { HaproxyConfig } from './config/schema.js';
+import { reloadLabel, Running } from './process/running.js';
+import { Builder, type Built, type Models } from './config/model-builder.js';
+import { LivenessTimer } from './process/liveness.js';
+import { restartHaproxy, startHaproxy } from './process/startup.js';
+import { withIdleClose } from './config/idle-close.js';
 
 /** background (membership-only) config-file writes: at most one per this, the latest state */
 export const WRITE_DELAY_MS = 1000;
@@ -69,14 +42,13 @@ export class HaproxyBalancer implements Balancer {
   private readonly file: ConfigFile;
   private readonly proc: HaproxyProcess;
   private readonly scheduler: ReloadScheduler;
-  private readonly clock: Clock;
   private readonly builder: Builder;
   private readonly overrides: Overrides;
   private readonly admission: Admission;
   private lock: Promise<unknown> = Promise.resolve();
   private started = false;
   private stopped = false;
-  private liveness: { cancel(): void } | null = null;
+  private readonly liveness: LivenessTimer;
 
   /** the latest desired state, rendered */
   private latest: Built | null = null;
@@ -94,7 +66,6 @@ export class HaproxyBalancer implements Balancer {
     deps: PluginDeps,
   ) {
     this.log = deps.logger.child({ component: 'haproxy' });
-    this.clock = deps.clock;
     this.renderer = createRenderer({ templateDir: config.template_dir });
     const modelConfig = withIdleClose(config, haproxyVersion(config.haproxy_bin));
     this.builder = new Builder(modelConfig, this.renderer, (warnings) => this.log.warn({ warnings }, 'config problems (rendered without them)'));
@@ -114,6 +85,7 @@ export class HaproxyBalancer implements Balancer {
       pids: async () => ((s) => (s ? [s.masterPid, ...s.workers, ...s.oldWorkers] : null))(await this.proc.status()),
     });
     this.running = new Running(this.builder, this.overrides, this.admission);
+    this.liveness = new LivenessTimer(deps.clock, config.liveness_interval * 1000, () => this.checkLiveness(), this.log);
   }
 
   /** the worker serving now (tests assert it does not change on membership changes) */
@@ -121,17 +93,9 @@ export class HaproxyBalancer implements Balancer {
     return this.view.workerPid;
   }
 
-  /** The servers as HAProxy serves them, by cluster (free slots left out): the runtime view,
-   * read from the worker and kept by the commands sent since; no socket round trip. */
+  /** The servers as HAProxy serves them, by cluster, with no socket round trip (RuntimeView). */
   serving(): ReadonlyMap<string, ServedServer[]> {
-    const rows = this.view.served();
-    const out = new Map<string, ServedServer[]>();
-    if (!rows || !this.latest) return out;
-    for (const be of this.latest.snap.backends) {
-      const list = (rows.get(be.name) ?? []).filter((r) => !(isSlot(r.name) && adminMode(r.adminState) === 'maint'));
-      out.set(be.cluster, list.map((r) => ({ name: r.name, address: r.addr, port: r.port, weight: r.uweight, state: adminMode(r.adminState) === 'up' ? (r.opState === 0 ? 'down' : 'up') : adminMode(r.adminState) })));
-    }
-    return out;
+    return this.latest ? this.view.servedByCluster(this.latest.models.backends) : new Map();
   }
 
   /** runtime commands sent by the last apply */
@@ -151,16 +115,13 @@ export class HaproxyBalancer implements Balancer {
       this.masterPid = masterPid;
       this.overrides.recover(recovered);
       this.started = true;
-      this.armLiveness();
+      this.liveness.start();
     });
   }
 
-  /**
-   * Runtime first: membership goes through the runtime API at once. Then the file: written in
-   * the background when only membership changed, written now when a reload is needed (the
-   * clusters HAProxy refuses left out, admission.ts; a refusal no cluster can be blamed for is
-   * this apply's LH_ERR_HAPROXY_CONFIG), and the reload awaited.
-   */
+  /** Runtime API first, at once; then the file: in the background for membership only, now for a
+   * reload (clusters HAProxy refuses left out, admission.ts; a refusal no cluster can be blamed
+   * for is this apply's LH_ERR_HAPROXY_CONFIG), and the reload awaited. */
   async apply(desired: DesiredState): Promise<ApplyResult> {
     if (!this.started) await this.start();
     let state = this.overrides.apply(desired);
@@ -170,22 +131,14 @@ export class HaproxyBalancer implements Balancer {
       let commands = 0;
       for (;;) {
         this.latest = built;
-        const plan = await this.converge(built.snap.backends, built.snap.delta);
+        const plan = await this.converge(built.models.backends, built.models.delta);
         commands += plan.commands.length;
-        const reasons = [
-          ...(!this.running.same(built, state) ? [this.running.known ? 'structure changed' : 'running structure unknown'] : []),
-          ...(plan.unplaced.length ? [`${plan.unplaced.length} servers without a runtime entry (${plan.unplaced[0].backend}/${plan.unplaced[0].server}: ${plan.unplaced[0].reason})`] : []),
-          // serving already; the reload (rate-limited) gives them their own persistence cookie
-          ...(plan.cookieless.length ? [`${plan.cookieless.length} servers without their cookie (${plan.cookieless[0].backend}/${plan.cookieless[0].server} serves as ${plan.cookieless[0].entry})`] : []),
-        ];
+        const reasons = this.running.reloadReasons(built, state, plan);
         if (!reasons.length) {
-          // The structure is the running one, which `haproxy -c` accepted, with a placeholder
-          // server line per backend (model.ts maskBackend): what differs is server lines of IP
-          // addresses, ports, weights and unique names, which HAProxy cannot reject, so no
-          // `haproxy -c` (~25 ms of CPU at 10 servers, ~1.8 s at 50,000, per write). A host name
-          // can fail to resolve: then it is checked. Every reload writes and checks its own file.
+          // the running structure passed `haproxy -c` with placeholder servers (maskBackend): server
+          // lines HAProxy cannot reject differ, so no check, unless a host name may not resolve
           const b = built;
-          this.file.writeLater(() => b.parts, () => (this.written = b), b.snap.hostnames);
+          this.file.writeLater(() => b.parts, () => (this.written = b), b.models.hostnames);
           return { commands, reload: false, why: undefined };
         }
         // the clusters HAProxy would refuse are left out here, named in the log
@@ -193,8 +146,7 @@ export class HaproxyBalancer implements Balancer {
         if (a.built === built) {
           this.running.admitted(desired, state, built);
           this.log.info({ reasons }, 'reload needed');
-          // the first reason's kind, without its names and counts (a metric label)
-          return { commands, reload: true, why: reasons[0].replace(/^\d+ | \(.*$/g, '') };
+          return { commands, reload: true, why: reloadLabel(reasons[0]) };
         }
         ({ state, built } = a); // some left out: what remains may need no reload at all
       }
@@ -212,8 +164,7 @@ export class HaproxyBalancer implements Balancer {
   async stop(): Promise<void> {
     this.stopped = true;
     this.started = false;
-    this.liveness?.cancel();
-    this.liveness = null;
+    this.liveness.stop();
     this.scheduler.close();
     await this.lock;
     await this.file.flush();
@@ -230,8 +181,8 @@ export class HaproxyBalancer implements Balancer {
   /** Dry run: the runtime commands `apply(desired)` would send now, and whether it would reload. */
   plan(desired: DesiredState): { commands: string[]; reload: boolean } {
     const built = this.builder.build(this.overrides.apply(desired));
-    const plan = this.view.plan(built.snap.backends);
-    return { commands: plan.commands, reload: !this.running.same(built) || plan.unplaced.length > 0 || plan.cookieless.length > 0 };
+    const plan = this.view.plan(built.models.backends);
+    return { commands: plan.commands, reload: this.running.reloadReasons(built, undefined, plan).length > 0 };
   }
 
   /** Dry run: the full config text `apply(desired)` would write. */
@@ -245,7 +196,7 @@ export class HaproxyBalancer implements Balancer {
   }
 
   /** The runtime API converge, after re-creating the admin socket if its file is gone. */
-  private async converge(backends: readonly BackendModel[], delta?: Snapshot['delta']) {
+  private async converge(backends: readonly BackendModel[], delta?: Models['delta']) {
     try {
       return await this.view.converge(backends, delta);
     } catch (err) {
@@ -260,13 +211,10 @@ export class HaproxyBalancer implements Balancer {
     const target = this.written ?? this.latest;
     if (!target) throw new LighthouseError('LH_ERR_HAPROXY_SOCKET', `HAProxy admin socket ${this.config.socket_file} is gone and no config is known to reload with`);
     const { socket_file: socketFile, master_socket: masterSocket, server_state_file: serverStateFile } = this.config;
-    this.runtime.close();
-    this.view.invalidate();
-    this.reloads += await recreateSocket({ socketFile, masterSocket, serverStateFile, file: this.file, proc: this.proc, view: this.view, log: this.log }, target, why);
+    this.reloads += await recreateSocket({ socketFile, masterSocket, serverStateFile, file: this.file, proc: this.proc, runtime: this.runtime, view: this.view, log: this.log }, target, why);
     this.written = target;
     this.running.set(target);
-    await this.view.resync();
-    if (converge && this.latest) await this.view.converge(this.latest.snap.backends);
+    if (converge && this.latest) await this.view.converge(this.latest.models.backends);
   }
 
   private async writeNow(built: Built): Promise<Built> {
@@ -285,7 +233,7 @@ export class HaproxyBalancer implements Balancer {
     const t0 = performance.now();
     this.view.invalidate(); // read again after the reload: drop the old rows now (memory peak)
     // (a thin target, the fallback config, has no backends: no server state carried)
-    const kept = await this.view.saveServerState(target.snap.backends, this.config.server_state_file);
+    const kept = await this.view.saveServerState(target.models.backends, this.config.server_state_file);
     const previous = this.view.workerPid;
     let info: ProcInfo;
     try {
@@ -299,14 +247,13 @@ export class HaproxyBalancer implements Balancer {
     this.running.set(target);
     this.runtime.close(); // it still talks to the old worker (and keeps it alive)
     await this.view.resync();
-    if (this.latest) await this.view.converge(this.latest.snap.backends);
+    if (this.latest) await this.view.converge(this.latest.models.backends);
     this.log.info({ workerPid: this.view.workerPid, previousWorkerPid: previous, reloads: this.reloads, serverStates: kept, ms: Math.round(performance.now() - t0) }, 'HAProxy reloaded');
   }
 
-  /** Start HAProxy again if it died, from the full current config. Returns true when it had to.
-   * `trustConnection`: an open runtime connection to the worker is proof enough (a worker exits
-   * with its master, and the connection's close triggers the full check at once), which keeps
-   * a /proc read (~0.3 ms when the path is cold) off the path of every membership change. */
+  /** Start HAProxy again if it died, from the full current config; true when it had to. With
+   * `trustConnection` an open runtime connection is proof enough (a worker exits with its master,
+   * and the connection's close triggers the full check at once): no /proc read per change. */
   private async ensureRunning(trustConnection = false): Promise<boolean> {
     if (trustConnection && this.runtime.connected && this.masterPid !== null) return false;
     if (this.masterPid !== null && pidAlive(this.masterPid)) return false;
@@ -318,27 +265,16 @@ export class HaproxyBalancer implements Balancer {
     }
     this.log.warn({ masterPid: this.masterPid, workerPid: this.view.workerPid }, 'HAProxy is not running: starting it from the current config');
     this.runtime.close();
-    if (this.latest) {
-      await this.writeNow(this.latest).catch((err) => this.log.error({ err }, 'current config rejected: starting from the file on disk'));
-    }
-    try {
-      this.masterPid = (await this.proc.start()).masterPid;
-    } catch (err) {
-      const good = this.running.good;
-      if (!good || (this.written && sameText(good.parts, this.written.parts))) throw err;
-      this.log.error({ err }, 'HAProxy did not start with the current config: starting it with the last config it ran');
-      await this.writeNow(good);
-      this.masterPid = (await this.proc.start()).masterPid;
-    }
+    this.masterPid = await restartHaproxy({ proc: this.proc, log: this.log, latest: this.latest, good: this.running.good, written: () => this.written, writeNow: (b) => this.writeNow(b) });
     this.running.set(this.written);
     this.view.invalidate();
     await this.view.resync();
-    if (this.latest) await this.view.converge(this.latest.snap.backends);
+    if (this.latest) await this.view.converge(this.latest.models.backends);
     return true;
   }
 
   private onConnectionLost(): void {
-    if (this.started && !this.stopped && this.masterPid !== null && !pidAlive(this.masterPid)) void this.checkLiveness();
+    if (this.started && !this.stopped && this.masterPid !== null && !pidAlive(this.masterPid)) void this.liveness.now();
   }
 
   /** Dead HAProxy -> start it. A worker we did not start (someone reloaded HAProxy behind our
@@ -352,19 +288,8 @@ export class HaproxyBalancer implements Balancer {
       this.log.warn({ workerPid: status.workers[0], knownWorkerPid: this.view.workerPid }, 'HAProxy reloaded by someone else: converging its servers');
       this.runtime.close();
       this.view.invalidate();
-      await this.view.converge(this.latest.snap.backends);
-    }).then(
-      () => {},
-      (err) => this.log.error({ err }, `HAProxy liveness check failed: ${(err as Error).message}`),
-    );
-  }
-
-  private armLiveness(): void {
-    const ms = this.config.liveness_interval * 1000;
-    if (!ms || this.stopped) return;
-    this.liveness = this.clock.setTimeout(() => {
-      void this.checkLiveness().finally(() => this.armLiveness());
-    }, ms);
+      await this.view.converge(this.latest.models.backends);
+    });
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {

@@ -2,19 +2,19 @@
  * `lighthousectl validate`'s look at the HAProxy config: render the desired state (sample
  * members) as the writer would and run `haproxy -c` on it in a temp dir, when HAProxy is
  * installed. HAProxy names a line of the rendered file (or a proxy); each of its alerts is
- * mapped back to the config file that line comes from (alert-source.ts).
+ * mapped back to the config file that line comes from (config/alerts.ts).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClusterSection, DesiredState, DryRunResult } from '../../core/plugin.js';
 import { LighthouseError } from '../../core/errors.js';
-import { alertSource, modelWarningSource } from './alert-source.js';
-import { checkConfig, haproxyVersion } from './config-file.js';
-import { withIdleClose } from './balancer.js';
-import { createRenderer } from './render.js';
-import type { HaproxyClusterConfig, HaproxyConfig } from './schema.js';
-import { Builder } from './snapshot.js';
+import { alertSource, modelWarningSource } from './config/alerts.js';
+import { checkConfig, haproxyVersion } from './config/check.js';
+import { withIdleClose } from './config/idle-close.js';
+import { createRenderer } from './config/render.js';
+import type { HaproxyClusterConfig, HaproxyConfig } from './config/schema.js';
+import { Builder } from './config/model-builder.js';
 
 /** `config` with its paths resolved as the balancer has them (index.ts). */
 export async function haproxyDryRun(config: HaproxyConfig, file: string, desired: DesiredState, clusters: readonly ClusterSection<HaproxyClusterConfig>[]): Promise<DryRunResult> {

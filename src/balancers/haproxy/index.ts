@@ -5,13 +5,13 @@
 import { resolve } from 'node:path';
 import type { BalancerPlugin } from '../../core/plugin.js';
 import { HaproxyBalancer } from './balancer.js';
-import { haproxyCrossCheck } from './cross-check.js';
+import { haproxyCrossCheck } from './config/cross-check.js';
 import { haproxyDryRun } from './dry-run.js';
 import { configuredPeerName } from './local-peer.js';
 import {
   haproxyClusterSchema, haproxyClusterWarnings, haproxyConfigWarnings, haproxySchema,
   type HaproxyClusterConfig, type HaproxyConfig,
-} from './schema.js';
+} from './config/schema.js';
 
 /** The config's paths resolved against the config dir, as the balancer uses them. */
 function resolvePaths(config: HaproxyConfig, configDir: string): HaproxyConfig {
@@ -36,9 +36,9 @@ export const haproxyBalancer = {
   crossCheck: haproxyCrossCheck,
   dryRun: (config, file, desired, clusters, deps) => haproxyDryRun(resolvePaths(config, deps.configDir), file, desired, clusters),
   create(config, deps) {
-    return new HaproxyBalancer({ ...resolvePaths(config, deps.configDir), peer_name: configuredPeerName(config.peer_name, deps.configDir) }, deps);
+    return new HaproxyBalancer({ ...resolvePaths(config, deps.configDir), peer_name: configuredPeerName(config.peer_name, deps.advertisedHost) }, deps);
   },
 } satisfies BalancerPlugin<HaproxyConfig, HaproxyClusterConfig>;
 
 export { HaproxyBalancer } from './balancer.js';
-export type { HaproxyConfig, HaproxyClusterConfig } from './schema.js';
+export type { HaproxyConfig, HaproxyClusterConfig } from './config/schema.js';

@@ -13,7 +13,7 @@ import type { ClusterConfig, ServiceConfig } from '../../../src/config/schema.js
 import { builtinRegistry } from '../../../src/plugins.js';
 import { Registry } from '../../../src/core/registry.js';
 import { silentLogger } from '../../../src/core/logger.js';
-import { haproxyClusterSchema, haproxySchema } from '../../../src/balancers/haproxy/schema.js';
+import { haproxyClusterSchema, haproxySchema } from '../../../src/balancers/haproxy/config/schema.js';
 import { haproxyBalancer } from '../../../src/balancers/haproxy/index.js';
 import { EXAMPLES_DIR } from '../../helpers/examples.js';
 

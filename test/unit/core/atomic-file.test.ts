@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeFileAtomic, writeFileAtomicSync } from '../../../src/core/atomic-file.js';
+import { stageFile, writeFileAtomic, writeFileAtomicSync } from '../../../src/core/atomic-file.js';
 
 for (const [kind, write] of [
   ['async', writeFileAtomic],
@@ -48,6 +48,31 @@ for (const [kind, write] of [
       await assert.rejects(async () => write(f, [Symbol('not data') as unknown as string]), 'a piece that is not data fails the write');
       assert.equal(readFileSync(f, 'utf8'), 'old');
       assert.deepEqual(readdirSync(dir), ['x'], 'temp file removed');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+for (const blocking of [false, true]) {
+  test(`stageFile (blocking: ${blocking}): the target is untouched until commit; discard leaves nothing; commit keeps mode`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lh-atomic-'));
+    try {
+      const f = join(dir, 'haproxy.cfg');
+      writeFileSync(f, 'old');
+      chmodSync(f, 0o640);
+      const dropped = await stageFile(f, 'dropped', { blocking });
+      assert.equal(readFileSync(dropped.tmp, 'utf8'), 'dropped', 'the temp file can be checked where it is');
+      assert.equal(readFileSync(f, 'utf8'), 'old', 'not in place before commit');
+      await dropped.discard();
+      assert.deepEqual(readdirSync(dir), ['haproxy.cfg'], 'discard removes the temp file');
+      const kept = await stageFile(f, ['n', 'ew'], { blocking });
+      assert.notEqual(kept.tmp, dropped.tmp, 'a unique temp file per stage');
+      await kept.commit();
+      await kept.discard(); // after commit: nothing to remove, the target stays
+      assert.equal(readFileSync(f, 'utf8'), 'new');
+      assert.equal(statSync(f).mode & 0o777, 0o640, 'mode kept');
+      assert.deepEqual(readdirSync(dir), ['haproxy.cfg']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { knownSorted, markSorted, sameNodes, sortNodes, type ServiceNode } from '../../../src/core/node.js';
-import { sorted } from '../../../src/balancers/haproxy/model.js';
+import { sorted } from '../../../src/balancers/haproxy/config/model.js';
 
 const n = (host: string, weight?: number): ServiceNode => ({ name: `${host}:80`, host, ip: '10.0.0.1', port: 80, peer: null, metadata: {}, ...(weight !== undefined && { weight }) });
 

@@ -13,13 +13,13 @@ import assert from 'node:assert/strict';
 import { isIP } from 'node:net';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { buildModel } from '../../../../src/balancers/haproxy/model.js';
-import { planBackend } from '../../../../src/balancers/haproxy/plan.js';
-import { createRenderer } from '../../../../src/balancers/haproxy/render.js';
-import type { BackendModel, ServerModel } from '../../../../src/balancers/haproxy/model.js';
-import type { ServerStateRow } from '../../../../src/balancers/haproxy/runtime-parse.js';
-import { haproxySchema } from '../../../../src/balancers/haproxy/schema.js';
-import { Builder } from '../../../../src/balancers/haproxy/snapshot.js';
+import { buildModel } from '../../../../src/balancers/haproxy/config/model.js';
+import { planBackend } from '../../../../src/balancers/haproxy/runtime/plan.js';
+import { createRenderer } from '../../../../src/balancers/haproxy/config/render.js';
+import type { BackendModel, ServerModel } from '../../../../src/balancers/haproxy/config/model.js';
+import type { ServerStateRow } from '../../../../src/balancers/haproxy/runtime/parse.js';
+import { haproxySchema } from '../../../../src/balancers/haproxy/config/schema.js';
+import { Builder } from '../../../../src/balancers/haproxy/config/model-builder.js';
 import { isHostname, isSafeCommand, isToken } from '../../../../src/core/address.js';
 import { LighthouseError } from '../../../../src/core/errors.js';
 import type { NodeState, ServiceNode } from '../../../../src/core/node.js';
@@ -114,10 +114,10 @@ describe('config lines from hostile nodes', () => {
         decoded += nodes.length;
         const unique = [...new Map(nodes.map((n) => [n.name, n])).values()];
         const built = builder.build({ clusters: [cluster('web', section, unique)] });
-        const backend = built.snap.backends[0];
+        const backend = built.models.backends[0];
         assertSafeText(built.text, unique.length, backend.peers.length);
         // balancer.ts apply(): the membership-only write skips `haproxy -c` only when this is false
-        assert.equal(built.snap.hostnames, backend.servers.some((s) => !isIP(s.addr)), 'host names force the checked write');
+        assert.equal(built.models.hostnames, backend.servers.some((s) => !isIP(s.addr)), 'host names force the checked write');
         for (const s of backend.servers) assert.ok(isIP(s.addr) || isHostname(s.addr), `address ${JSON.stringify(s.addr)}`);
       }),
       { numRuns: 400 },
@@ -142,7 +142,7 @@ describe('config lines from hostile nodes', () => {
     assert.match(renamed.text, /\n {2}peer p1_program_pwn 127\.0\.0\.1:1024\n/);
     // a host name (Nerve's host-as-address) builds, and says the file must be checked
     const named = builder.build({ clusters: [cluster('web', section, [...good, { ...node(82, { host: 'app01.example.com' }) }])] });
-    assert.equal(named.snap.hostnames, true);
+    assert.equal(named.models.hostnames, true);
   });
 });
 
