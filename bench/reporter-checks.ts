@@ -72,12 +72,14 @@ async function configDir(services: number, root: string): Promise<string> {
 async function measure(label: string, proc: ChildProcess, services: number, root: string): Promise<void> {
   const exited = new Promise((resolve) => proc.on('exit', resolve));
   try {
-    await waitFor(async () => (await probe.children(root).catch(() => [])).length >= services, `${label}: all services registered`, 180_000);
+    // instances registered now (a flapping reporter holds some down): one getChildren per service.
+    // Counted per instance: the services' own znodes outlive the reporter before this one.
+    const registered = async () => (await Promise.all(Array.from({ length: services }, (_, i) => probe.children(`${root}/svc${i}`).catch(() => [])))).reduce((n, c) => n + c.length, 0);
+    // up to 3 minutes; a reporter that never gets there is measured anyway (the figure says so)
+    await waitFor(async () => (await registered()) >= services, `${label}: all instances registered`, 180_000).catch((err: Error) => console.log(`${label}: ${err.message}`));
     const [warm, secs] = WINDOW[services] ?? [15, 30];
     await new Promise((r) => setTimeout(r, warm * 1000));
     const probesAt = () => backends.reduce((n, b) => n + b.probes.ok + b.probes.failed, 0);
-    // instances registered now (a flapping reporter holds some down): one getChildren per service
-    const registered = async () => (await Promise.all(Array.from({ length: services }, (_, i) => probe.children(`${root}/svc${i}`).catch(() => [])))).reduce((n, c) => n + c.length, 0);
     const reg0 = await registered();
     const s0 = await procStat(proc.pid!);
     const p0 = probesAt();
