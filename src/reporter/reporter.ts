@@ -34,9 +34,6 @@ export interface ReporterOptions {
   /** check wake-ups are rounded up to multiples of this (ms): probes due in one slot run in one
    * wake-up; default CHECK_TIMER_RESOLUTION_MS */
   checkTimerResolutionMs?: number;
-  /** runs a wake-up's due probes and deadlines after pending I/O; default setImmediate (unit
-   * tests on a fake clock pass a synchronous one) */
-  deferChecks?: (run: () => void) => void;
   /** the availability override; without one every healthy instance is published up */
   availability?: AvailabilityView;
   /** told of every instance's state at each probe round (notifications) */
@@ -62,7 +59,7 @@ export class Reporter {
     this.identity = opts.identity;
     this.pool = new DiscoveryPool(opts);
     // deadlines are judged after the replies already in are read (see CheckTimers.fire)
-    this.timers = new CheckTimers(opts.clock, { resolutionMs: opts.checkTimerResolutionMs ?? CHECK_TIMER_RESOLUTION_MS, defer: opts.deferChecks ?? setImmediate });
+    this.timers = new CheckTimers(opts.clock, { resolutionMs: opts.checkTimerResolutionMs ?? CHECK_TIMER_RESOLUTION_MS, defer: setImmediate });
   }
 
   /** Apply a config snapshot: discovery connections first, then instances. */
