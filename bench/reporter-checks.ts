@@ -72,10 +72,15 @@ async function configDir(services: number, root: string): Promise<string> {
 async function measure(label: string, proc: ChildProcess, services: number, root: string): Promise<void> {
   const exited = new Promise((resolve) => proc.on('exit', resolve));
   try {
-    await waitFor(async () => (await probe.children(root).catch(() => [])).length >= services, `${label}: all services registered`, 180_000);
+    // instances registered now (a flapping reporter holds some down): one getChildren per service.
+    // Counted per instance: the services' own znodes outlive the reporter before this one.
+    const registered = async () => (await Promise.all(Array.from({ length: services }, (_, i) => probe.children(`${root}/svc${i}`).catch(() => [])))).reduce((n, c) => n + c.length, 0);
+    // up to 3 minutes; a reporter that never gets there is measured anyway (the figure says so)
+    await waitFor(async () => (await registered()) >= services, `${label}: all instances registered`, 180_000).catch((err: Error) => console.log(`${label}: ${err.message}`));
     const [warm, secs] = WINDOW[services] ?? [15, 30];
     await new Promise((r) => setTimeout(r, warm * 1000));
     const probesAt = () => backends.reduce((n, b) => n + b.probes.ok + b.probes.failed, 0);
+    const reg0 = await registered();
     const s0 = await procStat(proc.pid!);
     const p0 = probesAt();
     const t0 = performance.now();
@@ -86,13 +91,15 @@ async function measure(label: string, proc: ChildProcess, services: number, root
     }
     const s1 = await procStat(proc.pid!);
     const wall = (performance.now() - t0) / 1000;
+    const reg1 = await registered();
     const cpu = ((s1.ticks - s0.ticks) / TICKS / wall) * 100;
     const goal = GOALS[services];
     const mb = (kb: number) => (kb / 1024).toFixed(1);
     console.log(
       `${label}: ${services} services, ${((probesAt() - p0) / wall).toFixed(0)} HTTP checks/s over ${wall.toFixed(0)} s: ` +
         `CPU ${cpu.toFixed(2)} % of a core (${s1.ticks - s0.ticks} ticks)${goal ? ` (goal <= ${goal.cpu} %)` : ' (no goal)'}, ` +
-        `RSS ${mb(s1.rssKb)} MB, peak ${mb(peak)} MB${goal ? ` (goal <= ${goal.rssMb} MB)` : ''}`,
+        `RSS ${mb(s1.rssKb)} MB, peak ${mb(peak)} MB${goal ? ` (goal <= ${goal.rssMb} MB)` : ''}; ` +
+        `instances registered ${reg0} of ${services} before the window, ${reg1} after; load average ${(await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ')}`,
     );
   } finally {
     if (proc.exitCode === null) proc.kill('SIGTERM');

@@ -16,10 +16,15 @@
 import { randomUUID } from 'node:crypto';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errors, exportPKCS8, exportSPKI, generateKeyPair, importPKCS8, importSPKI, jwtVerify, SignJWT, type CryptoKey } from 'jose';
+import type * as Jose from 'jose';
+import type { CryptoKey } from 'jose';
 import { LighthouseError } from '../core/errors.js';
 import { ACTIONS_DIR } from '../config/files.js';
 import { TOKEN_ID } from './revoked.js';
+
+/** jose, loaded when a key or a token is first handled: a reporter holds no key until an
+ * operator runs an action, and the library is several MB of RSS against its 75 MB goal. */
+const jose = (): Promise<typeof Jose> => import('jose');
 
 const ALG = 'EdDSA';
 const AUDIENCE = 'lighthouse-actions';
@@ -48,6 +53,7 @@ export function keyPaths(configDir: string): { key: string; pub: string } {
 export async function initKeys(configDir: string, force = false): Promise<{ key: string; pub: string }> {
   const paths = keyPaths(configDir);
   await mkdir(join(configDir, ACTIONS_DIR), { recursive: true });
+  const { generateKeyPair, exportPKCS8, exportSPKI } = await jose();
   const { privateKey, publicKey } = await generateKeyPair(ALG, { crv: 'Ed25519', extractable: true });
   const flag = force ? 'w' : 'wx';
   try {
@@ -79,6 +85,7 @@ export async function signToken(configDir: string, o: SignOptions): Promise<{ to
   } catch (err) {
     throw new LighthouseError('LH_ERR_TOKEN', `cannot read ${keyFile} (${(err as NodeJS.ErrnoException).code}): run \`lighthousectl token init -c ${configDir}\` first`, { cause: err });
   }
+  const { importPKCS8, SignJWT } = await jose();
   const key = await importPKCS8(pem, ALG).catch((err) => {
     throw new LighthouseError('LH_ERR_TOKEN', `${keyFile} is not an Ed25519 private key in PEM (PKCS#8)`, { cause: err });
   });
@@ -110,7 +117,7 @@ export class PublicKeyFile {
     let key: CryptoKey | null = null;
     let problem: string | undefined;
     try {
-      key = await importSPKI(await readFile(this.path, 'utf8'), ALG);
+      key = await (await jose()).importSPKI(await readFile(this.path, 'utf8'), ALG);
     } catch {
       problem = `actions are off on this node: ${this.path} is not an Ed25519 public key in PEM`;
     }
@@ -125,10 +132,11 @@ export async function verifyToken(token: string, pub: PublicKeyFile, revoked: Re
   if (!key) return { ok: false, status: 503, message: problem ?? 'actions are off on this node' };
   if (token.length > MAX_TOKEN_LENGTH) return { ok: false, status: 401, message: 'token too long' };
   let payload: Record<string, unknown>;
+  const { jwtVerify, errors } = await jose();
   try {
     ({ payload } = await jwtVerify(token, key, { algorithms: [ALG], audience: AUDIENCE, issuer: ISSUER, requiredClaims: ['exp', 'jti', 'sub'], currentDate: new Date(now) }));
   } catch (err) {
-    return { ok: false, status: 401, message: whyRefused(err) };
+    return { ok: false, status: 401, message: whyRefused(err, errors) };
   }
   const { sub, jti, iat, exp, actions } = payload;
   if (typeof sub !== 'string' || typeof jti !== 'string' || !TOKEN_ID.test(jti) || typeof exp !== 'number' || !Array.isArray(actions) || !actions.every((a) => typeof a === 'string')) {
@@ -142,7 +150,7 @@ export function inScope(claims: TokenClaims, action: string): boolean {
   return claims.actions.includes(ALL_ACTIONS) || claims.actions.includes(action);
 }
 
-function whyRefused(err: unknown): string {
+function whyRefused(err: unknown, errors: typeof Jose.errors): string {
   if (err instanceof errors.JWTExpired) return 'token expired';
   if (err instanceof errors.JWSSignatureVerificationFailed) return 'token signature does not verify with this node\'s actions/token.pub';
   if (err instanceof errors.JWTClaimValidationFailed) return `token refused: ${err.claim} ${err.reason === 'missing' ? 'missing' : 'not valid for actions'}`;

@@ -43,6 +43,8 @@ export interface TimerTarget {
 export interface CheckTimersOptions {
   /** wake-ups are rounded up to multiples of this many ms (at most); default 0 (exact) */
   resolutionMs?: number;
+  /** runs the entries of a wake-up: `setImmediate` in a reporter (see `fire`); default at once */
+  defer?: (run: () => void) => void;
 }
 
 export class CheckTimers {
@@ -59,13 +61,16 @@ export class CheckTimers {
   private armed: { cancel(): void } | null = null;
   /** the slot time the armed clock timer was set for */
   private armedAt = Infinity;
+  /** a wake-up's entries are being run, or are about to be (deferred): do not arm a timer */
   private firing = false;
+  private readonly defer: ((run: () => void) => void) | null;
   /** which loops of this queue probe together (see phases.ts) */
   readonly phases = new PhaseGroups();
 
   constructor(clock: Clock, opts: CheckTimersOptions = {}) {
     this.clock = clock;
     this.resolutionMs = opts.resolutionMs ?? 0;
+    this.defer = opts.defer ?? null;
   }
 
   get now(): number {
@@ -110,14 +115,26 @@ export class CheckTimers {
     this.armed = this.clock.setTimeout(this.fire, Math.max(0, at - this.clock.now()));
   }
 
+  /**
+   * A wake-up first lets the replies that are already in (the poll phase) be read, then runs
+   * its entries (with `defer` = setImmediate). Node runs expired timers before it polls for
+   * I/O: a process that was kept off the CPU past a probe's deadline would otherwise time out
+   * the probe whose answer has been waiting in its socket all along, and on a loaded machine
+   * that is most of a burst of probes, each then paying a new connection.
+   */
   private readonly fire = (): void => {
+    this.armed = null;
+    this.firing = true;
+    if (this.defer) this.defer(this.runDue);
+    else this.runDue();
+  };
+
+  private readonly runDue = (): void => {
     // a Node timer can fire a little before our clock reaches its slot (its loop time is
     // cached): what the timer was armed for is due, whatever now() says
     const limit = Math.max(this.clock.now(), this.armedAt);
     const last = this.lastToken; // entries added while firing wait for the next wake-up
-    this.armed = null;
     this.armedAt = Infinity;
-    this.firing = true;
     try {
       while (this.size > 0 && this.slots[0] <= limit && this.tokens[0] <= last) {
         const target = this.targets[0];

@@ -62,7 +62,8 @@ export class Reporter {
     this.log = opts.logger.child({ component: 'reporter' });
     this.identity = opts.identity;
     this.pool = new DiscoveryPool(opts);
-    this.timers = new CheckTimers(opts.clock, { resolutionMs: opts.checkTimerResolutionMs ?? CHECK_TIMER_RESOLUTION_MS });
+    // deadlines are judged after the replies already in are read (see CheckTimers.fire)
+    this.timers = new CheckTimers(opts.clock, { resolutionMs: opts.checkTimerResolutionMs ?? CHECK_TIMER_RESOLUTION_MS, defer: setImmediate });
   }
 
   /** Apply a loaded config: discovery connections first, then instances. */

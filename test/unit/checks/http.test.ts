@@ -18,6 +18,7 @@ const deps = { logger: silentLogger(), clock: systemClock };
 const seen: { url?: string; method?: string; headers: http.IncomingHttpHeaders }[] = [];
 let connections = 0;
 let flakyHangs = true;
+let slowOnce = 0;
 
 const handler: http.RequestListener = (req, res) => {
   seen.push({ url: req.url, method: req.method, headers: req.headers });
@@ -29,6 +30,7 @@ const handler: http.RequestListener = (req, res) => {
   if (path === '/big') return void res.end(Buffer.alloc(512 * 1024, 'x'));
   if (path === '/hang') return; // never answers
   if (path === '/flaky') return void (flakyHangs ? undefined : res.end('ok'));
+  if (path === '/slow-once') return void setTimeout(() => res.end('ok'), slowOnce++ === 0 ? 300 : 0);
   res.writeHead(404).end();
 };
 
@@ -186,6 +188,19 @@ test('https: probes reuse one TLS connection; a host name is sent as the TLS ser
 
 /** A raw TCP server answering each connection's requests with `reply(n)` (n = request number on
  * that connection); `null` means drop the connection without answering. */
+test('a probe that timed out after its request went out leaves its connection to the next probe', async () => {
+  const c = make({ uri: '/slow-once' });
+  const before = connections;
+  const ac = new AbortController();
+  const pending = c.run(ac.signal);
+  setTimeout(() => ac.abort(new Error('timed out after 100 ms')), 100);
+  assert.deepEqual(await pending, { ok: false, detail: `http GET http://127.0.0.1:${port}/slow-once: timed out after 100 ms` });
+  // the next probe waits behind the late answer on the same connection, then gets its own
+  assert.deepEqual(await c.run(within()), { ok: true });
+  assert.deepEqual(await c.run(within()), { ok: true });
+  assert.equal(connections - before, 1, 'one connection: the timeout did not replace it');
+});
+
 async function rawServer(reply: (n: number) => string | null, endAfterReply = false) {
   let conns = 0;
   const open = new Set<net.Socket>();

@@ -338,3 +338,25 @@ test('on a coarse timer queue the probe rate is the interval\'s: lateness does n
   const gaps = at.slice(1).map((t, i) => t - at[i]);
   assert.ok(Math.min(...gaps) >= 950 && Math.max(...gaps) <= 1050, `gaps within a slot: ${Math.min(...gaps)}..${Math.max(...gaps)}`);
 });
+
+test('on a deferring timer queue, an answer read before the deferred run beats a deadline already past', async () => {
+  const clock = new FakeClock();
+  const runs: (() => void)[] = [];
+  const timers = new CheckTimers(clock, { defer: (run) => void runs.push(run) });
+  const check = new ManualCheck(clock);
+  const { l, seen } = loop(clock, check, { timers, timeoutMs: 300, fall: 1, initialPassing: true });
+  l.start();
+  clock.advance(0);
+  runs.shift()!(); // the first probe, due at once
+  assert.equal(check.calls.length, 1);
+  // the process was kept off the CPU past the deadline: the clock timer fires late...
+  clock.advance(500);
+  assert.equal(runs.length, 1, 'the deadline waits for the deferred run');
+  // ...and the poll phase before the deferred run reads the answer that was waiting
+  check.settle(true);
+  await flush();
+  runs.shift()!();
+  assert.equal(check.calls[0].signal.aborted, false, 'not aborted');
+  assert.deepEqual(seen.map((s) => s.result), [{ ok: true }], 'the answer counts, no timeout');
+  l.stop();
+});

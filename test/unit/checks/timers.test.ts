@@ -132,3 +132,27 @@ test('an entry its target gave up on is dropped before a clock timer is armed fo
   assert.deepEqual(fired, [current]);
   assert.equal(clock.wakeups, 1, 'no wake-up for the abandoned deadline');
 });
+
+test('with defer, a wake-up runs its entries only when the deferred run comes, and skips the ones given up on meanwhile', () => {
+  const clock = new CountingClock();
+  const runs: (() => void)[] = [];
+  const timers = new CheckTimers(clock, { defer: (run) => void runs.push(run) });
+  const log: [string, number, number][] = [];
+  const givenUp = new Set<number>();
+  const target = (name: string): TimerTarget => ({
+    onTimer: (token) => void (givenUp.has(token) || log.push([name, clock.now(), token])),
+    waits: (token) => !givenUp.has(token),
+  });
+  timers.schedule(target('a'), 10);
+  const b = timers.schedule(target('b'), 10);
+  clock.advance(10);
+  assert.equal(log.length, 0, 'the clock timer fired, but the entries wait for the deferred run');
+  assert.equal(runs.length, 1);
+  // what the poll phase in between did: b's probe answered, so b no longer waits for its entry
+  givenUp.add(b);
+  timers.schedule(target('c'), 10); // and a reply scheduled something due now
+  assert.equal(clock.armed, 1, 'no clock timer armed while a run is pending');
+  runs.shift()!();
+  assert.deepEqual(log.map(([name]) => name), ['a', 'c'], 'the due entries run, not the one given up on');
+  assert.equal(clock.armed, 1);
+});
