@@ -56,6 +56,11 @@ export class Authenticator {
     this.users = users;
   }
 
+  /** whether users.yaml is in force: without it nobody reads the status over TCP */
+  get hasUsers(): boolean {
+    return this.users !== undefined;
+  }
+
   setTokenFile(file: string | undefined): void {
     this.tokenFile = file;
   }

@@ -8,8 +8,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { TokenClaims } from '../actions/tokens.js';
 
-/** `public`: anyone who reaches the port; `read`: the local socket, a token of `token_file`, or a
- * user of users.yaml (who sees what their roles allow); `change`: the local socket, or a valid
+/** `public`: anyone who reaches the port; `read`: the local socket, or over TCP (only with a
+ * users.yaml) a user of it (who sees what their roles allow) or a token of `token_file`; `change`: the local socket, or a valid
  * bearer token of `token_file`; `action`: a valid signed action token (src/actions/tokens.ts),
  * over either listener. A function: decided at each request (http.yaml may change it live). */
 export type Access = 'public' | 'read' | 'change' | 'action';

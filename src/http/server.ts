@@ -117,6 +117,9 @@ export class HttpServer {
       const access = typeof m.route.access === 'function' ? m.route.access() : m.route.access;
       const who = await this.auth.identify(req, via, access);
       if (!who.ok) return send(res, { status: who.status, body: { error: who.message, status: who.status }, headers: who.status === 401 ? { 'www-authenticate': /^basic/i.test(req.headers.authorization ?? '') ? BASIC : 'Bearer' } : undefined }, head);
+      if (access === 'read' && via === 'tcp' && !this.auth.hasUsers) {
+        return send(res, { status: 403, body: { error: 'no users.yaml on this node: the status is served on the local socket only', status: 403 } }, head);
+      }
       if (access === 'read' && who.caller.subject === null) {
         return send(res, { status: 401, body: { error: 'authentication required', status: 401 }, headers: { 'www-authenticate': BASIC } }, head);
       }

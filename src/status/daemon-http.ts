@@ -54,7 +54,7 @@ export function daemonHttp(opts: { daemon: DaemonName; dir: string; logger: Logg
       if (said !== (users !== undefined)) {
         said = users !== undefined;
         if (users) logger.info({ users: Object.keys(users.config).length }, 'status API and dashboard: for the users of users.yaml');
-        else logger.warn('no users.yaml: the status API and dashboard answer only on the local Unix socket (and to token_file tokens)');
+        else logger.warn('no users.yaml: the status API and dashboard answer only on the local Unix socket');
       }
       return settings;
     },

@@ -187,3 +187,26 @@ test('read access: Basic users of users.yaml read (roles passed on), never chang
   assert.equal((await send({ port }, 'GET', '/metrics')).status, 401, 'credentials needed once http.yaml says so');
   assert.equal((await send({ port }, 'GET', '/metrics', { headers: bob })).status, 200, 'and given');
 });
+
+test('without users.yaml the status is read on the local socket only: a token_file token over TCP gets 403', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'lh-http-nousers-'));
+  dirs.push(dir);
+  const tokenFile = join(dir, 'token');
+  await writeFile(tokenFile, 'ops 0123456789abcdef-ops\n');
+  const r = new Router()
+    .add('GET', '/status', 'read', (req) => ({ status: 200, body: { who: req.caller.subject } }))
+    .add('PUT', '/state', 'change', () => ({ status: 200, body: 'changed\n' }));
+  const server = new HttpServer({ router: r, logger: capture().logger, clock: new FakeClock() });
+  servers.push(server);
+  const port = await freePort();
+  const socket = join(dir, 'http.sock');
+  server.configure(httpSettings(httpSchema.parse({ bind_address: '127.0.0.1', socket, port, token_file: tokenFile }), 'reporter', dir));
+  await waitFor(() => server.listening().tcp && server.listening().socket, 'listening');
+  const ops = { authorization: 'Bearer 0123456789abcdef-ops' };
+  const tcp = await send({ port }, 'GET', '/status', { headers: ops });
+  assert.equal(tcp.status, 403, tcp.text);
+  assert.match(JSON.parse(tcp.text).error, /local socket only/);
+  assert.equal((await send({ port }, 'PUT', '/state', { headers: ops, body: '{}' })).status, 200, 'the token still changes the state');
+  assert.equal(JSON.parse((await send({ socketPath: socket }, 'GET', '/status')).text).who, 'local:unknown', 'the socket reads');
+});
+
