@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
  * The image's HEALTHCHECK: healthy while the Lighthouse daemon this container runs is alive and
- * running (not stopped, not a zombie) and, when LIGHTHOUSE_HEALTH_HAPROXY_PID names HAProxy's pid
- * file (a writer), while that HAProxy master is too. It checks processes only: the daemons have
- * no /ready endpoint yet, and when they do the image should probe that instead.
+ * running (not stopped, not a zombie), answers 200 on its `/ready` (config loaded, ZooKeeper
+ * session up; http://127.0.0.1:10101/ready for a reporter, :10102 for a writer, another URL in
+ * LIGHTHOUSE_HEALTH_READY, `off`: not asked) and, when LIGHTHOUSE_HEALTH_HAPROXY_PID names
+ * HAProxy's pid file (a writer), while that HAProxy master runs too.
  *
  * The daemon is a child of the container's init (tini, PID 1); LIGHTHOUSE_HEALTH_PARENT names
  * another parent (tests). Exit 0 healthy, 1 not (with the reason on stdout, which Docker keeps).
@@ -54,4 +55,10 @@ if (pidFile) {
   }
   if (!running(stat(master))) fail(`HAProxy master ${master} (from ${pidFile}) is not running`);
 }
-process.stdout.write(`healthy: daemon pid ${daemons.join(', ')}${pidFile ? ', HAProxy running' : ''}\n`);
+const writer = daemons.some((pid) => cmdline(pid).some((a) => /lighthouse-writer(\.js)?$/.test(a)));
+const ready = process.env.LIGHTHOUSE_HEALTH_READY ?? `http://127.0.0.1:${writer ? 10102 : 10101}/ready`;
+if (ready !== 'off') {
+  const r = await fetch(ready, { signal: AbortSignal.timeout(3000) }).catch((err) => fail(`${ready}: ${err.cause?.code ?? err.message}`));
+  if (r.status !== 200) fail(`${ready} answered ${r.status}: ${(await r.text()).slice(0, 200).trim()}`);
+}
+process.stdout.write(`healthy: daemon pid ${daemons.join(', ')}${ready === 'off' ? '' : ', ready'}${pidFile ? ', HAProxy running' : ''}\n`);

@@ -12,6 +12,8 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -240,7 +242,7 @@ describe('docker/healthcheck.mjs', () => {
   let daemon: number;
   const dir = mkdtempSync(join(tmpdir(), 'lh-health-'));
   const check = async (env: Record<string, string> = {}) =>
-    run(process.execPath, [join(DOCKER, 'healthcheck.mjs')], { env: { ...process.env, LIGHTHOUSE_HEALTH_PARENT: String(parent.pid), ...env } }).then(
+    run(process.execPath, [join(DOCKER, 'healthcheck.mjs')], { env: { ...process.env, LIGHTHOUSE_HEALTH_PARENT: String(parent.pid), LIGHTHOUSE_HEALTH_READY: 'off', ...env } }).then(
       (r) => ({ code: 0, out: r.stdout }),
       (e: { code: number; stdout: string }) => ({ code: e.code, out: e.stdout }),
     );
@@ -261,6 +263,23 @@ describe('docker/healthcheck.mjs', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  test('/ready: healthy on 200, unhealthy with the reason on 503 or when nothing listens', async () => {
+    let ready = false;
+    const srv = createHttpServer((req, res) => void (req.url === '/ready' && ready ? res.writeHead(200).end('ready\n') : res.writeHead(503).end('no ZooKeeper session yet\n')));
+    await new Promise<void>((ok) => srv.listen(0, '127.0.0.1', ok));
+    const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}/ready`;
+    try {
+      const down = await check({ LIGHTHOUSE_HEALTH_READY: url });
+      assert.deepEqual([down.code, /503: no ZooKeeper session yet/.test(down.out)], [1, true], down.out);
+      ready = true;
+      assert.equal((await check({ LIGHTHOUSE_HEALTH_READY: url })).code, 0, 'ready');
+    } finally {
+      await new Promise((ok) => srv.close(ok));
+    }
+    const none = await check({ LIGHTHOUSE_HEALTH_READY: url });
+    assert.deepEqual([none.code, /ECONNREFUSED/.test(none.out)], [1, true], none.out);
+  });
+
   test('healthy while the daemon runs; not while it is stopped, nor when its HAProxy is gone; not once it exits', async () => {
     assert.equal((await check()).code, 0, 'daemon running');
     process.kill(daemon, 'SIGSTOP');
@@ -275,4 +294,5 @@ describe('docker/healthcheck.mjs', () => {
     process.kill(daemon, 'SIGKILL');
     await waitFor(async () => (await check()).code === 1, 'unhealthy once the daemon is gone', 5000);
   });
+
 });
