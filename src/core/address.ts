@@ -4,7 +4,7 @@
  * newline in an address is a new directive (`program` runs a command as HAProxy's user), a `;`
  * in a runtime command is a second command, a `#` comments out the rest of a line. So:
  *
- *  - addresses are parsed at the edge (ZooKeeper codec, config schemas): an IP literal, or,
+ *  - addresses are parsed at the edge (the znode format, config schemas): an IP literal, or,
  *    where hostnames are allowed, a strict RFC 1123 host name; never an unspecified address;
  *  - names come from small alphabets (safe in every position HAProxy takes a name);
  *  - `token()` is the last line where a config line or command is built: it refuses any value

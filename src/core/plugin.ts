@@ -22,7 +22,7 @@ export type SessionEvent = 'session' | 'connected' | 'disconnected' | 'expired';
 /** A discovery connection's events, for metrics. */
 export interface DiscoveryEvents {
   sessionEvent(event: SessionEvent): void;
-  /** a watch delivered a snapshot */
+  /** a watch delivered a member list */
   watchEvent(): void;
 }
 

@@ -42,7 +42,7 @@
  *  - `labels`: keys and values from a safe alphabet (letters, digits, `_ . : - @ / + =`).
  *  - the znode's own name (`child`): the same safe alphabet.
  *  - `metadata`: any JSON object, kept as data. It never reaches a template, a config line, a
- *    runtime command or a shell line: the render model (src/balancers/haproxy/model.ts) has no
+ *    runtime command or a shell line: the render model (src/balancers/haproxy/config/render-model.ts) has no
  *    field for it, by design. A template that wants a node's attribute gets a validated field
  *    added to the model, not the metadata.
  */

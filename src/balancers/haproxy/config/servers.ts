@@ -5,7 +5,7 @@
  *
  * Every word a server or peer line takes from a node (name, address, port, weight, cookie)
  * passes `token()` here, where its model object is built (once per node change, not per
- * render): the codec validated it already, this is the last line, so that no bug upstream can
+ * render): the znode format validated it already, this is the last line, so that no bug upstream can
  * put a line break, a `;` or a `#` into haproxy.cfg or a runtime command.
  */
 import { isIP } from 'node:net';
