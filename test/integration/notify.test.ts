@@ -150,8 +150,10 @@ test('email through SMTP, and a dead webhook slows no check (side by side with a
   const live = await receiver();
   const dead = await deadWebhook();
   const notify = (backends: string) => `retries_before_notify: 1\nqueue_size: 5\ntimeout: 30\nstate_file: STATE\nbackends:\n${backends}`;
-  const dirA = await configDir('/lh/n2a', { 'services/web.yaml': service(a.port) });
-  const dirB = await configDir('/lh/n2b', { 'services/web.yaml': service(bb.port) });
+  // eight transitions in a minute: more than flap damping's default lets through (not tested here)
+  const undamped = 'flap_damping: {max_changes: 100, window: 60}\n';
+  const dirA = await configDir('/lh/n2a', { 'services/web.yaml': service(a.port, undamped) });
+  const dirB = await configDir('/lh/n2b', { 'services/web.yaml': service(bb.port, undamped) });
   await writeFile(join(dirA, 'notify.yaml'), notify(`  - type: webhook\n    url: ${dead}\n  - type: email\n    host: 127.0.0.1\n    port: ${smtpPort}\n    starttls: false\n    from: lighthouse@node.test\n    to: [ops@example.test]\n`).replace('STATE', join(dirA, 'state.json')));
   await writeFile(join(dirB, 'notify.yaml'), notify(`  - type: webhook\n    url: ${live.url}\n`).replace('STATE', join(dirB, 'state.json')));
   const da = reporter(dirA);
