@@ -28,12 +28,14 @@ async function converged(what: string): Promise<void> {
   }, what, 60_000, () => `; last: ${last}\nwriter: ${s.writer?.logs.slice(-15).map((l) => JSON.stringify(l)).join('\n')}\nreporter: ${s.reporter?.logs.slice(-15).map((l) => JSON.stringify(l)).join('\n')}`);
 }
 
-/** Requests on both cluster ports, without a pause, until `until` settles. */
-async function trafficUntil(until: Promise<unknown>): Promise<Traffic> {
+/** Requests on both cluster ports, without a pause, until `until` settles and `after` more
+ * rounds (what follows the event: the writer's first apply, a liveness round) have been sent. */
+async function trafficUntil(until: Promise<unknown>, after = 40): Promise<Traffic> {
   const sum: Traffic = { hits: new Map(), ok: 0, failed: 0, errors: [] };
   let done = false;
   void until.finally(() => (done = true));
-  while (!done) {
+  let rounds = 0;
+  while (!done || rounds++ < after) {
     for (const port of [ports.web, ports.api]) {
       const t = await traffic(port, 6, 2);
       sum.ok += t.ok;
@@ -46,11 +48,8 @@ async function trafficUntil(until: Promise<unknown>): Promise<Traffic> {
   return sum;
 }
 
-/** the start-up wait ended without ZooKeeper (the writer applied the state it has), plus a while */
-const waitOver = async (w: Daemon) => {
-  await w.waitForLog((l) => /no member list yet from 2 clusters/.test(String(l.msg)), 'the start-up wait to end without ZooKeeper', 60_000);
-  await new Promise((r) => setTimeout(r, 1500)); // the apply that follows, and a liveness round
-};
+/** the start-up wait ended without ZooKeeper (the writer applies the state it has) */
+const waitOver = (w: Daemon) => w.waitForLog((l) => /no member list yet from 2 clusters/.test(String(l.msg)), 'the start-up wait to end without ZooKeeper', 60_000);
 
 before(async () => {
   s = await startStack(['w1', 'w2', 'a1']);
