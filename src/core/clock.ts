@@ -12,6 +12,21 @@ export const systemClock: Clock = {
   },
 };
 
+/**
+ * A shared grid for wake-ups that may come early. Waking an idle process costs about what the
+ * work it wakes for does, so a process with several reasons to wake (a reporter's probes, its
+ * ZooKeeper pings) spends less when they share wake-ups. Checks probe on whole seconds (phase
+ * 0 of an interval of whole seconds, phases.ts), so a timer with room to fire early fires on
+ * the last whole second of its window.
+ */
+export const WAKE_GRID_MS = 1000;
+
+/** The latest multiple of WAKE_GRID_MS in [earliest, at], else `at` itself. */
+export function onWakeGrid(at: number, earliest: number): number {
+  const grid = Math.floor(at / WAKE_GRID_MS) * WAKE_GRID_MS;
+  return grid >= earliest ? grid : at;
+}
+
 /** A manual clock for unit tests: time moves only when `advance` is called. */
 export class FakeClock implements Clock {
   private t = 0;

@@ -3,13 +3,14 @@
  * server stopped) it waits forever. So, as ZooKeeper's Java client does, we count from the last
  * contact and, over the negotiated timeout `t`:
  *  - ping once nothing was sent for t/3 (even while answers stream in: the server's session timer
- *    is reset by the requests it receives, not by the answers it sends),
+ *    is reset by the requests it receives, not by the answers it sends), or up to t/6 sooner, on
+ *    the shared wake-up grid (clock.ts): a reporter's ping then rides its probes' wake-up,
  *  - drop the connection once nothing was heard for 2t/3 (the client reconnects, possibly to
  *    another server, keeping the session),
  *  - report silence once nothing was heard for t.
  * One timer, re-armed at the next deadline.
  */
-import type { Clock } from '../../core/clock.js';
+import { onWakeGrid, type Clock } from '../../core/clock.js';
 
 export interface LivenessHooks {
   /** the connection is usable (pings and drops only then) */
@@ -58,9 +59,14 @@ export class Liveness {
     this.timer?.cancel();
     const t = this.timeout();
     const now = this.clock.now();
-    const due = [this.lastSent + t / 3, this.lastContact + (2 * t) / 3, this.lastContact + t].filter((d) => d > now);
+    const due = [this.pingAt(t), this.lastContact + (2 * t) / 3, this.lastContact + t].filter((d) => d > now);
     const next = due.length ? Math.min(...due) - now : t / 3;
     this.timer = this.clock.setTimeout(() => this.check(), Math.max(1, Math.ceil(next)));
+  }
+
+  /** when the next ping is due: t/3 after the last request, or on the grid up to t/6 before */
+  private pingAt(t: number): number {
+    return onWakeGrid(this.lastSent + t / 3, this.lastSent + t / 6);
   }
 
   private check(): void {
@@ -71,7 +77,8 @@ export class Liveness {
     if (heard >= t) return this.hooks.silent(heard, t);
     if (heard >= (2 * t) / 3 && this.hooks.connected()) this.hooks.drop(heard);
     // not held back by an unanswered ping: behind a backlog of answers it is still received
-    else if (now - this.lastSent >= t / 3 && this.hooks.connected()) this.hooks.ping();
+    // (a few ms early is due: Node's timers count from the loop's cached time, ours from now)
+    else if (now + 5 >= this.pingAt(t) && this.hooks.connected()) this.hooks.ping();
     this.schedule();
   }
 }
