@@ -51,7 +51,8 @@ export function daemonHttp(opts: { daemon: DaemonName; dir: string; logger: Logg
       settings = httpSettings(cfg.http, opts.daemon, opts.dir);
       if (cfg.users !== users?.config) users = cfg.users && { config: cfg.users, users: new Users(cfg.users) };
       server.configure(settings, users?.users);
-      if (said !== (users !== undefined)) {
+      // only a TCP listener has anything to say about users.yaml
+      if (settings.port !== null && said !== (users !== undefined)) {
         said = users !== undefined;
         if (users) logger.info({ users: Object.keys(users.config).length }, 'status API and dashboard: for the users of users.yaml');
         else logger.warn('no users.yaml: the status API and dashboard answer only on the local Unix socket');
