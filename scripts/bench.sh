@@ -3,7 +3,7 @@
 # printing its figures. Each starts and stops its own ZooKeeper / HAProxy / backends in temp
 # dirs. Benchmarks print figures and assert nothing timed: a goal missed is not a failure; a
 # benchmark that crashes is (listed at the end, exit 1).
-#   bash scripts/bench.sh                       # all of them (~5 min on 2 cores)
+#   bash scripts/bench.sh                       # all of them (~15 min on 2 cores)
 #   bash scripts/bench.sh bench/zero-loss.ts    # some of them
 set -uo pipefail
 cd "$(dirname "$0")/.."
