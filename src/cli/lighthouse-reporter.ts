@@ -41,7 +41,7 @@ runDaemon(
   });
   const notifier = new Notifier({ daemon: 'reporter', node: identity.host, logger: rt.logger, clock: systemClock });
   // the sources are read when scraped, after the reporter exists
-  const http = daemonHttp({ daemon: 'reporter', dir: rt.dir, logger: rt.logger, clock: systemClock, store: rt.store, sources: { instances: () => reporter.status(), sessions: () => reporter.sessions(), notifications: () => notifier.stats() } });
+  const http = daemonHttp({ daemon: 'reporter', dir: rt.dir, logger: rt.logger, clock: systemClock, store: rt.store, secrets: rt.secrets, sources: { instances: () => reporter.status(), sessions: () => reporter.sessions(), notifications: () => notifier.stats() } });
   const observer = fanOut(['observed', 'removed', 'probed', 'changed', 'held'], [reporterObserver(notifier), http.metrics.reporterObserver()]);
   const reporter = new Reporter({ registry: rt.registry, logger: rt.logger, clock: systemClock, identity, availability, observer, discoveryObserver: http.metrics });
   mountAvailability(http.router, { availability, reporter, host: identity.host });

@@ -23,7 +23,7 @@ runDaemon(
     rt.logger.info({ dir: rt.dir, clusters: [...cfg.clusters.keys()] }, 'writer starting');
     const notifier = new Notifier({ daemon: 'writer', node: hostname(), logger: rt.logger, clock: systemClock });
     // the sources are read when scraped, after the writer exists
-    const http = daemonHttp({ daemon: 'writer', dir: rt.dir, logger: rt.logger, clock: systemClock, store: rt.store, sources: { sessions: () => writer.sessions(), clusters: () => writer.members(), notifications: () => notifier.stats() } });
+    const http = daemonHttp({ daemon: 'writer', dir: rt.dir, logger: rt.logger, clock: systemClock, store: rt.store, secrets: rt.secrets, sources: { sessions: () => writer.sessions(), clusters: () => writer.members(), notifications: () => notifier.stats() } });
     const history = new WriterHistory(systemClock);
     const observer = fanOut(['members', 'removed', 'applied', 'applyFailed'], [writerObserver(notifier, systemClock), http.metrics.writerObserver(), history]);
     const writer = new Writer({ registry: rt.registry, logger: rt.logger, clock: systemClock, configDir: rt.dir, observer, discoveryObserver: http.metrics });

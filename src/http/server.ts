@@ -27,6 +27,9 @@ export interface HttpServerOptions {
   router: Router;
   logger: Logger;
   clock: Clock;
+  /** applied to every answer a handler makes (bodies, streamed pieces, errors): the daemon's
+   * secrets (core/redact.ts) reach no API answer, as they reach no log line */
+  redact?: (text: string) => string;
 }
 
 export class HttpServer {
@@ -35,8 +38,11 @@ export class HttpServer {
   private tcp: Listener | null = null;
   private unix: Listener | null = null;
 
+  private readonly redact: (text: string) => string;
+
   constructor(private readonly opts: HttpServerOptions) {
     this.log = opts.logger.child({ component: 'http' });
+    this.redact = opts.redact ?? ((t) => t);
     this.auth = new Authenticator(this.log, opts.clock);
   }
 
@@ -132,11 +138,11 @@ export class HttpServer {
       const reply = await m.route.handler({ method: req.method ?? 'GET', url, params: m.params, headers: req.headers, caller: who.caller, json: () => readJson(req) });
       if (reply.stream && !head) {
         // the status is sent: a failure now can only end the stream early
-        return await sendStream(res, reply, reply.stream).catch((err) => this.log.error({ err, method: req.method, path: req.url }, 'HTTP stream failed'));
+        return await sendStream(res, reply, reply.stream, this.redact).catch((err) => this.log.error({ err, method: req.method, path: req.url }, 'HTTP stream failed'));
       }
-      send(res, reply, head);
+      send(res, reply, head, this.redact);
     } catch (err) {
-      if (err instanceof HttpError) return send(res, { status: err.status, body: { error: err.message, status: err.status, ...err.extra } }, head);
+      if (err instanceof HttpError) return send(res, { status: err.status, body: { error: err.message, status: err.status, ...err.extra } }, head, this.redact);
       this.log.error({ err, method: req.method, path: req.url }, 'HTTP handler failed');
       send(res, { status: 500, body: { error: 'internal error (see the daemon log)', status: 500 } }, head);
     }
@@ -240,7 +246,7 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 /** A streamed body: chunked, each piece written as it comes; the producer's signal aborts when
  * the connection closes before the end, or when the caller reads so slowly that more than
  * MAX_STREAM_BUFFERED bytes wait for it (the connection is then dropped: memory stays bounded). */
-async function sendStream(res: ServerResponse, reply: Reply, produce: NonNullable<Reply['stream']>): Promise<void> {
+async function sendStream(res: ServerResponse, reply: Reply, produce: NonNullable<Reply['stream']>, redact: (text: string) => string): Promise<void> {
   const gone = new AbortController();
   res.on('close', () => res.writableFinished || gone.abort());
   res.writeHead(reply.status, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...reply.headers });
@@ -248,7 +254,7 @@ async function sendStream(res: ServerResponse, reply: Reply, produce: NonNullabl
   const write = (chunk: string) => {
     if (!res.writable) return;
     if (res.writableLength > MAX_STREAM_BUFFERED) return void res.destroy();
-    res.write(chunk);
+    res.write(redact(chunk));
   };
   try {
     await produce(write, gone.signal);
@@ -257,8 +263,8 @@ async function sendStream(res: ServerResponse, reply: Reply, produce: NonNullabl
   }
 }
 
-function send(res: ServerResponse, reply: Reply, head: boolean): void {
-  const text = typeof reply.body === 'string' ? reply.body : reply.body === undefined ? '' : `${JSON.stringify(reply.body, null, 2)}\n`;
+function send(res: ServerResponse, reply: Reply, head: boolean, redact: (text: string) => string = (t) => t): void {
+  const text = redact(typeof reply.body === 'string' ? reply.body : reply.body === undefined ? '' : `${JSON.stringify(reply.body, null, 2)}\n`);
   const type = typeof reply.body === 'string' ? 'text/plain; charset=utf-8' : 'application/json';
   res.writeHead(reply.status, { 'content-type': type, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...reply.headers });
   res.end(head ? undefined : text);

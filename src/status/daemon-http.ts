@@ -6,6 +6,7 @@
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { ConfigStore, LoadedConfig } from '../config/store.js';
+import type { Secrets } from '../core/redact.js';
 import { Router } from '../http/router.js';
 import { HttpServer } from '../http/server.js';
 import { httpSettings, type DaemonName, type HttpSettings } from '../http/schema.js';
@@ -26,11 +27,21 @@ export interface DaemonHttp {
 
 const isHttp = (p: { file: string }) => p.file === 'http.yaml' || p.file === 'http.yml';
 
-export function daemonHttp(opts: { daemon: DaemonName; dir: string; logger: Logger; clock: Clock; store: ConfigStore; sources: Omit<MetricsSources, 'configProblems'> }): DaemonHttp {
+export function daemonHttp(opts: {
+  daemon: DaemonName;
+  dir: string;
+  logger: Logger;
+  clock: Clock;
+  store: ConfigStore;
+  /** the daemon's secrets: masked in every answer */
+  secrets?: Secrets;
+  sources: Omit<MetricsSources, 'configProblems'>;
+}): DaemonHttp {
   const { store, logger } = opts;
   const router = new Router();
   const metrics = new DaemonMetrics(opts.daemon, { ...opts.sources, configProblems: () => store.problems() }, opts.clock);
-  const server = new HttpServer({ router, logger, clock: opts.clock });
+  const secrets = opts.secrets;
+  const server = new HttpServer({ router, logger, clock: opts.clock, ...(secrets && { redact: (text: string) => secrets.redact(text) }) });
   let settings: HttpSettings | null = null;
   let users: { config: UsersConfig; users: Users } | undefined;
   let said: boolean | null = null;

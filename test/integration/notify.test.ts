@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import { createServer as createTcpServer, type Socket } from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { mkdir, writeFile, rm } from 'node:fs/promises';
@@ -192,7 +192,21 @@ test('email through SMTP, and a dead webhook slows no check (side by side with a
   assert.equal(da.proc.exitCode, null);
 });
 
-test('secrets from ${env:} and ${file:} are used and never appear in a log line or in lighthousectl validate', async () => {
+/** GET `path` from the daemon's status API on its Unix socket (trusted: no users.yaml needed) */
+function overSocket(socketPath: string, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${path}: ${res.statusCode} ${body}`))));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('secrets from ${env:} and ${file:} are used and never appear in a log line, an API answer or lighthousectl validate', async () => {
   const user = 'svc-user-7f3a';
   const password = 'pw-5e2b9c1d-file';
   const search = 'needle-91c4e6a2';
@@ -206,7 +220,7 @@ test('secrets from ${env:} and ${file:} are used and never appear in a log line 
   const port = await listenOnFreePort(s);
   cleanup.push(() => (s.closeAllConnections(), new Promise((ok) => s.close(ok))));
   const hook = await receiver();
-  const dir = await configDir('/lh/n3', {});
+  const dir = await configDir('/lh/n3', { 'http.yaml': 'port: false\nsocket: api.sock\n' });
   await writeFile(join(dir, 'password'), `${password}\n`);
   const auth = `    username: \${env:WEB_USER}\n    password: \${file:${join(dir, 'password')}}\n`;
   await writeFile(join(dir, 'services/web.yaml'), service(port, auth));
@@ -217,6 +231,9 @@ test('secrets from ${env:} and ${file:} are used and never appear in a log line 
   const d = reporter(dir, env);
   await waitFor(() => suite.probe.get(`/lh/n3/web/${HOST}:${port}`), 'registered with the credentials', 30_000);
   await d.waitForLog((l) => l.check === 'http' && String(l.detail).includes('body does not match'), 'the needle check fails, with a detail', 30_000);
+  // what the status API and the metrics say of these checks (their details included)
+  const api = await Promise.all(['/api/v1/status', '/metrics'].map((p) => overSocket(join(dir, 'api.sock'), p)));
+  assert.match(api[0], /body does not match/, 'the status shows the failing check with its detail');
   // a notification goes out with the secret header
   s.close();
   s.closeAllConnections();
@@ -231,7 +248,7 @@ test('secrets from ${env:} and ${file:} are used and never appear in a log line 
   assert.match(missing.stdout, /notify\.yaml:\d+:\d+ backends\.0\.headers\.Authorization: \$\{env:HOOK_TOKEN\}: environment variable HOOK_TOKEN is not set/);
 
   await d.stop('SIGTERM');
-  const everything = [...d.logs.map((l) => JSON.stringify(l)), ...d.raw, good.stdout, good.stderr, missing.stdout, missing.stderr].join('\n');
+  const everything = [...d.logs.map((l) => JSON.stringify(l)), ...d.raw, ...api, good.stdout, good.stderr, missing.stdout, missing.stderr].join('\n');
   assert.ok(d.logs.length > 10, 'there are logs to look at');
   assert.match(everything, /\*\*\*/, 'a masked secret shows as ***');
   for (const secret of [user, password, search, hookToken, Buffer.from(`${user}:${password}`).toString('base64')]) {
