@@ -32,6 +32,7 @@ import { mountStatus, writerStatus } from '../src/status/routes.js';
 import { hashSecret } from '../src/http/users.js';
 import type { HaproxyBalancer } from '../src/balancers/haproxy/balancer.js';
 import { haproxyEnv, freePort } from '../test/helpers/haproxy.js';
+import { Secrets } from '../src/core/redact.js';
 
 import { cleanup, cycleChange, fixedCluster, fmtStats, forkTs, hrMs, instrumentedRegistry, membershipSig, nullLogger, runBench, shebangFlags, sleep, stats, writeConfigDir } from './lib.js';
 
@@ -54,9 +55,10 @@ async function child(dir: string): Promise<void> {
   const logger = nullLogger('info');
   let balancer: HaproxyBalancer | null = null;
   const registry = instrumentedRegistry({ balancer: (b) => (balancer = b) });
-  const store = new ConfigStore({ dir, registry, logger });
+  const secrets = new Secrets();
+  const store = new ConfigStore({ dir, registry, logger, secrets });
   const { config: loaded } = await store.load();
-  const http = daemonHttp({ daemon: 'writer', dir, logger, clock: systemClock, store, sources: { sessions: () => writer.sessions(), clusters: () => writer.members() } });
+  const http = daemonHttp({ daemon: 'writer', dir, logger, clock: systemClock, store, secrets, sources: { sessions: () => writer.sessions(), clusters: () => writer.members() } });
   const history = new WriterHistory(systemClock);
   const writer = new Writer({ registry, logger, clock: systemClock, configDir: dir, observer: fanOut(['members', 'removed', 'applied', 'applyFailed'], [http.metrics.writerObserver(), history]), discoveryObserver: http.metrics });
   mountStatus(http.router, () => ({ result: writerStatus({ host: 'bench', clusters: () => writer.clusterConfigs(), members: () => writer.members(), serving: () => writer.serving(), since: (c) => history.changed.get(c) }), reloads: history.reloads }), systemClock);

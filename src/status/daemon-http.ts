@@ -34,14 +34,13 @@ export function daemonHttp(opts: {
   clock: Clock;
   store: ConfigStore;
   /** the daemon's secrets: masked in every answer */
-  secrets?: Secrets;
+  secrets: Secrets;
   sources: Omit<MetricsSources, 'configProblems'>;
 }): DaemonHttp {
   const { store, logger } = opts;
   const router = new Router();
   const metrics = new DaemonMetrics(opts.daemon, { ...opts.sources, configProblems: () => store.problems() }, opts.clock);
-  const secrets = opts.secrets;
-  const server = new HttpServer({ router, logger, clock: opts.clock, ...(secrets && { redact: (text: string) => secrets.redact(text) }) });
+  const server = new HttpServer({ router, logger, clock: opts.clock, redact: (text) => opts.secrets.redact(text) });
   let settings: HttpSettings | null = null;
   let users: { config: UsersConfig; users: Users } | undefined;
   let said: boolean | null = null;
