@@ -59,15 +59,18 @@ interface Sample {
   rssKb: number;
 }
 
+async function rssKb(pid: number): Promise<number> {
+  return Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))![1]);
+}
+
 async function sample(pid: number): Promise<Sample> {
   const stat = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
   let ns = 0;
   for (const tid of await readdir(`/proc/${pid}/task`)) {
     // a thread may end between the listing and the read: its time is then not counted
     ns += Number((await readFile(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').catch(() => '0')).split(' ')[0]);
   }
-  return { ns, ticks: Number(stat[11]) + Number(stat[12]), rssKb: Number(/VmRSS:\s+(\d+)/.exec(status)![1]) };
+  return { ns, ticks: Number(stat[11]) + Number(stat[12]), rssKb: await rssKb(pid) };
 }
 
 const zk = await startZooKeeper({ tickTime: 500, jvm: 'package' });
@@ -127,7 +130,7 @@ async function measure(runs: Measured[], services: number): Promise<void> {
     const peak = s0.map((s) => s.rssKb);
     for (let i = 0; i < secs; i++) {
       await new Promise((r) => setTimeout(r, 1000));
-      (await Promise.all(runs.map((r) => sample(r.proc.pid!)))).forEach((s, k) => (peak[k] = Math.max(peak[k], s.rssKb)));
+      (await Promise.all(runs.map((r) => rssKb(r.proc.pid!)))).forEach((kb, k) => (peak[k] = Math.max(peak[k], kb)));
     }
     const s1 = await Promise.all(runs.map((r) => sample(r.proc.pid!)));
     const wall = (performance.now() - t0) / 1000;
