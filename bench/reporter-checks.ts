@@ -11,8 +11,8 @@
  * to its CPU time.
  *
  * The 5-service load is measured after a long warm-up (`--warm`, default 420 s): at five probes
- * a second V8 takes minutes to optimise the code a probe runs (the reporter's CPU falls from
- * ~0.45 % in its first minutes to its steady figure after ~7), and a reporter runs for days.
+ * a second V8 takes minutes to optimise the code a probe runs, and a reporter runs for days
+ * (bench/README.md has the figures over time).
  * Beside it, in the same window, run:
  *  - with `--floor`: bench/http-floor.mjs, the same requests from a bare undici Client and
  *    nothing else (same V8 flags): what the requests alone cost on this machine;
